@@ -1,0 +1,312 @@
+/*
+ * vkb_runtime.h — the one public header of runtime/.
+ *
+ * Two layers, one header:
+ *   1. The backend layer: devices, tensors and the op set, on Vulkan or on the CPU.
+ *      It knows nothing about models. Every op has a Vulkan shader and a CPU twin;
+ *      the CPU twin is the oracle the Vulkan version is tested against.
+ *   2. The model layer: model folders (config.json, safetensors, tokenizer, pooling),
+ *      the encoder forward, sentence embeddings, BERTScore, and the engine that owns
+ *      device worker threads and batches jobs. It reaches devices only through layer 1.
+ *
+ * Conventions: functions return VKB_OK (0) or a negative vkb_status and, where they take
+ * (err, errlen), write one human-readable line there. Tensors are row-major; layouts are
+ * written next to each op as (rows, cols). No hidden global state except the logger.
+ */
+#ifndef VKB_RUNTIME_H
+#define VKB_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum vkb_status {
+    VKB_OK = 0,
+    VKB_EINVAL = -1,      /* bad argument or bad input (a 4xx for the service) */
+    VKB_ENOTFOUND = -2,   /* model / file / device not found (404) */
+    VKB_ENOMEM = -3,      /* host or device out of memory */
+    VKB_EDEVICE = -4,     /* Vulkan failure, lost device, no device */
+    VKB_EIO = -5,         /* file or network I/O */
+    VKB_EUNSUPPORTED = -6,/* an architecture, dtype or option this build does not support */
+    VKB_EBUSY = -7,       /* no capacity now; retry later */
+} vkb_status;
+
+const char *vkb_status_str(int status);
+
+/* ---------------------------------------------------------------- logging */
+
+typedef enum { VKB_LOG_ERROR = 0, VKB_LOG_WARN, VKB_LOG_INFO, VKB_LOG_DEBUG } vkb_log_level;
+void vkb_log_set_level(vkb_log_level level);
+vkb_log_level vkb_log_get_level(void);
+/* One line to stderr, prefixed with time and level; thread-safe. */
+void vkb_log(vkb_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ================================================================ layer 1: backends */
+
+/* What one Vulkan physical device is; the inventory `vkbridge info` and /info print. */
+typedef struct vkb_memory_heap {
+    uint64_t size;          /* bytes */
+    uint64_t budget;        /* bytes, from VK_EXT_memory_budget; 0 = unknown */
+    uint64_t usage;         /* bytes, from VK_EXT_memory_budget; 0 = unknown */
+    int device_local;       /* VK_MEMORY_HEAP_DEVICE_LOCAL_BIT */
+} vkb_memory_heap;
+
+typedef struct vkb_device_info {
+    int index;                      /* position in vkEnumeratePhysicalDevices */
+    char name[256];
+    uint32_t vendor_id, device_id;
+    char vendor[32];                /* "nvidia", "amd", "intel", "mesa", ... */
+    char type[16];                  /* "discrete", "integrated", "virtual", "cpu", "other" */
+    char driver_name[256];          /* VkPhysicalDeviceDriverProperties, or "" */
+    char driver_info[256];
+    uint32_t driver_version;        /* raw */
+    char driver_version_str[64];    /* decoded per vendor convention */
+    uint32_t api_version;
+    char api_version_str[32];       /* "1.3.239" */
+    uint32_t subgroup_size;
+    uint32_t subgroup_ops;          /* VkSubgroupFeatureFlags */
+    int subgroup_arithmetic;        /* convenience: arithmetic supported in compute */
+    uint32_t max_shared_memory;     /* maxComputeSharedMemorySize */
+    uint64_t max_storage_buffer_range;
+    uint32_t max_texel_buffer_elements;
+    int fp16;                       /* shaderFloat16 */
+    int storage16;                  /* storageBuffer16BitAccess */
+    int int8;                       /* shaderInt8 */
+    int timestamps;                 /* compute queue supports timestamp queries */
+    float timestamp_period_ns;
+    int has_memory_budget;          /* VK_EXT_memory_budget present */
+    int n_heaps;
+    vkb_memory_heap heaps[16];
+} vkb_device_info;
+
+/* Opens the Vulkan loader (once) and lists every physical device. *out is malloc'd and owned
+ * by the caller (free()). Returns VKB_EDEVICE with a clear line in err when there is no loader
+ * or no device; callers fall back to the CPU backend. */
+int vkb_vulkan_devices(vkb_device_info **out, int *n, char *err, size_t errlen);
+/* "1.3.239" of the loader's instance version, or "none". */
+const char *vkb_vulkan_loader_version(void);
+
+typedef struct vkb_backend vkb_backend;
+
+/* spec: "cpu", "vulkan" / "auto" (best device: discrete > integrated > virtual > cpu),
+ * "vulkan:N". "auto" falls back to the CPU backend with one log line when Vulkan is absent.
+ * Opening the same Vulkan device twice gives two independent backends (two replicas). */
+int vkb_backend_open(const char *spec, vkb_backend **out, char *err, size_t errlen);
+void vkb_backend_close(vkb_backend *b);
+int vkb_backend_is_vulkan(const vkb_backend *b);
+/* "cpu" or "vulkan:0"; and a human name ("llvmpipe (LLVM 15.0.6, 256 bits)"). */
+const char *vkb_backend_id(const vkb_backend *b);
+const char *vkb_backend_device_name(const vkb_backend *b);
+/* NULL for the CPU backend. */
+const vkb_device_info *vkb_backend_device_info(const vkb_backend *b);
+/* Whether f16 weight tensors are usable here (16-bit storage on Vulkan; always on the CPU). */
+int vkb_backend_supports_f16(const vkb_backend *b);
+/* Bytes of tensors currently allocated on this backend, and the peak since open. */
+uint64_t vkb_backend_bytes_in_use(const vkb_backend *b);
+uint64_t vkb_backend_bytes_peak(const vkb_backend *b);
+
+typedef enum { VKB_F32 = 0, VKB_F16 = 1, VKB_I32 = 2 } vkb_dtype;
+size_t vkb_dtype_size(vkb_dtype t);
+
+/* A tensor is a flat array of n elements of one dtype living on one backend. Shape is the
+ * caller's business; ops take the sizes they need. */
+typedef struct vkb_tensor vkb_tensor;
+
+vkb_tensor *vkb_tensor_new(vkb_backend *b, vkb_dtype dtype, size_t n);
+void vkb_tensor_free(vkb_tensor *t);
+size_t vkb_tensor_count(const vkb_tensor *t);
+vkb_dtype vkb_tensor_dtype(const vkb_tensor *t);
+/* Host <-> tensor copies of n elements starting at element `offset`; src/dst hold elements of
+ * the tensor's dtype (uint16_t halves for F16). Not allowed between vkb_batch_begin/end. */
+int vkb_tensor_upload(vkb_tensor *t, size_t offset, const void *src, size_t n);
+int vkb_tensor_download(const vkb_tensor *t, size_t offset, void *dst, size_t n);
+
+/* float <-> IEEE half, round to nearest even. */
+uint16_t vkb_f32_to_f16(float f);
+float vkb_f16_to_f32(uint16_t h);
+
+/* ---- recording ops
+ * vkb_batch_begin opens a recording on the backend; every vkb_op_* call between begin and end
+ * records one step (Vulkan: dispatches + barriers into one command buffer; CPU: runs at once);
+ * vkb_batch_end submits, waits, and returns the first error. One recording at a time per
+ * backend; a backend is used by one thread at a time (the engine's worker).
+ * timings: if non-NULL and the device has timestamps, per-op GPU milliseconds are kept and
+ * can be read with vkb_batch_timings after end. */
+int vkb_batch_begin(vkb_backend *b);
+int vkb_batch_end(vkb_backend *b);
+/* After vkb_batch_end: number of recorded ops and their GPU times in ms (-1 if unknown). */
+int vkb_batch_timings(const vkb_backend *b, const char ***names, const double **ms);
+
+typedef enum {
+    VKB_ACT_NONE = 0,
+    VKB_ACT_GELU_ERF = 1,   /* 0.5 x (1 + erf(x / sqrt 2)), HF "gelu" */
+    VKB_ACT_GELU_TANH = 2,  /* HF "gelu_new" / "gelu_pytorch_tanh" */
+    VKB_ACT_RELU = 3,
+} vkb_act;
+
+/* Y = act(X · Wᵀ + b) + R
+ *   X is (M,K) F32; W is (N,K) F32 or F16 (PyTorch Linear layout); b is (N) F32 or NULL;
+ *   R is (M,N) F32 or NULL (residual, added after the activation); Y is (M,N) F32.
+ *   Y must not alias X, W or R. */
+int vkb_op_matmul(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *W,
+                  const vkb_tensor *bias, const vkb_tensor *R, int M, int N, int K, vkb_act act);
+
+/* Multi-head self-attention read straight from the packed QKV projection.
+ *   qkv is (B*L, 3*H*d) F32: row b*L+t holds [Q | K | V], head h at columns h*d .. h*d+d-1
+ *   of each third. lengths is (B) I32: sequence b has real tokens 0..lengths[b]-1, the rest
+ *   is padding. ctx is (B*L, H*d) F32:
+ *     ctx[b,t,h] = softmax_j<len(Q[b,t,h]·K[b,j,h] / sqrt d) · V[b,j,h]
+ *   Padding keys get zero weight (HF's additive mask). Rows t >= len are computed the same
+ *   way (their values are unspecified but finite). Never materialises (B,H,L,L). */
+int vkb_op_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
+                     const vkb_tensor *lengths, int B, int L, int H, int d);
+
+/* Y = LayerNorm(X + R) · gamma + beta over each row of (rows, cols); R may be NULL.
+ * Biased variance, eps inside the sqrt (PyTorch). Y must not alias X or R. */
+int vkb_op_layernorm(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *R,
+                     const vkb_tensor *gamma, const vkb_tensor *beta, int rows, int cols,
+                     float eps);
+
+typedef enum {
+    VKB_POS_BERT = 0,     /* position of token t is t */
+    VKB_POS_ROBERTA = 1,  /* real token t: pad_id + 1 + t; padding: pad_id */
+} vkb_pos_mode;
+
+/* Embeddings: Y[b*L+t] = LayerNorm(word[ids[b*L+t]] + pos[p(b,t)] + type[0]) · gamma + beta
+ *   ids (B*L) I32 (padding rows hold pad_id); lengths (B) I32; word (V,C), pos (P,C),
+ *   type (T,C) F32 or F16; gamma, beta (C) F32; Y (B*L, C) F32.
+ *   p(b,t) per pos_mode (see vkb_pos_mode). Ids outside 0..V-1 are the caller's bug. */
+int vkb_op_embed(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *ids, const vkb_tensor *lengths,
+                 const vkb_tensor *word, const vkb_tensor *pos, const vkb_tensor *type,
+                 const vkb_tensor *gamma, const vkb_tensor *beta, int B, int L, int C,
+                 vkb_pos_mode pos_mode, int pad_id, float eps);
+
+/* Pooling modes, concatenated in this order when several are set (sentence-transformers). */
+enum { VKB_POOL_CLS = 1, VKB_POOL_MAX = 2, VKB_POOL_MEAN = 4, VKB_POOL_MEAN_SQRT = 8 };
+
+/* out[b] = concat over set modes of pool(H[b*L .. b*L+lengths[b]-1]), then optionally
+ *   out[b] /= max(||out[b]||2, 1e-12).
+ *   H (B*L, C) F32; lengths (B) I32; out (B, nmodes*C) F32.
+ *   mean = sum / max(n, 1e-9); mean_sqrt = sum / sqrt(n); max over real tokens; cls = row 0. */
+int vkb_op_pool(vkb_backend *b, vkb_tensor *out, const vkb_tensor *H, const vkb_tensor *lengths,
+                int B, int L, int C, int modes, int normalize);
+
+/* BERTScore greedy matching for P pairs over one table of token vectors.
+ *   T (rows, C) F32: token vectors (need not be normalised: cosine is used).
+ *   w (rows) F32: per-token weight (0 for special tokens; 1 or idf otherwise).
+ *   pairs (P, 4) I32: [cand_row, cand_len, ref_row, ref_len] — each sentence is the rows
+ *     row .. row+len-1 of T.
+ *   prf (P, 3) F32: [precision, recall, f1] with
+ *     P = Σ_i w_i max_j cos(c_i, r_j) / Σ_i w_i over candidate rows i (similarity over ALL
+ *     rows of both, weights only in the sums), R likewise over reference rows,
+ *     F = 2PR/(P+R), and 0 where a denominator is 0 or the result is NaN.
+ * The similarity matrix never leaves the device. */
+int vkb_op_greedy_match(vkb_backend *b, vkb_tensor *prf, const vkb_tensor *T,
+                        const vkb_tensor *w, const vkb_tensor *pairs, int P, int C);
+
+/* dst[dst_off .. dst_off+n) = src[src_off .. src_off+n), same dtype, recorded like an op. */
+int vkb_op_copy(vkb_backend *b, vkb_tensor *dst, size_t dst_off, const vkb_tensor *src,
+                size_t src_off, size_t n);
+
+
+/* ================================================================ layer 2: models and engine */
+
+/* ---- the engine: models by name, a worker thread per device, dynamic batching.
+ * Thread-safe: every vkb_engine_* function may be called from any thread. Requests are
+ * queued to device workers; jobs that arrive together are merged into device batches and
+ * split on return. Results come back through a callback on the worker thread (async) or by
+ * blocking (sync wrappers). */
+typedef struct vkb_engine vkb_engine;
+
+typedef struct vkb_engine_config {
+    const char *device;       /* "auto" (default), "cpu", "vulkan:N", "all" (replica per GPU) */
+    const char *model_dir;    /* VKB_MODEL_DIR, or NULL; the HF cache is searched after it */
+    const char *baseline_dir; /* VKB_BASELINE_DIR for BERTScore baselines, or NULL */
+    int embed_batch;          /* GPU_EMBED_BATCH: max sequences per device batch (default 32) */
+    int weights_f16;          /* 1: downcast F32 checkpoints to f16 where the device allows */
+    int allow_pull;           /* 1: download missing models from the HF hub */
+} vkb_engine_config;
+
+int vkb_engine_create(const vkb_engine_config *cfg, vkb_engine **out, char *err, size_t errlen);
+/* Finishes queued jobs, joins workers, frees models. */
+void vkb_engine_destroy(vkb_engine *e);
+
+/* Loads (or finds loaded) a model by name or folder name under the model roots. Concurrent
+ * callers for the same name wait for one load. VKB_EINVAL: bad name (path escape etc.);
+ * VKB_ENOTFOUND: not under any root. */
+int vkb_engine_load(vkb_engine *e, const char *name, char *err, size_t errlen);
+int vkb_engine_unload(vkb_engine *e, const char *name);
+/* Names of loaded models; *names is malloc'd array of malloc'd strings (free with
+ * vkb_engine_free_names). */
+int vkb_engine_loaded_models(vkb_engine *e, char ***names, int *n);
+void vkb_engine_free_names(char **names, int n);
+/* Facts about a loaded (or loadable) model: output dimension, max tokens. */
+typedef struct vkb_model_facts {
+    int dim;               /* sentence-embedding dimension */
+    int hidden;            /* hidden size */
+    int num_layers;        /* num_hidden_layers */
+    int max_seq_length;    /* sentence-transformers truncation (tokens incl. specials) */
+    int max_positions;     /* hard upper bound from the checkpoint */
+    char model_type[32];   /* "bert", "roberta", ... */
+} vkb_model_facts;
+int vkb_engine_model_facts(vkb_engine *e, const char *name, vkb_model_facts *out, char *err,
+                           size_t errlen);
+
+/* Progress during a job: done of total items processed so far (for /status). */
+typedef void (*vkb_progress_fn)(void *user, int done, int total);
+
+/* Sentence embeddings. texts[i] is UTF-8 of length lens[i] (lens may be NULL: NUL-terminated).
+ * out holds n*dim floats (dim from vkb_engine_model_facts). n_tokens, if non-NULL, receives
+ * the number of tokens processed (for OpenAI usage). */
+typedef void (*vkb_embed_done_fn)(void *user, int status, const char *err);
+int vkb_engine_embed_async(vkb_engine *e, const char *model, const char *const *texts,
+                           const size_t *lens, int n, float *out, long *n_tokens,
+                           vkb_progress_fn progress, vkb_embed_done_fn done, void *user);
+int vkb_engine_embed(vkb_engine *e, const char *model, const char *const *texts,
+                     const size_t *lens, int n, float *out, long *n_tokens, char *err,
+                     size_t errlen);
+/* Same from token ids (OpenAI input as token arrays): ids[i] of length n_ids[i], special
+ * tokens NOT included (added here), truncated like text. */
+int vkb_engine_embed_ids(vkb_engine *e, const char *model, const int32_t *const *ids,
+                         const int *n_ids, int n, float *out, char *err, size_t errlen);
+
+/* BERTScore for n (candidate, reference) pairs. */
+typedef struct vkb_bertscore_opts {
+    int num_layers;            /* 0 = bert_score's default for the model */
+    int idf;                   /* idf weights over the references */
+    int rescale_with_baseline; /* needs a baseline TSV for (lang, model) */
+    const char *lang;          /* "en" default */
+    int batch_size;            /* 0 = default */
+} vkb_bertscore_opts;
+int vkb_engine_bertscore_async(vkb_engine *e, const char *model, const char *const *cands,
+                               const char *const *refs, int n, const vkb_bertscore_opts *opts,
+                               float *P, float *R, float *F, vkb_progress_fn progress,
+                               vkb_embed_done_fn done, void *user);
+int vkb_engine_bertscore(vkb_engine *e, const char *model, const char *const *cands,
+                         const char *const *refs, int n, const vkb_bertscore_opts *opts,
+                         float *P, float *R, float *F, char *err, size_t errlen);
+/* bert_score's default model for a language and default num_layers for a model name
+ * (0 if the model is not in the table). */
+const char *vkb_bertscore_default_model(const char *lang);
+int vkb_bertscore_default_layers(const char *model);
+
+/* Engine counters for /status and /metrics. */
+typedef struct vkb_engine_stats {
+    int queued_jobs;           /* waiting in queues */
+    int active_jobs;           /* on devices now */
+    uint64_t batches;          /* device batches run */
+    uint64_t sequences;        /* sequences encoded */
+    uint64_t tokens;           /* tokens encoded */
+    int n_devices;
+    struct { char id[32]; char name[128]; uint64_t bytes_in_use; uint64_t bytes_peak;
+             int queued; int busy; } devices[16];
+} vkb_engine_stats;
+void vkb_engine_get_stats(vkb_engine *e, vkb_engine_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

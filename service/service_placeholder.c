@@ -1,0 +1,2 @@
+/* replaced by the service implementation */
+int vkb_service_placeholder_;

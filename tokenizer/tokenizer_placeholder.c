@@ -1,0 +1,2 @@
+/* replaced by the tokenizer implementation */
+int vkb_tokenizer_placeholder_;

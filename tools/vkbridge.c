@@ -1,0 +1,49 @@
+/*
+ * vkbridge.c — the binary's entry point: picks the subcommand and hands over argv.
+ */
+#include "commands.h"
+#include "vkb_runtime.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+};
+
+static const struct command commands[] = {
+    {0, 0, 0},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "vkbridge %s — transformer encoders on any GPU through Vulkan compute\n\n"
+               "usage: vkbridge COMMAND [ARGS]   (vkbridge COMMAND --help for details)\n\n",
+            VKB_VERSION);
+    for (const struct command *c = commands; c->name; c++)
+        fprintf(f, "  %-10s %s\n", c->name, c->help);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("vkbridge %s\n", VKB_VERSION);
+        return 0;
+    }
+    for (const struct command *c = commands; c->name; c++)
+        if (!strcmp(argv[1], c->name))
+            return c->run(argc - 1, argv + 1);
+    fprintf(stderr, "vkbridge: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
