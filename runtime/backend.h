@@ -1,0 +1,80 @@
+/*
+ * backend.h — internal: what a backend implementation provides (the CPU one in cpu_*.c, the
+ * Vulkan one in vk_*.c). backend.c owns the public vkb_backend_* / vkb_tensor_* / vkb_op_*
+ * functions: it checks arguments (sizes, dtypes, aliasing) once, then calls the backend's
+ * table, so implementations can trust their inputs.
+ */
+#ifndef VKB_BACKEND_H
+#define VKB_BACKEND_H
+
+#include "vkb_runtime.h"
+
+struct vkb_tensor {
+    vkb_backend *b;
+    vkb_dtype dtype;
+    size_t n;     /* elements */
+    size_t bytes; /* n * dtype size */
+    void *impl;   /* backend-private: host memory for the CPU, buffer range for Vulkan */
+};
+
+typedef struct vkb_backend_ops {
+    void (*close)(vkb_backend *b);
+    /* Allocate / free t->impl for t->bytes bytes. */
+    int (*tensor_alloc)(vkb_backend *b, vkb_tensor *t);
+    void (*tensor_free)(vkb_tensor *t);
+    /* Byte ranges, already bounds-checked. */
+    int (*upload)(vkb_tensor *t, size_t off, const void *src, size_t bytes);
+    int (*download)(const vkb_tensor *t, size_t off, void *dst, size_t bytes);
+    int (*batch_begin)(vkb_backend *b);
+    int (*batch_end)(vkb_backend *b);
+    /* The op set; semantics and layouts in vkb_runtime.h. */
+    int (*matmul)(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *W,
+                  const vkb_tensor *bias, const vkb_tensor *R, int M, int N, int K, vkb_act act);
+    int (*attention)(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
+                     const vkb_tensor *lengths, int B, int L, int H, int d);
+    int (*layernorm)(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *R,
+                     const vkb_tensor *gamma, const vkb_tensor *beta, int rows, int cols,
+                     float eps);
+    int (*embed)(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *ids, const vkb_tensor *lengths,
+                 const vkb_tensor *word, const vkb_tensor *pos, const vkb_tensor *type,
+                 const vkb_tensor *gamma, const vkb_tensor *beta, int B, int L, int C,
+                 vkb_pos_mode pos_mode, int pad_id, float eps);
+    int (*pool)(vkb_backend *b, vkb_tensor *out, const vkb_tensor *H, const vkb_tensor *lengths,
+                int B, int L, int C, int modes, int normalize);
+    int (*greedy_match)(vkb_backend *b, vkb_tensor *prf, const vkb_tensor *T,
+                        const vkb_tensor *w, const vkb_tensor *pairs, int P, int C);
+    int (*copy)(vkb_backend *b, vkb_tensor *dst, size_t dst_off, const vkb_tensor *src,
+                size_t src_off, size_t n);
+} vkb_backend_ops;
+
+#define VKB_MAX_TIMINGS 4096
+
+struct vkb_backend {
+    const vkb_backend_ops *ops;
+    char id[32];            /* "cpu", "vulkan:0" */
+    char device_name[256];
+    int has_info;
+    vkb_device_info info;   /* valid when has_info */
+    int supports_f16;
+    uint64_t bytes_in_use, bytes_peak;
+    int recording;          /* between vkb_batch_begin and vkb_batch_end */
+    int auto_batch;         /* the current recording was opened by a lone op */
+    int batch_status;       /* first error recorded in this batch */
+    /* Timings of the last batch: names of recorded ops and GPU ms (-1 unknown). */
+    int n_timings;
+    const char *timing_names[VKB_MAX_TIMINGS];
+    double timing_ms[VKB_MAX_TIMINGS];
+    void *impl;             /* backend-private state */
+};
+
+/* Implementations' open functions: fill b (ops, id, names, impl). */
+int cpu_backend_open(vkb_backend *b, char *err, size_t errlen);
+/* device_index < 0: best device. Returns VKB_EDEVICE with a clear line when Vulkan or the
+ * device is unavailable. */
+int vk_backend_open(vkb_backend *b, int device_index, char *err, size_t errlen);
+
+/* A small error-message helper every runtime file uses: snprintf into err if err != NULL. */
+void vkb_set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
