@@ -1,0 +1,63 @@
+/*
+ * bertscore.h — internal interface of BERTScore (runtime/bertscore*.c, runtime/baseline*.c).
+ * The engine calls bertscore_run on a replica's device worker; the outside world goes through
+ * vkb_engine_bertscore[_async] in vkb_runtime.h. Semantics: bert_score 0.3.13
+ * (../shared/docs/SEMANTICS.md, BERTScore section).
+ */
+#ifndef VKB_BERTSCORE_H
+#define VKB_BERTSCORE_H
+
+#include "model.h"
+#include "vkb_runtime.h"
+
+/* bert_score's version string, as its hash line prints it. */
+#define VKB_BERTSCORE_VERSION "0.3.13"
+
+/* BERTScore of n (cands[i], refs[i]) pairs (NUL-terminated UTF-8) on the replica's backend.
+ * Runs on the replica's worker thread (one thread at a time per replica).
+ *   opts: num_layers (0 = bert_score's default for model_name), idf, rescale_with_baseline,
+ *         lang (NULL = "en"), batch_size (0 = 64 sentences per device batch).
+ *   baseline_dir: VKB_BASELINE_DIR / --baseline-dir, or NULL (see bertscore_find_baseline).
+ *   model_name: the name the request used ("roberta-large", "org/name"): the key of the
+ *         num_layers table and of the baseline file.
+ *   P, R, F: n floats each (rescaled when asked).
+ *   progress: called with (done, n) as pairs complete, or NULL.
+ * Returns VKB_EINVAL with one line in err for request-level problems (unknown num_layers,
+ * num_layers beyond the model, missing or bad baseline file, n < 0), VKB_ENOMEM or
+ * VKB_EDEVICE for internal faults. */
+int bertscore_run(model_replica *r, const vkb_bertscore_opts *opts, const char *baseline_dir,
+                  const char *model_name, const char *const *cands, const char *const *refs,
+                  int n, float *P, float *R, float *F, vkb_progress_fn progress, void *user,
+                  char *err, size_t errlen);
+
+/* The num_layers a request runs with: requested if > 0, else bert_score's table entry for
+ * model_name, else VKB_EINVAL ("model X is not in bert_score's num_layers table; pass
+ * num_layers"). Also VKB_EINVAL when the result exceeds model_layers (the model's
+ * num_hidden_layers; <= 0 = unknown, not checked). */
+int bertscore_resolve_layers(const char *model_name, int requested, int model_layers,
+                             int *num_layers, char *err, size_t errlen);
+
+/* The file bert_score's baseline would be read from, first existing of:
+ *   <baseline_dir>/<lang>/<file>.tsv                    (if baseline_dir is set)
+ *   <parent of model_folder>/rescale_baseline/<lang>/<file>.tsv   (the model root)
+ *   <model_folder>/rescale_baseline/<lang>/<file>.tsv
+ *   <model_folder>/rescale_baseline/<lang>.tsv
+ * where <file> is model_name after its last '/' (bert_score's naming). model_folder may be
+ * NULL. Writes the path to path (pathlen bytes). VKB_EINVAL naming the files looked for when
+ * none exists; VKB_EINVAL for a lang or model name that could escape the root. */
+int bertscore_find_baseline(const char *baseline_dir, const char *model_folder,
+                            const char *lang, const char *model_name, char *path,
+                            size_t pathlen, char *err, size_t errlen);
+
+/* Reads a bert_score baseline TSV (header LAYER,P,R,F; comma-separated rows) and returns the
+ * row whose LAYER is num_layers as b[0..2] = (P, R, F). VKB_EINVAL naming the file when it
+ * cannot be read, is malformed, lacks that row, or a b is 1 (rescaling would divide by 0). */
+int bertscore_read_baseline(const char *path, int num_layers, float b[3], char *err,
+                            size_t errlen);
+
+/* bert_score's hash line: "<model>_L<n>_idf|_no-idf_version=0.3.13(hug_trans=<v>)[-rescaled]".
+ * hug_trans is the transformers version the line claims to match. */
+void bertscore_hash(char *out, size_t outlen, const char *model_name, int num_layers, int idf,
+                    int rescale, const char *hug_trans);
+
+#endif
