@@ -60,9 +60,12 @@ const vkb_model *model_replica_model(const model_replica *r);
  * encoder_forward runs the embeddings and the first n_layers layers (n_layers <= num_layers)
  * and returns the device tensor holding hidden_states[n_layers] as (B*L, C), padded rows
  * included. The tensor belongs to the replica and stays valid until its next forward.
- * If record_only is 1 the work is recorded into the backend's open batch (vkb_batch_begin
- * already called by the caller) so more ops can follow in the same submit; otherwise the
- * function opens and ends its own batch. */
+ * If record_only is 1 the function uploads its inputs (token ids, lengths: uploads are not
+ * allowed inside a recording), then calls vkb_batch_begin itself and returns with the batch
+ * still OPEN, so the caller records more ops (pooling, greedy matching) into the same submit
+ * and calls vkb_batch_end. Upload whatever else those ops need before calling this. A
+ * backend that is already recording gives VKB_EINVAL. With record_only 0 the function opens
+ * and ends its own batch. On error no batch is left open. */
 int encoder_forward(model_replica *r, const int32_t *const *ids, const int *lens, int B,
                     int n_layers, int record_only, vkb_tensor **hidden, int *L);
 /* Sentence embeddings of the batch: pooling + Normalize on the device, only (B, dim) read
