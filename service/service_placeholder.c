@@ -1,2 +1,0 @@
-/* replaced by the service implementation */
-int vkb_service_placeholder_;
