@@ -55,9 +55,46 @@ int bertscore_find_baseline(const char *baseline_dir, const char *model_folder,
 int bertscore_read_baseline(const char *path, int num_layers, float b[3], char *err,
                             size_t errlen);
 
-/* bert_score's hash line: "<model>_L<n>_idf|_no-idf_version=0.3.13(hug_trans=<v>)[-rescaled]".
- * hug_trans is the transformers version the line claims to match. */
+/* bert_score's hash (get_hash):
+ *   "<model>_L<n>{_idf|_no-idf}_version=0.3.13(hug_trans=<transformers version>)
+ *    [-rescaled][_fast-tokenizer]"
+ * bert_score's CLI always sets fast_tokenizer (its --use_fast_tokenizer flag is store_false);
+ * the score() function defaults to 0. */
 void bertscore_hash(char *out, size_t outlen, const char *model_name, int num_layers, int idf,
-                    int rescale, const char *hug_trans);
+                    int rescale, int fast_tokenizer);
+
+/* ---- the pure parts of a request, testable without a model */
+
+/* Distinct sentences of a request (bert_score dedups candidates and references together).
+ * distinct (malloc'd array of n_distinct pointers borrowed from cands/refs, caller frees the
+ * array) holds each different string once, in first-seen order over cands[0], refs[0],
+ * cands[1], ...; cand_idx[i] and ref_idx[i] (n ints each, caller-provided) index it. */
+int bertscore_dedup(const char *const *cands, const char *const *refs, int n,
+                    const char ***distinct, int *n_distinct, int *cand_idx, int *ref_idx);
+
+/* Document frequencies over the references of a request:
+ * df(t) = number of references whose ids contain t at least once. */
+typedef struct bertscore_idf {
+    int n_docs;   /* M: references, duplicates included (bert_score counts every one) */
+    int n;        /* distinct token ids seen */
+    int32_t *ids; /* n, ascending */
+    int *df;      /* n */
+} bertscore_idf;
+int bertscore_idf_build(bertscore_idf *t, const int32_t *const *docs, const int *lens,
+                        int n_docs);
+/* ln((M+1)/(df(id)+1)); ln(M+1) for an id no reference holds. */
+float bertscore_idf_of(const bertscore_idf *t, int32_t id);
+void bertscore_idf_free(bertscore_idf *t);
+
+/* Token weights w[0..n) for one sentence: 0 for cls_id and sep_id, else idf (t != NULL) or 1.
+ * (With idf the CLS/SEP weight is ln(1) = 0 anyway: every reference holds them.) */
+void bertscore_weights(const bertscore_idf *t, int32_t cls_id, int32_t sep_id,
+                       const int32_t *ids, int n, float *w);
+
+/* The response from greedy_match's prf ((n,3): P, R, F per pair): a pair whose candidate or
+ * reference has exactly 2 tokens (the specials alone: an empty sentence) scores 0, 0, 0;
+ * then, if b is non-NULL, x' = (x - b)/(1 - b) per P, R, F. */
+void bertscore_finish(const float *prf, const int *cand_len, const int *ref_len, int n,
+                      const float *b, float *P, float *R, float *F);
 
 #endif
