@@ -115,9 +115,9 @@ int bertscore_find_baseline(const char *baseline_dir, const char *model_folder,
     if (baseline_dir && *baseline_dir)
         snprintf(root, sizeof root, "%s", baseline_dir);
     else if (model_folder && *model_folder) {
-        char models[MAX_PATH];
-        model_root(model_folder, model_name, models, sizeof models);
-        snprintf(root, sizeof root, "%s/rescale_baseline", models);
+        static const char sub[] = "/rescale_baseline";
+        model_root(model_folder, model_name, root, sizeof root - sizeof sub);
+        strcat(root, sub);
     } else
         root[0] = '\0';
     if (root[0]) {
