@@ -1,0 +1,165 @@
+/* svc_openapi.c — the OpenAPI 3 document (/openapi.json) and the small /docs page.
+ *
+ * The document is written below with ' for " so it stays readable as C; svc_openapi_build
+ * swaps the quotes, parses it (a typo fails the unit test, not a client) and fills in the
+ * version. Descriptions therefore never contain an apostrophe. */
+#include "svc_openapi.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char document[] =
+    "{'openapi':'3.0.3',"
+    " 'info':{'title':'vkbridge','version':'VERSION',"
+    "  'description':'Text embeddings and BERTScore on any GPU through Vulkan compute. A drop-in for the Python GPU-bridge service, plus the OpenAI embeddings API and Prometheus metrics. With API_KEY set every path but /health needs X-API-Key (or Authorization: Bearer on /v1/...).'},"
+    " 'components':{"
+    "  'securitySchemes':{'ApiKey':{'type':'apiKey','in':'header','name':'X-API-Key'},"
+    "                    'Bearer':{'type':'http','scheme':'bearer'}},"
+    "  'schemas':{"
+    "   'EmbedRequest':{'type':'object','required':['texts'],'properties':{"
+    "     'texts':{'type':'array','items':{'type':'string'},'minItems':1,'description':'at most GPU_MAX_BATCH_SIZE texts of at most GPU_MAX_TEXT_LENGTH characters'},"
+    "     'model':{'type':'string','nullable':true,'description':'model folder or Hugging Face id; default MODEL_EMBED'}}},"
+    "   'EmbedResponse':{'type':'object','properties':{"
+    "     'embeddings':{'type':'array','items':{'type':'array','items':{'type':'number'}}},"
+    "     'model':{'type':'string'},'dimensions':{'type':'integer'}}},"
+    "   'BertScoreRequest':{'type':'object','required':['candidates','references'],'properties':{"
+    "     'candidates':{'type':'array','items':{'type':'string'},'minItems':1},"
+    "     'references':{'type':'array','items':{'type':'string'},'minItems':1},"
+    "     'lang':{'type':'string','default':'en'},"
+    "     'model_type':{'type':'string','nullable':true,'description':'default MODEL_BERTSCORE'},"
+    "     'num_layers':{'type':'integer','minimum':1,'nullable':true},"
+    "     'idf':{'type':'boolean','default':false},"
+    "     'rescale_with_baseline':{'type':'boolean','default':false},"
+    "     'batch_size':{'type':'integer','minimum':1,'nullable':true}}},"
+    "   'BertScoreResponse':{'type':'object','properties':{"
+    "     'precision':{'type':'array','items':{'type':'number'}},"
+    "     'recall':{'type':'array','items':{'type':'number'}},"
+    "     'f1':{'type':'array','items':{'type':'number'}},'model':{'type':'string'}}},"
+    "   'OpenAIEmbeddingsRequest':{'type':'object','required':['input'],'properties':{"
+    "     'input':{'oneOf':[{'type':'string'},{'type':'array','items':{'type':'string'}},"
+    "        {'type':'array','items':{'type':'integer'}},"
+    "        {'type':'array','items':{'type':'array','items':{'type':'integer'}}}]},"
+    "     'model':{'type':'string'},"
+    "     'encoding_format':{'type':'string','enum':['float','base64'],'default':'float'},"
+    "     'dimensions':{'type':'integer','minimum':1,'description':'truncate and renormalise'},"
+    "     'user':{'type':'string'}}},"
+    "   'OpenAIEmbeddingsResponse':{'type':'object','properties':{"
+    "     'object':{'type':'string'},"
+    "     'data':{'type':'array','items':{'type':'object','properties':{"
+    "        'object':{'type':'string'},'index':{'type':'integer'},"
+    "        'embedding':{'oneOf':[{'type':'array','items':{'type':'number'}},{'type':'string','format':'byte'}]}}}},"
+    "     'model':{'type':'string'},"
+    "     'usage':{'type':'object','properties':{'prompt_tokens':{'type':'integer'},'total_tokens':{'type':'integer'}}}}},"
+    "   'Health':{'type':'object','properties':{'status':{'type':'string','enum':['ok','loading']},'device':{'type':'string'}}},"
+    "   'Status':{'type':'object','properties':{"
+    "     'queue':{'type':'object','properties':{'max_concurrent':{'type':'integer'},'in_flight':{'type':'integer'},"
+    "        'available_slots':{'type':'integer'},'waiting_estimate':{'type':'integer'}}},"
+    "     'active_jobs':{'type':'array','items':{'type':'object','properties':{"
+    "        'id':{'type':'string'},'type':{'type':'string'},'started_at':{'type':'number'},"
+    "        'items':{'type':'integer'},'model':{'type':'string'},'progress':{'type':'number'}}}}}},"
+    "   'Info':{'type':'object','properties':{"
+    "     'device':{'type':'string'},'device_name':{'type':'string'},"
+    "     'vram_total_mb':{'type':'number'},'vram_used_mb':{'type':'number'},"
+    "     'pytorch_version':{'type':'string'},'cuda_version':{'type':'string','nullable':true},"
+    "     'loaded_models':{'type':'array','items':{'type':'string'}},"
+    "     'runtime':{'type':'object'},'vulkan_version':{'type':'string'},"
+    "     'backends':{'type':'array','items':{'type':'object'}},"
+    "     'devices':{'type':'array','items':{'type':'object'}}}},"
+    "   'Models':{'type':'object','properties':{'object':{'type':'string'},'data':{'type':'array','items':{'type':'object','properties':{"
+    "     'id':{'type':'string'},'object':{'type':'string'},'created':{'type':'integer'},'owned_by':{'type':'string'},'loaded':{'type':'boolean'}}}}}},"
+    "   'Detail':{'type':'object','properties':{'detail':{'oneOf':[{'type':'string'},{'type':'array','items':{'type':'object','properties':{"
+    "     'loc':{'type':'array','items':{'oneOf':[{'type':'string'},{'type':'integer'}]}},'msg':{'type':'string'},'type':{'type':'string'}}}}]}}},"
+    "   'OpenAIError':{'type':'object','properties':{'error':{'type':'object','properties':{"
+    "     'message':{'type':'string'},'type':{'type':'string'},'param':{'type':'string','nullable':true},'code':{'type':'string','nullable':true}}}}}},"
+    "  'responses':{"
+    "   'Unauthorized':{'description':'missing or wrong API key','content':{'application/json':{'schema':{'$ref':'#/components/schemas/Detail'}}}},"
+    "   'Invalid':{'description':'validation error','content':{'application/json':{'schema':{'$ref':'#/components/schemas/Detail'}}}},"
+    "   'BadRequest':{'description':'bad request (unequal lengths, bad model name)','content':{'application/json':{'schema':{'$ref':'#/components/schemas/Detail'}}}},"
+    "   'NotFound':{'description':'unknown model','content':{'application/json':{'schema':{'$ref':'#/components/schemas/Detail'}}}},"
+    "   'TooLarge':{'description':'body over the size limit','content':{'application/json':{'schema':{'$ref':'#/components/schemas/Detail'}}}},"
+    "   'Busy':{'description':'no compute slot within 1 s; Retry-After: 5','headers':{'Retry-After':{'schema':{'type':'integer'}}},"
+    "      'content':{'application/json':{'schema':{'$ref':'#/components/schemas/Detail'}}}},"
+    "   'OpenAIError':{'description':'error in the OpenAI shape','content':{'application/json':{'schema':{'$ref':'#/components/schemas/OpenAIError'}}}}}},"
+    " 'security':[{'ApiKey':[]}],"
+    " 'paths':{"
+    "  '/health':{'get':{'summary':'Readiness: 200 once the start-up models are loaded, 503 before','security':[],"
+    "    'responses':{'200':{'description':'ready','content':{'application/json':{'schema':{'$ref':'#/components/schemas/Health'}}}},"
+    "                 '503':{'description':'loading','content':{'application/json':{'schema':{'$ref':'#/components/schemas/Health'}}}}}}},"
+    "  '/info':{'get':{'summary':'Device diagnostics and the GPU inventory',"
+    "    'responses':{'200':{'description':'ok','content':{'application/json':{'schema':{'$ref':'#/components/schemas/Info'}}}},'401':{'$ref':'#/components/responses/Unauthorized'}}}},"
+    "  '/status':{'get':{'summary':'Compute slots and running jobs with progress',"
+    "    'responses':{'200':{'description':'ok','content':{'application/json':{'schema':{'$ref':'#/components/schemas/Status'}}}},'401':{'$ref':'#/components/responses/Unauthorized'}}}},"
+    "  '/embed':{'post':{'summary':'Sentence embeddings (sentence-transformers semantics)',"
+    "    'requestBody':{'required':true,'content':{'application/json':{'schema':{'$ref':'#/components/schemas/EmbedRequest'}}}},"
+    "    'responses':{'200':{'description':'ok','content':{'application/json':{'schema':{'$ref':'#/components/schemas/EmbedResponse'}}}},"
+    "      '400':{'$ref':'#/components/responses/BadRequest'},'401':{'$ref':'#/components/responses/Unauthorized'},'404':{'$ref':'#/components/responses/NotFound'},"
+    "      '413':{'$ref':'#/components/responses/TooLarge'},'422':{'$ref':'#/components/responses/Invalid'},'503':{'$ref':'#/components/responses/Busy'}}}},"
+    "  '/bertscore':{'post':{'summary':'BERTScore precision, recall and F1 (bert_score semantics)',"
+    "    'requestBody':{'required':true,'content':{'application/json':{'schema':{'$ref':'#/components/schemas/BertScoreRequest'}}}},"
+    "    'responses':{'200':{'description':'ok','content':{'application/json':{'schema':{'$ref':'#/components/schemas/BertScoreResponse'}}}},"
+    "      '400':{'$ref':'#/components/responses/BadRequest'},'401':{'$ref':'#/components/responses/Unauthorized'},'404':{'$ref':'#/components/responses/NotFound'},"
+    "      '413':{'$ref':'#/components/responses/TooLarge'},'422':{'$ref':'#/components/responses/Invalid'},'503':{'$ref':'#/components/responses/Busy'}}}},"
+    "  '/v1/embeddings':{'post':{'summary':'OpenAI-compatible embeddings','security':[{'ApiKey':[]},{'Bearer':[]}],"
+    "    'requestBody':{'required':true,'content':{'application/json':{'schema':{'$ref':'#/components/schemas/OpenAIEmbeddingsRequest'}}}},"
+    "    'responses':{'200':{'description':'ok','content':{'application/json':{'schema':{'$ref':'#/components/schemas/OpenAIEmbeddingsResponse'}}}},"
+    "      '400':{'$ref':'#/components/responses/OpenAIError'},'401':{'$ref':'#/components/responses/OpenAIError'},'404':{'$ref':'#/components/responses/OpenAIError'},"
+    "      '413':{'$ref':'#/components/responses/OpenAIError'},'503':{'$ref':'#/components/responses/OpenAIError'}}}},"
+    "  '/v1/models':{'get':{'summary':'OpenAI model list: loaded models, then those available under the model folder; 503 while start-up models load','security':[{'ApiKey':[]},{'Bearer':[]}],"
+    "    'responses':{'200':{'description':'ok','content':{'application/json':{'schema':{'$ref':'#/components/schemas/Models'}}}},'401':{'$ref':'#/components/responses/OpenAIError'},'503':{'$ref':'#/components/responses/OpenAIError'}}}},"
+    "  '/metrics':{'get':{'summary':'Prometheus text format',"
+    "    'responses':{'200':{'description':'ok','content':{'text/plain':{'schema':{'type':'string'}}}},'401':{'$ref':'#/components/responses/Unauthorized'}}}},"
+    "  '/openapi.json':{'get':{'summary':'This document','responses':{'200':{'description':'ok'}}}},"
+    "  '/docs':{'get':{'summary':'A page describing the API','responses':{'200':{'description':'ok','content':{'text/html':{'schema':{'type':'string'}}}}}}}}}";
+
+char *svc_openapi_build(const char *version, size_t *len)
+{
+    char *text = strdup(document);
+    if (!text)
+        return NULL;
+    for (char *p = text; *p; p++)
+        if (*p == '\'')
+            *p = '"';
+    json_t *root = json_loads(text, 0, NULL);
+    free(text);
+    if (!root)
+        return NULL;
+    json_object_set_new(json_object_get(root, "info"), "version", json_string(version));
+    char *out = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    if (out && len)
+        *len = strlen(out);
+    return out;
+}
+
+static const char docs_page[] =
+    "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>vkbridge API</title>\n"
+    "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}"
+    "code,pre{background:#f4f4f4;padding:2px 4px}td{padding:2px 8px;vertical-align:top}</style>"
+    "</head><body>\n<h1>vkbridge</h1>\n"
+    "<p>Text embeddings and BERTScore on any GPU through Vulkan compute. The machine-readable "
+    "description is <a href=\"/openapi.json\">/openapi.json</a> (OpenAPI 3).</p>\n"
+    "<table>\n"
+    "<tr><td><code>GET /health</code></td><td>200 <code>{\"status\":\"ok\",\"device\":...}</code> once the start-up models are loaded, 503 <code>\"loading\"</code> before; never needs a key</td></tr>\n"
+    "<tr><td><code>GET /info</code></td><td>device, VRAM, loaded models, Vulkan version, every GPU visible</td></tr>\n"
+    "<tr><td><code>GET /status</code></td><td>compute slots and running jobs with progress</td></tr>\n"
+    "<tr><td><code>POST /embed</code></td><td><code>{\"texts\":[\"...\"],\"model\":\"...\"}</code> &rarr; <code>{\"embeddings\":[[...]],\"model\":...,\"dimensions\":n}</code></td></tr>\n"
+    "<tr><td><code>POST /bertscore</code></td><td><code>{\"candidates\":[...],\"references\":[...],\"lang\":\"en\",\"model_type\":...,\"num_layers\":..,\"idf\":false,\"rescale_with_baseline\":false}</code> &rarr; precision, recall, f1</td></tr>\n"
+    "<tr><td><code>POST /v1/embeddings</code></td><td>OpenAI embeddings: input as string, strings, token ids; encoding_format float or base64; dimensions</td></tr>\n"
+    "<tr><td><code>GET /v1/models</code></td><td>OpenAI model list</td></tr>\n"
+    "<tr><td><code>GET /metrics</code></td><td>Prometheus metrics</td></tr>\n"
+    "</table>\n"
+    "<p>With <code>API_KEY</code> set, send <code>X-API-Key: KEY</code> (on <code>/v1/...</code> "
+    "<code>Authorization: Bearer KEY</code> works too). Errors are FastAPI-shaped "
+    "<code>{\"detail\":...}</code>, OpenAI-shaped on <code>/v1/...</code>. When every compute "
+    "slot stays busy for 1 s the answer is 503 with <code>Retry-After: 5</code>.</p>\n"
+    "<pre>curl -s localhost:8765/embed -H 'content-type: application/json' \\\n"
+    "     -d '{\"texts\":[\"hello world\"]}'</pre>\n"
+    "</body></html>\n";
+
+const char *svc_docs_html(size_t *len)
+{
+    if (len)
+        *len = sizeof(docs_page) - 1;
+    return docs_page;
+}
