@@ -1,0 +1,148 @@
+/*
+ * encoder.c — the BERT-family forward on a replica, recorded as one batch of ops.
+ *
+ * One batch of B sequences is padded to L = its longest (never to max_seq_length), so the
+ * tensors are (rows = B*L, width) with row b*L+t = token t of sequence b. Per layer, with
+ * C = hidden, I = intermediate, x the layer input:
+ *   qf  = x · Wqkvᵀ + bqkv                  (rows, 3C)   packed Q | K | V
+ *   ca  = attention(qf)                      (rows, C)
+ *   t   = ca · Woᵀ + bo + x                  (rows, C)    residual fused into the matmul
+ *   ca  = LayerNorm(t)                       (rows, C)    context is dead: reuse its tensor
+ *   qf  = act(ca · Wiᵀ + bi)                 (rows, I)    QKV is dead: reuse its tensor
+ *   t   = qf · Wfᵀ + bf + ca                 (rows, C)
+ *   x   = LayerNorm(t)                       (rows, C)    hidden_states[l + 1]
+ * Padded rows are computed like real ones (attention never looks at padded keys), so no
+ * real token's numbers depend on what else is in the batch.
+ */
+#include "model_internal.h"
+
+#include "backend.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int record_layer(model_replica *r, const layer_tensors *w, int B, int L)
+{
+    const model_config *c = &r->m->cfg;
+    vkb_backend *b = r->b;
+    const int rows = B * L, C = c->hidden, I = c->intermediate;
+    int rc;
+    if ((rc = vkb_op_matmul(b, r->qf, r->x, w->qkv_w, w->qkv_b, NULL, rows, 3 * C, C,
+                            VKB_ACT_NONE)) ||
+        (rc = vkb_op_attention(b, r->ca, r->qf, r->lengths, B, L, c->heads, C / c->heads)) ||
+        (rc = vkb_op_matmul(b, r->t, r->ca, w->o_w, w->o_b, r->x, rows, C, C, VKB_ACT_NONE)) ||
+        (rc = vkb_op_layernorm(b, r->ca, r->t, NULL, w->ln1_g, w->ln1_b, rows, C, c->eps)) ||
+        (rc = vkb_op_matmul(b, r->qf, r->ca, w->i_w, w->i_b, NULL, rows, I, C, c->act)) ||
+        (rc = vkb_op_matmul(b, r->t, r->qf, w->f_w, w->f_b, r->ca, rows, C, I, VKB_ACT_NONE)) ||
+        (rc = vkb_op_layernorm(b, r->x, r->t, NULL, w->ln2_g, w->ln2_b, rows, C, c->eps)))
+        return rc;
+    return VKB_OK;
+}
+
+static int record_forward(model_replica *r, int B, int L, int n_layers)
+{
+    const model_config *c = &r->m->cfg;
+    int rc = vkb_op_embed(r->b, r->x, r->ids, r->lengths, r->word, r->pos, r->type, r->emb_g,
+                          r->emb_b, B, L, c->hidden, c->pos_mode, c->pad_id, c->eps);
+    for (int l = 0; rc == VKB_OK && l < n_layers; l++)
+        rc = record_layer(r, &r->layers[l], B, L);
+    return rc;
+}
+
+/* Checks the batch and stages it: ids padded with pad_id to (B, L), lengths (B). */
+static int upload_inputs(model_replica *r, const int32_t *const *ids, const int *lens, int B,
+                         int *L_out)
+{
+    const model_config *c = &r->m->cfg;
+    if (!ids || !lens || B <= 0)
+        return VKB_EINVAL;
+    int L = 0;
+    for (int i = 0; i < B; i++) {
+        if (lens[i] < 1 || lens[i] > c->max_tokens || !ids[i])
+            return VKB_EINVAL;
+        for (int t = 0; t < lens[i]; t++)
+            if (ids[i][t] < 0 || ids[i][t] >= c->vocab)
+                return VKB_EINVAL;
+        L = lens[i] > L ? lens[i] : L;
+    }
+    int rc = replica_reserve(r, B, L);
+    if (rc != VKB_OK)
+        return rc;
+    for (int i = 0; i < B; i++) {
+        int32_t *row = r->host_ids + (size_t)i * L;
+        memcpy(row, ids[i], sizeof *row * (size_t)lens[i]);
+        for (int t = lens[i]; t < L; t++)
+            row[t] = c->pad_id;
+        r->host_lens[i] = lens[i];
+    }
+    if ((rc = vkb_tensor_upload(r->ids, 0, r->host_ids, (size_t)B * L)) ||
+        (rc = vkb_tensor_upload(r->lengths, 0, r->host_lens, (size_t)B)))
+        return rc;
+    *L_out = L;
+    return VKB_OK;
+}
+
+int encoder_forward(model_replica *r, const int32_t *const *ids, const int *lens, int B,
+                    int n_layers, int record_only, vkb_tensor **hidden, int *L)
+{
+    if (!r || !hidden || !L || n_layers < 0 || n_layers > r->m->cfg.layers)
+        return VKB_EINVAL;
+    *hidden = NULL;
+    int rc = upload_inputs(r, ids, lens, B, L);
+    if (rc != VKB_OK)
+        return rc;
+    if ((rc = vkb_batch_begin(r->b)) != VKB_OK)
+        return rc; /* also when the caller left a recording open: see model.h */
+    rc = record_forward(r, B, *L, n_layers);
+    if (rc != VKB_OK || !record_only) {
+        int rc2 = vkb_batch_end(r->b);
+        rc = rc != VKB_OK ? rc : rc2;
+    }
+    if (rc == VKB_OK)
+        *hidden = r->x;
+    return rc;
+}
+
+int encoder_embed(model_replica *r, const int32_t *const *ids, const int *lens, int B,
+                  float *out)
+{
+    if (!r || !out)
+        return VKB_EINVAL;
+    const model_config *c = &r->m->cfg;
+    vkb_tensor *h;
+    int L;
+    int rc = encoder_forward(r, ids, lens, B, c->layers, 1, &h, &L);
+    if (rc != VKB_OK)
+        return rc;
+    rc = vkb_op_pool(r->b, r->pooled, h, r->lengths, B, L, c->hidden, c->pool_modes,
+                     c->normalize);
+    int rc2 = vkb_batch_end(r->b);
+    if (rc == VKB_OK)
+        rc = rc2;
+    if (rc == VKB_OK)
+        rc = vkb_tensor_download(r->pooled, 0, out, (size_t)B * c->dim);
+    return rc;
+}
+
+int encoder_hidden_states(model_replica *r, const int32_t *const *ids, const int *lens, int B,
+                          int layer, float **out, int *L)
+{
+    if (!out || !L)
+        return VKB_EINVAL;
+    *out = NULL;
+    vkb_tensor *h;
+    int rc = encoder_forward(r, ids, lens, B, layer, 0, &h, L);
+    if (rc != VKB_OK)
+        return rc;
+    size_t n = (size_t)B * *L * r->m->cfg.hidden;
+    float *v = malloc(n * sizeof *v);
+    if (!v)
+        return VKB_ENOMEM;
+    rc = vkb_tensor_download(h, 0, v, n);
+    if (rc != VKB_OK) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    return VKB_OK;
+}

@@ -1,0 +1,104 @@
+/*
+ * model_internal.h — the structs behind vkb_model and model_replica, shared by the model
+ * layer's files: model_config.c (config.json + sentence-transformers files), model_weights.c
+ * (binding and checking checkpoint tensors), model_load.c, model_tokenize.c,
+ * model_replica.c (weights on a backend, scratch) and encoder.c (the forward).
+ */
+#ifndef VKB_MODEL_INTERNAL_H
+#define VKB_MODEL_INTERNAL_H
+
+#include "model.h"
+#include "safetensors.h"
+
+/* Everything config.json and the sentence-transformers files say that the forward needs. */
+typedef struct model_config {
+    char model_type[32];
+    vkb_pos_mode pos_mode;  /* BERT: 0..L-1; RoBERTa family: pad_id + 1 + t */
+    int hidden, layers, heads, intermediate;
+    int vocab, type_vocab, max_pos_emb, pad_id;
+    float eps;
+    vkb_act act;
+    /* Usable token positions: max_pos_emb, less pad_id + 1 for the RoBERTa family. */
+    int max_tokens;
+    /* sentence-transformers */
+    int pool_modes;         /* VKB_POOL_* bits */
+    int normalize;
+    int lower_case;         /* sentence_bert_config do_lower_case: str.lower() first */
+    int max_seq_length;     /* truncation for embeddings, specials included */
+    int bertscore_max_len;  /* truncation for BERTScore (tokenizer model_max_length) */
+    int dim;                /* pooled width: modes * hidden */
+} model_config;
+
+/* Reads dir/config.json, modules.json, the Pooling config, sentence_bert_config.json and
+ * tokenizer_config.json. Errors name the file and the field. */
+int model_config_load(const char *dir, model_config *cfg, char *err, size_t errlen);
+
+/* One encoder layer's tensors in the checkpoint, in this order. */
+enum {
+    LW_Q_W, LW_Q_B, LW_K_W, LW_K_B, LW_V_W, LW_V_B, /* attention.self.{query,key,value} */
+    LW_O_W, LW_O_B, LW_LN1_G, LW_LN1_B,             /* attention.output.{dense,LayerNorm} */
+    LW_I_W, LW_I_B,                                 /* intermediate.dense */
+    LW_F_W, LW_F_B, LW_LN2_G, LW_LN2_B,             /* output.{dense,LayerNorm} */
+    LW_COUNT
+};
+/* The embedding block's tensors. */
+enum { EW_WORD, EW_POS, EW_TYPE, EW_LN_G, EW_LN_B, EW_COUNT };
+
+/* The checkpoint tensors the encoder uses, found (any prefix) and shape-checked. */
+typedef struct model_weights {
+    char prefix[64];            /* "", "bert.", "roberta.", ... */
+    const st_tensor *emb[EW_COUNT];
+    const st_tensor *(*layer)[LW_COUNT]; /* layers entries */
+} model_weights;
+
+int model_weights_bind(const st_archive *st, const model_config *cfg, model_weights *w,
+                       char *err, size_t errlen);
+void model_weights_release(model_weights *w);
+
+struct vkb_model {
+    char *dir;
+    model_config cfg;
+    vkb_model_facts facts;
+    model_load_opts opts;
+    st_archive *st;       /* mmap'd checkpoint; weights are read from it at replica creation */
+    model_weights w;
+    vkb_tokenizer *tok;   /* as the files say (sentence embeddings) */
+    vkb_tokenizer *tok_bs;/* BERTScore's: add_prefix_space for byte-level BPE; else == tok */
+};
+
+/* One layer's weights on a backend. qkv_w is (3C, C): rows Q, then K, then V, so one matmul
+ * makes the packed (rows, 3C) layout vkb_op_attention reads. Matrices are F32 or F16;
+ * biases and LayerNorm parameters always F32. */
+typedef struct layer_tensors {
+    vkb_tensor *qkv_w, *qkv_b;   /* (3C, C), (3C) */
+    vkb_tensor *o_w, *o_b;       /* (C, C), (C) */
+    vkb_tensor *ln1_g, *ln1_b;   /* (C) */
+    vkb_tensor *i_w, *i_b;       /* (I, C), (I) */
+    vkb_tensor *f_w, *f_b;       /* (C, I), (C) */
+    vkb_tensor *ln2_g, *ln2_b;   /* (C) */
+} layer_tensors;
+
+struct model_replica {
+    vkb_model *m;
+    vkb_backend *b;
+    vkb_tensor *word, *pos, *type; /* (V, C), (P, C), (T, C) */
+    vkb_tensor *emb_g, *emb_b;     /* (C) */
+    layer_tensors *layers;
+    /* Scratch, grown on demand and reused: capacity in rows (B*L) and sequences (B). */
+    size_t cap_rows;
+    int cap_seqs;
+    vkb_tensor *ids;     /* (rows) I32 */
+    vkb_tensor *lengths; /* (B) I32 */
+    vkb_tensor *x;       /* (rows, C): layer input / output, hidden_states[i] */
+    vkb_tensor *t;       /* (rows, C): pre-LayerNorm sums */
+    vkb_tensor *ca;      /* (rows, C): attention context, then the post-attention LayerNorm */
+    vkb_tensor *qf;      /* (rows, max(3C, I)): packed QKV, then the FFN activation */
+    vkb_tensor *pooled;  /* (B, dim) */
+    int32_t *host_ids;   /* (rows) staging for ids */
+    int32_t *host_lens;  /* (B) */
+};
+
+/* Ensures the scratch tensors hold rows = B*L rows and B sequences. */
+int replica_reserve(model_replica *r, int B, int L);
+
+#endif

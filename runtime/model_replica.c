@@ -1,0 +1,240 @@
+/*
+ * model_replica.c — a model's weights on one backend, uploaded once, plus the scratch
+ * tensors the forward reuses from batch to batch.
+ *
+ * Precision: matrices keep the checkpoint's precision. F32 stays F32 (that is what
+ * sentence-transformers computes) unless opts.weights_f16 asks for a downcast; F16 stays
+ * F16; BF16 becomes F16 when every value converts exactly (BF16's 8 mantissa bits fit F16's
+ * 10 whenever the exponent is in F16's range), else F32. Without 16-bit storage on the
+ * device everything is F32. Biases and LayerNorm parameters are always F32 (the ops want
+ * them so; they are tiny). Conversion streams through a small staging buffer, so loading a
+ * large checkpoint never holds a second full copy of it in host memory.
+ */
+#include "model_internal.h"
+
+#include "backend.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define STAGE_ELEMS ((size_t)1 << 20) /* 4 MiB of staging */
+
+typedef struct uploader {
+    vkb_backend *b;
+    int downcast_f32;  /* opts.weights_f16 */
+    void *stage;       /* STAGE_ELEMS floats (or halves) */
+    char *err;
+    size_t errlen;
+} uploader;
+
+/* Whether every value of t survives the trip to F16 unchanged. */
+static int fits_f16_exactly(const st_tensor *t, uint16_t *stage)
+{
+    int inexact = 0;
+    for (size_t off = 0; off < t->count && !inexact; off += STAGE_ELEMS) {
+        size_t n = t->count - off < STAGE_ELEMS ? t->count - off : STAGE_ELEMS;
+        st_read_f16(t, off, n, stage, &inexact);
+    }
+    return !inexact;
+}
+
+/* The dtype a matrix made of srcs[0..n) gets on this backend (see the file comment). */
+static vkb_dtype matrix_dtype(uploader *u, const st_tensor *const *srcs, int n)
+{
+    if (!vkb_backend_supports_f16(u->b))
+        return VKB_F32;
+    for (int i = 0; i < n; i++) {
+        if (srcs[i]->dtype == ST_F32 && !u->downcast_f32)
+            return VKB_F32;
+        if (srcs[i]->dtype == ST_BF16 && !fits_f16_exactly(srcs[i], u->stage))
+            return VKB_F32;
+    }
+    return VKB_F16;
+}
+
+/* A new tensor of dtype holding srcs[0..n) one after another (rows stacked). */
+static vkb_tensor *upload_stacked(uploader *u, vkb_dtype dtype, const st_tensor *const *srcs,
+                                  int n)
+{
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += srcs[i]->count;
+    vkb_tensor *t = vkb_tensor_new(u->b, dtype, total);
+    if (!t) {
+        vkb_set_err(u->err, u->errlen, "%s: out of memory for tensor '%s' (%zu values)",
+                    vkb_backend_id(u->b), srcs[0]->name, total);
+        return NULL;
+    }
+    size_t dst = 0;
+    for (int i = 0; i < n; i++) {
+        const st_tensor *s = srcs[i];
+        for (size_t off = 0; off < s->count; off += STAGE_ELEMS) {
+            size_t k = s->count - off < STAGE_ELEMS ? s->count - off : STAGE_ELEMS;
+            if (dtype == VKB_F16)
+                st_read_f16(s, off, k, u->stage, NULL);
+            else
+                st_read_f32(s, off, k, u->stage);
+            int rc = vkb_tensor_upload(t, dst + off, u->stage, k);
+            if (rc != VKB_OK) {
+                vkb_set_err(u->err, u->errlen, "%s: upload of '%s' failed: %s",
+                            vkb_backend_id(u->b), s->name, vkb_status_str(rc));
+                vkb_tensor_free(t);
+                return NULL;
+            }
+        }
+        dst += s->count;
+    }
+    return t;
+}
+
+static vkb_tensor *upload_matrix(uploader *u, const st_tensor *const *srcs, int n)
+{
+    return upload_stacked(u, matrix_dtype(u, srcs, n), srcs, n);
+}
+
+static vkb_tensor *upload_vector(uploader *u, const st_tensor *const *srcs, int n)
+{
+    return upload_stacked(u, VKB_F32, srcs, n);
+}
+
+static int upload_layer(uploader *u, const st_tensor *const *w, layer_tensors *lt)
+{
+    const st_tensor *qkv_w[3] = {w[LW_Q_W], w[LW_K_W], w[LW_V_W]};
+    const st_tensor *qkv_b[3] = {w[LW_Q_B], w[LW_K_B], w[LW_V_B]};
+    if (!(lt->qkv_w = upload_matrix(u, qkv_w, 3)) || !(lt->qkv_b = upload_vector(u, qkv_b, 3)) ||
+        !(lt->o_w = upload_matrix(u, &w[LW_O_W], 1)) ||
+        !(lt->o_b = upload_vector(u, &w[LW_O_B], 1)) ||
+        !(lt->ln1_g = upload_vector(u, &w[LW_LN1_G], 1)) ||
+        !(lt->ln1_b = upload_vector(u, &w[LW_LN1_B], 1)) ||
+        !(lt->i_w = upload_matrix(u, &w[LW_I_W], 1)) ||
+        !(lt->i_b = upload_vector(u, &w[LW_I_B], 1)) ||
+        !(lt->f_w = upload_matrix(u, &w[LW_F_W], 1)) ||
+        !(lt->f_b = upload_vector(u, &w[LW_F_B], 1)) ||
+        !(lt->ln2_g = upload_vector(u, &w[LW_LN2_G], 1)) ||
+        !(lt->ln2_b = upload_vector(u, &w[LW_LN2_B], 1)))
+        return VKB_ENOMEM;
+    return VKB_OK;
+}
+
+int model_replica_create(vkb_model *m, vkb_backend *b, model_replica **out, char *err,
+                         size_t errlen)
+{
+    *out = NULL;
+    model_replica *r = calloc(1, sizeof *r);
+    uploader u = {.b = b, .downcast_f32 = m->opts.weights_f16, .err = err, .errlen = errlen};
+    u.stage = malloc(STAGE_ELEMS * sizeof(float));
+    int rc = VKB_ENOMEM;
+    if (!r || !u.stage)
+        goto fail;
+    r->m = m;
+    r->b = b;
+    r->layers = calloc((size_t)m->cfg.layers, sizeof *r->layers);
+    if (!r->layers)
+        goto fail;
+    const st_tensor *const *e = m->w.emb;
+    if (!(r->word = upload_matrix(&u, &e[EW_WORD], 1)) ||
+        !(r->pos = upload_matrix(&u, &e[EW_POS], 1)) ||
+        !(r->type = upload_matrix(&u, &e[EW_TYPE], 1)) ||
+        !(r->emb_g = upload_vector(&u, &e[EW_LN_G], 1)) ||
+        !(r->emb_b = upload_vector(&u, &e[EW_LN_B], 1)))
+        goto fail;
+    for (int l = 0; l < m->cfg.layers; l++)
+        if ((rc = upload_layer(&u, m->w.layer[l], &r->layers[l])) != VKB_OK)
+            goto fail;
+    free(u.stage);
+    *out = r;
+    return VKB_OK;
+fail:
+    free(u.stage);
+    model_replica_free(r);
+    return rc;
+}
+
+static void free_scratch(model_replica *r)
+{
+    vkb_tensor **ts[] = {&r->ids, &r->lengths, &r->x, &r->t, &r->ca, &r->qf, &r->pooled};
+    for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) {
+        vkb_tensor_free(*ts[i]);
+        *ts[i] = NULL;
+    }
+    free(r->host_ids);
+    free(r->host_lens);
+    r->host_ids = NULL;
+    r->host_lens = NULL;
+    r->cap_rows = 0;
+    r->cap_seqs = 0;
+}
+
+void model_replica_free(model_replica *r)
+{
+    if (!r)
+        return;
+    free_scratch(r);
+    vkb_tensor_free(r->word);
+    vkb_tensor_free(r->pos);
+    vkb_tensor_free(r->type);
+    vkb_tensor_free(r->emb_g);
+    vkb_tensor_free(r->emb_b);
+    for (int l = 0; r->layers && l < r->m->cfg.layers; l++) {
+        layer_tensors *lt = &r->layers[l];
+        vkb_tensor *ts[] = {lt->qkv_w, lt->qkv_b, lt->o_w,  lt->o_b,   lt->ln1_g, lt->ln1_b,
+                            lt->i_w,   lt->i_b,   lt->f_w,  lt->f_b,   lt->ln2_g, lt->ln2_b};
+        for (size_t i = 0; i < sizeof ts / sizeof *ts; i++)
+            vkb_tensor_free(ts[i]);
+    }
+    free(r->layers);
+    free(r);
+}
+
+vkb_backend *model_replica_backend(model_replica *r) { return r->b; }
+const vkb_model *model_replica_model(const model_replica *r) { return r->m; }
+
+/* Frees *t and allocates n elements in its place; 0 on failure. */
+static int regrow(vkb_backend *b, vkb_tensor **t, vkb_dtype dtype, size_t n)
+{
+    vkb_tensor_free(*t);
+    *t = vkb_tensor_new(b, dtype, n);
+    return *t != NULL;
+}
+
+int replica_reserve(model_replica *r, int B, int L)
+{
+    const model_config *c = &r->m->cfg;
+    size_t rows = (size_t)B * L;
+    if (rows > r->cap_rows) {
+        /* Round up so slightly longer batches do not each reallocate. */
+        size_t cap = (rows + 255) & ~(size_t)255;
+        size_t qf_width = 3 * (size_t)c->hidden > (size_t)c->intermediate
+                              ? 3 * (size_t)c->hidden : (size_t)c->intermediate;
+        r->cap_rows = 0;
+        int32_t *h = realloc(r->host_ids, cap * sizeof *h);
+        if (!h)
+            return VKB_ENOMEM;
+        r->host_ids = h;
+        /* Free before allocating so the old and new scratch never coexist. */
+        vkb_tensor *old[] = {r->ids, r->x, r->t, r->ca, r->qf};
+        for (size_t i = 0; i < sizeof old / sizeof *old; i++)
+            vkb_tensor_free(old[i]);
+        r->ids = r->x = r->t = r->ca = r->qf = NULL;
+        if (!regrow(r->b, &r->ids, VKB_I32, cap) ||
+            !regrow(r->b, &r->x, VKB_F32, cap * c->hidden) ||
+            !regrow(r->b, &r->t, VKB_F32, cap * c->hidden) ||
+            !regrow(r->b, &r->ca, VKB_F32, cap * c->hidden) ||
+            !regrow(r->b, &r->qf, VKB_F32, cap * qf_width))
+            return VKB_ENOMEM;
+        r->cap_rows = cap;
+    }
+    if (B > r->cap_seqs) {
+        int cap = (B + 7) & ~7;
+        r->cap_seqs = 0;
+        int32_t *h = realloc(r->host_lens, (size_t)cap * sizeof *h);
+        if (!h)
+            return VKB_ENOMEM;
+        r->host_lens = h;
+        if (!regrow(r->b, &r->lengths, VKB_I32, (size_t)cap) ||
+            !regrow(r->b, &r->pooled, VKB_F32, (size_t)cap * c->dim))
+            return VKB_ENOMEM;
+        r->cap_seqs = cap;
+    }
+    return VKB_OK;
+}
