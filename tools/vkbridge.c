@@ -14,6 +14,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"pull", cmd_pull, "download a model folder from the Hugging Face hub into its cache"},
     {0, 0, 0},
 };
 

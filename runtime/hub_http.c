@@ -1,0 +1,450 @@
+/*
+ * hub_http.c — HEAD, small GETs and resumable downloads over libcurl for `vkbridge pull`.
+ *
+ * Headers are read by hand (not CURLINFO) because the facts we need live on different hops of
+ * a redirect chain: the hub's 302 carries X-Linked-Etag/X-Linked-Size for LFS files, while
+ * the final hop (a CDN) carries the status and Content-Range the download must check.
+ */
+#include "hub_http.h"
+
+#include "backend.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct http_client {
+    CURL *curl;
+    struct curl_slist *headers;
+    char curl_err[CURL_ERROR_SIZE];
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+static void curl_init(void) { curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+int http_client_new(const char *token, http_client **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_rc != CURLE_OK) {
+        vkb_set_err(err, errlen, "libcurl init failed: %s", curl_easy_strerror(curl_init_rc));
+        return VKB_EIO;
+    }
+    http_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return VKB_ENOMEM;
+    c->curl = curl_easy_init();
+    if (!c->curl) {
+        free(c);
+        vkb_set_err(err, errlen, "libcurl: cannot create a handle");
+        return VKB_EIO;
+    }
+    if (token && *token) {
+        size_t n = strlen(token) + 32;
+        char *h = malloc(n);
+        if (!h) {
+            http_client_free(c);
+            return VKB_ENOMEM;
+        }
+        snprintf(h, n, "Authorization: Bearer %s", token);
+        c->headers = curl_slist_append(NULL, h);
+        explicit_bzero(h, n);
+        free(h);
+        if (!c->headers) {
+            http_client_free(c);
+            return VKB_ENOMEM;
+        }
+    }
+    *out = c;
+    return VKB_OK;
+}
+
+void http_client_free(http_client *c)
+{
+    if (!c)
+        return;
+    if (c->curl)
+        curl_easy_cleanup(c->curl);
+    curl_slist_free_all(c->headers);
+    free(c);
+}
+
+/* ---- response headers, per hop */
+
+typedef struct hdr_state {
+    long status;            /* of the latest hop */
+    char etag[128];         /* latest hop's ETag */
+    long long length;       /* latest hop's Content-Length, -1 none */
+    long long range_start;  /* latest hop's Content-Range start, -1 none */
+    char linked_etag[128];  /* X-Linked-Etag seen on any hop */
+    long long linked_size;  /* X-Linked-Size seen on any hop, -1 none */
+} hdr_state;
+
+static void hdr_init(hdr_state *h)
+{
+    memset(h, 0, sizeof *h);
+    h->length = h->range_start = h->linked_size = -1;
+}
+
+/* Copies an ETag value without W/ and quotes; an over-long one is dropped. */
+static void put_etag(char *dst, size_t dstlen, const char *v, size_t n)
+{
+    if (n >= 2 && !strncmp(v, "W/", 2)) {
+        v += 2;
+        n -= 2;
+    }
+    while (n && *v == '"') {
+        v++;
+        n--;
+    }
+    while (n && v[n - 1] == '"')
+        n--;
+    if (n >= dstlen)
+        n = 0;
+    memcpy(dst, v, n);
+    dst[n] = '\0';
+}
+
+static int header_is(const char *line, size_t n, const char *name, const char **value,
+                     size_t *vlen)
+{
+    size_t k = strlen(name);
+    if (n <= k || strncasecmp(line, name, k) || line[k] != ':')
+        return 0;
+    const char *v = line + k + 1;
+    const char *end = line + n;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+        end--;
+    *value = v;
+    *vlen = (size_t)(end - v);
+    return 1;
+}
+
+static long long parse_ll(const char *v, size_t n)
+{
+    char buf[32];
+    if (n == 0 || n >= sizeof buf)
+        return -1;
+    memcpy(buf, v, n);
+    buf[n] = '\0';
+    char *end;
+    long long x = strtoll(buf, &end, 10);
+    return (*end || x < 0) ? -1 : x;
+}
+
+static size_t on_header(char *line, size_t size, size_t nitems, void *user)
+{
+    hdr_state *h = user;
+    size_t n = size * nitems;
+    const char *v;
+    size_t vl;
+    if (n > 5 && !strncmp(line, "HTTP/", 5)) {
+        const char *sp = memchr(line, ' ', n);
+        h->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+        h->etag[0] = '\0';
+        h->length = h->range_start = -1;
+    } else if (header_is(line, n, "ETag", &v, &vl)) {
+        put_etag(h->etag, sizeof h->etag, v, vl);
+    } else if (header_is(line, n, "X-Linked-Etag", &v, &vl)) {
+        put_etag(h->linked_etag, sizeof h->linked_etag, v, vl);
+    } else if (header_is(line, n, "Content-Length", &v, &vl)) {
+        h->length = parse_ll(v, vl);
+    } else if (header_is(line, n, "X-Linked-Size", &v, &vl)) {
+        h->linked_size = parse_ll(v, vl);
+    } else if (header_is(line, n, "Content-Range", &v, &vl)) {
+        /* "bytes START-END/TOTAL" */
+        if (vl > 6 && !strncmp(v, "bytes ", 6)) {
+            const char *dash = memchr(v, '-', vl);
+            if (dash)
+                h->range_start = parse_ll(v + 6, (size_t)(dash - v - 6));
+        }
+    }
+    return n;
+}
+
+static void setup(http_client *c, const char *url, hdr_state *h)
+{
+    CURL *k = c->curl;
+    curl_easy_reset(k);
+    c->curl_err[0] = '\0';
+    curl_easy_setopt(k, CURLOPT_URL, url);
+    curl_easy_setopt(k, CURLOPT_USERAGENT, "vkbridge");
+    if (c->headers)
+        curl_easy_setopt(k, CURLOPT_HTTPHEADER, c->headers);
+    curl_easy_setopt(k, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(k, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(k, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(k, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(k, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(k, CURLOPT_CONNECTTIMEOUT, 30L);
+    /* A transfer slower than 1 byte/s for a minute is a stall: give up (and resume). */
+    curl_easy_setopt(k, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(k, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_easy_setopt(k, CURLOPT_ERRORBUFFER, c->curl_err);
+    hdr_init(h);
+    curl_easy_setopt(k, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(k, CURLOPT_HEADERDATA, h);
+}
+
+static const char *curl_msg(http_client *c, CURLcode rc)
+{
+    return c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc);
+}
+
+/* ---- GET into memory */
+
+typedef struct mem_body {
+    char *data;
+    size_t len, cap, max;
+} mem_body;
+
+static size_t on_mem_write(char *ptr, size_t size, size_t nmemb, void *user)
+{
+    mem_body *b = user;
+    size_t n = size * nmemb;
+    if (b->len + n + 1 > b->max)
+        return 0;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (!d)
+            return 0;
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, ptr, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+int http_get(http_client *c, const char *url, size_t max, char **body, size_t *len,
+             long *status, char *err, size_t errlen)
+{
+    *body = NULL;
+    *len = 0;
+    hdr_state h;
+    mem_body b = {calloc(1, 1), 0, 1, max};
+    if (!b.data)
+        return VKB_ENOMEM;
+    setup(c, url, &h);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_mem_write);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &b);
+    CURLcode rc = curl_easy_perform(c->curl);
+    *status = h.status;
+    if (rc != CURLE_OK) {
+        if (rc == CURLE_WRITE_ERROR)
+            vkb_set_err(err, errlen, "GET %s: response larger than %zu bytes", url, max);
+        else
+            vkb_set_err(err, errlen, "GET %s: %s", url, curl_msg(c, rc));
+        free(b.data);
+        return VKB_EIO;
+    }
+    *body = b.data;
+    *len = b.len;
+    return VKB_OK;
+}
+
+static size_t on_discard(char *ptr, size_t size, size_t nmemb, void *user)
+{
+    (void)ptr;
+    (void)user;
+    return size * nmemb;
+}
+
+int http_head(http_client *c, const char *url, http_meta *meta, char *err, size_t errlen)
+{
+    hdr_state h;
+    setup(c, url, &h);
+    curl_easy_setopt(c->curl, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_discard);
+    CURLcode rc = curl_easy_perform(c->curl);
+    memset(meta, 0, sizeof *meta);
+    if (rc != CURLE_OK) {
+        vkb_set_err(err, errlen, "HEAD %s: %s", url, curl_msg(c, rc));
+        return VKB_EIO;
+    }
+    meta->status = h.status;
+    strcpy(meta->etag, h.linked_etag[0] ? h.linked_etag : h.etag);
+    meta->size = h.linked_size >= 0 ? h.linked_size : h.length;
+    return VKB_OK;
+}
+
+/* ---- resumable download to a file */
+
+typedef struct dl_state {
+    FILE *f;
+    hdr_state h;
+    long long have;        /* bytes in the file before this transfer */
+    long long got;         /* bytes written by this transfer */
+    int started;           /* the first body byte arrived and the status was checked */
+    int bad_status;        /* aborted: the final status was not 200/206 */
+    int bad_range;         /* aborted: 206 for another offset than asked */
+    int write_failed;      /* aborted: local write error */
+    /* progress bar */
+    int progress;
+    const char *label;
+    double t0, last_draw;
+} dl_state;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static size_t on_file_write(char *ptr, size_t size, size_t nmemb, void *user)
+{
+    dl_state *d = user;
+    size_t n = size * nmemb;
+    if (!d->started) {
+        d->started = 1;
+        if (d->h.status == 206) {
+            if (d->h.range_start != d->have) {
+                d->bad_range = 1;
+                return 0;
+            }
+        } else if (d->h.status == 200) {
+            if (d->have > 0 && ftruncate(fileno(d->f), 0) != 0) {
+                d->write_failed = 1;
+                return 0;
+            }
+            d->have = 0; /* the server ignored the Range: start over */
+        } else {
+            d->bad_status = 1;
+            return 0;
+        }
+    }
+    if (fwrite(ptr, 1, n, d->f) != n) {
+        d->write_failed = 1;
+        return 0;
+    }
+    d->got += (long long)n;
+    return n;
+}
+
+static void draw_bar(const dl_state *d, long long total, int final)
+{
+    long long done = d->have + d->got;
+    double secs = now_s() - d->t0;
+    double rate = secs > 0 ? (double)d->got / secs / 1e6 : 0;
+    int width = 24, fill = total > 0 ? (int)((double)done / (double)total * width) : 0;
+    char bar[32];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < fill ? '#' : '-';
+    bar[width] = '\0';
+    if (total > 0)
+        fprintf(stderr, "\r  %-28.28s [%s] %3d%%  %8.1f / %.1f MB  %6.1f MB/s%s", d->label, bar,
+                (int)(100.0 * (double)done / (double)total), (double)done / 1e6,
+                (double)total / 1e6, rate, final ? "\n" : "");
+    else
+        fprintf(stderr, "\r  %-28.28s %8.1f MB  %6.1f MB/s%s", d->label, (double)done / 1e6, rate,
+                final ? "\n" : "");
+    fflush(stderr);
+}
+
+static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    dl_state *d = user;
+    double t = now_s();
+    if (d->progress && t - d->last_draw >= 0.1) {
+        d->last_draw = t;
+        draw_bar(d, dltotal > 0 ? d->have + (long long)dltotal : -1, 0);
+    }
+    return 0;
+}
+
+static int retryable_status(long status)
+{
+    return status >= 500 || status == 429 || status == 408;
+}
+
+int http_download(http_client *c, const char *url, const char *path, long long expect_size,
+                  const char *label, int progress, int *retryable, char *err, size_t errlen)
+{
+    *retryable = 0;
+    dl_state d;
+    memset(&d, 0, sizeof d);
+    d.f = fopen(path, "ab");
+    if (!d.f) {
+        vkb_set_err(err, errlen, "cannot write %s: %m", path);
+        return VKB_EIO;
+    }
+    struct stat st;
+    d.have = fstat(fileno(d.f), &st) == 0 ? (long long)st.st_size : 0;
+    if (expect_size >= 0 && d.have > expect_size) {
+        if (ftruncate(fileno(d.f), 0) != 0) {
+            vkb_set_err(err, errlen, "cannot truncate %s: %m", path);
+            fclose(d.f);
+            return VKB_EIO;
+        }
+        d.have = 0;
+    }
+    if (expect_size >= 0 && d.have == expect_size) {
+        fclose(d.f);
+        return VKB_OK; /* complete already: the caller verifies it */
+    }
+    d.progress = progress;
+    d.label = label ? label : "";
+    d.t0 = now_s();
+    setup(c, url, &d.h);
+    char range[48];
+    if (d.have > 0) {
+        snprintf(range, sizeof range, "%lld-", d.have);
+        curl_easy_setopt(c->curl, CURLOPT_RANGE, range);
+    }
+    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_file_write);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &d);
+    curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, &d);
+    CURLcode rc = curl_easy_perform(c->curl);
+    long status = d.h.status;
+    if (rc == CURLE_OK && !d.started && status == 200 && d.have > 0 &&
+        ftruncate(fileno(d.f), 0) != 0) /* an empty 200 to a Range request: the file is empty */
+        d.write_failed = 1;
+    int closed_ok = fclose(d.f) == 0;
+    if (progress && (d.got > 0 || rc == CURLE_OK))
+        draw_bar(&d, expect_size, 1);
+
+    if (d.write_failed || !closed_ok) {
+        vkb_set_err(err, errlen, "cannot write %s: %m", path);
+        return VKB_EIO;
+    }
+    if (d.bad_range) {
+        vkb_set_err(err, errlen, "GET %s: the server resumed at byte %lld, not %lld", url,
+                    d.h.range_start, d.have);
+        *retryable = 1;
+        return VKB_EIO;
+    }
+    if (status == 416 && d.have > 0)
+        return VKB_OK; /* nothing left to send: the caller's size and hash checks decide */
+    if (d.bad_status || (rc == CURLE_OK && status != 200 && status != 206)) {
+        vkb_set_err(err, errlen, "GET %s: HTTP %ld", url, status);
+        *retryable = retryable_status(status);
+        return VKB_EIO;
+    }
+    if (rc != CURLE_OK) {
+        vkb_set_err(err, errlen, "GET %s broke off after %lld bytes: %s", url, d.have + d.got,
+                    curl_msg(c, rc));
+        *retryable = 1;
+        return VKB_EIO;
+    }
+    return VKB_OK;
+}

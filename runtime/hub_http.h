@@ -1,0 +1,44 @@
+/*
+ * hub_http.h — internal: the few HTTP requests `vkbridge pull` makes, on libcurl.
+ * One http_client is one curl handle (connection reuse across files), used by one thread.
+ * Only http:// and https:// URLs are followed, redirects included; HF_TOKEN goes out as
+ * "Authorization: Bearer" and curl does not forward it to another host on a redirect.
+ */
+#ifndef VKB_HUB_HTTP_H
+#define VKB_HUB_HTTP_H
+
+#include <stddef.h>
+
+typedef struct http_client http_client;
+
+/* token may be NULL or "" (no Authorization header). */
+int http_client_new(const char *token, http_client **out, char *err, size_t errlen);
+void http_client_free(http_client *c);
+
+/* What a HEAD on the hub's resolve URL says about a file. For LFS files the hub answers with
+ * a redirect carrying X-Linked-Etag (the sha256) and X-Linked-Size; those win over the final
+ * response's ETag and Content-Length. */
+typedef struct http_meta {
+    long status;       /* final HTTP status */
+    char etag[128];    /* unquoted, "W/" stripped; "" if none */
+    long long size;    /* bytes; -1 unknown */
+} http_meta;
+
+/* GET url into *body (malloc'd, NUL-terminated, *len bytes; caller frees). Bodies longer
+ * than max are refused. *status receives the HTTP status; the body is kept whatever it is.
+ * VKB_EIO with a line in err when the transfer itself failed. */
+int http_get(http_client *c, const char *url, size_t max, char **body, size_t *len,
+             long *status, char *err, size_t errlen);
+
+int http_head(http_client *c, const char *url, http_meta *meta, char *err, size_t errlen);
+
+/* Downloads url into the file at path, resuming: if path already holds bytes, asks for the
+ * rest with a Range request and appends (starting over if the server ignores the Range).
+ * expect_size (-1 unknown) short-cuts a file that is already complete. label: shown by the
+ * progress bar on stderr when progress is 1.
+ * Returns VKB_OK, or VKB_EIO with a line in err; *retryable is set to 1 when trying again
+ * could help (a broken or stalled transfer, a 5xx), 0 otherwise (4xx, local I/O). */
+int http_download(http_client *c, const char *url, const char *path, long long expect_size,
+                  const char *label, int progress, int *retryable, char *err, size_t errlen);
+
+#endif
