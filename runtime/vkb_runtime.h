@@ -88,6 +88,9 @@ typedef struct vkb_device_info {
 int vkb_vulkan_devices(vkb_device_info **out, int *n, char *err, size_t errlen);
 /* "1.3.239" of the loader's instance version, or "none". */
 const char *vkb_vulkan_loader_version(void);
+/* Validation-layer warnings and errors seen so far in this process (env VKB_VALIDATION=1 with
+ * VK_LAYER_KHRONOS_validation installed; otherwise always 0). Tests fail when it is non-zero. */
+int vkb_vulkan_validation_errors(void);
 
 typedef struct vkb_backend vkb_backend;
 

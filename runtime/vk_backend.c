@@ -1,0 +1,254 @@
+/*
+ * vk_backend.c — opening and closing a Vulkan device as a vkb_backend, tensors, the ops table.
+ *
+ * Each open creates its own VkDevice, queue, memory and pipelines, so the same physical
+ * device opened twice gives two independent backends (two replicas, two worker threads).
+ *
+ * Kernel variants are chosen per device class: CPU-type devices (lavapipe) get the texel-
+ * buffer kernels, everything else the shared-memory tiled ones. VKB_KERNELS=cpu|gpu forces
+ * one, which is how the tests prove both correct on lavapipe.
+ */
+#include "vk_device.h"
+#include "vk_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int tensor_alloc(vkb_backend *b, vkb_tensor *t)
+{
+    vk_ctx *c = vk_ctx_of(b);
+    vk_mem *m = calloc(1, sizeof *m);
+    if (!m)
+        return VKB_ENOMEM;
+    int rc = vk_mem_alloc(c, t->bytes, m);
+    if (rc != VKB_OK) {
+        vkb_log(VKB_LOG_ERROR, "vulkan: out of device memory for a tensor of %zu bytes on %s",
+                t->bytes, b->id);
+        free(m);
+        return rc;
+    }
+    t->impl = m;
+    return VKB_OK;
+}
+
+static void tensor_free(vkb_tensor *t)
+{
+    if (t->impl)
+        vk_mem_release(vk_ctx_of(t->b), vk_mem_of(t));
+    t->impl = NULL;
+}
+
+static int upload(vkb_tensor *t, size_t off, const void *src, size_t bytes)
+{
+    return vk_mem_upload(vk_ctx_of(t->b), vk_mem_of(t), off, src, bytes);
+}
+
+static int download(const vkb_tensor *t, size_t off, void *dst, size_t bytes)
+{
+    return vk_mem_download(vk_ctx_of(t->b), vk_mem_of(t), off, dst, bytes);
+}
+
+static void destroy_ctx(vk_ctx *c)
+{
+    if (c->dev) {
+        c->fn.DeviceWaitIdle(c->dev);
+        vk_batch_destroy(c);
+        vk_kernels_destroy(c);
+        vk_memory_destroy(c);
+        c->fn.DestroyDevice(c->dev, NULL);
+    }
+    if (c->inst)
+        vk_instance_release();
+    free(c);
+}
+
+static void backend_close(vkb_backend *b)
+{
+    destroy_ctx(vk_ctx_of(b));
+    b->impl = NULL;
+}
+
+static const vkb_backend_ops vk_ops = {
+    .close = backend_close,
+    .tensor_alloc = tensor_alloc,
+    .tensor_free = tensor_free,
+    .upload = upload,
+    .download = download,
+    .batch_begin = vk_batch_begin,
+    .batch_end = vk_batch_end,
+    .matmul = vk_matmul,
+    .attention = vk_attention,
+    .layernorm = vk_layernorm,
+    .embed = vk_embed,
+    .pool = vk_pool,
+    .greedy_match = vk_greedy_match,
+    .copy = vk_copy,
+};
+
+/* A queue family with compute; one that also has timestamps wins. */
+static int pick_queue_family(vk_ctx *c, uint32_t *family, int *timestamps)
+{
+    uint32_t n = 0;
+    c->inst->fn.GetPhysicalDeviceQueueFamilyProperties(c->pd, &n, NULL);
+    VkQueueFamilyProperties *q = calloc(n ? n : 1, sizeof *q);
+    if (!q)
+        return -1;
+    c->inst->fn.GetPhysicalDeviceQueueFamilyProperties(c->pd, &n, q);
+    int best = -1;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!(q[i].queueFlags & VK_QUEUE_COMPUTE_BIT))
+            continue;
+        if (best < 0 || (q[i].timestampValidBits && !q[best].timestampValidBits))
+            best = (int)i;
+    }
+    if (best >= 0) {
+        *family = (uint32_t)best;
+        *timestamps = q[best].timestampValidBits > 0;
+    }
+    free(q);
+    return best >= 0 ? 0 : -1;
+}
+
+static int create_device(vk_ctx *c, char *err, size_t errlen)
+{
+    int ts = 0;
+    if (pick_queue_family(c, &c->queue_family, &ts) != 0) {
+        vkb_set_err(err, errlen, "Vulkan device %s has no compute queue", c->b->info.name);
+        return VKB_EDEVICE;
+    }
+    c->timestamps = ts && c->b->info.timestamps;
+    float prio = 1.0f;
+    VkDeviceQueueCreateInfo qci = {
+        .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+        .queueFamilyIndex = c->queue_family,
+        .queueCount = 1,
+        .pQueuePriorities = &prio,
+    };
+    const char *exts[2];
+    uint32_t n_exts = 0;
+    if (c->b->info.has_memory_budget)
+        exts[n_exts++] = "VK_EXT_memory_budget";
+    /* Portability drivers (MoltenVK) require this extension to be enabled when offered. */
+    if (vk_device_has_extension(c->inst, c->pd, "VK_KHR_portability_subset"))
+        exts[n_exts++] = "VK_KHR_portability_subset";
+    /* No optional features are needed: f16 weights are unpacked from 32-bit words
+     * (unpackHalf2x16) or read through RGBA16F texel views, both core. */
+    VkDeviceCreateInfo dci = {
+        .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+        .queueCreateInfoCount = 1,
+        .pQueueCreateInfos = &qci,
+        .enabledExtensionCount = n_exts,
+        .ppEnabledExtensionNames = exts,
+    };
+    VkResult r = c->inst->fn.CreateDevice(c->pd, &dci, NULL, &c->dev);
+    if (r != VK_SUCCESS) {
+        c->dev = VK_NULL_HANDLE;
+        vkb_set_err(err, errlen, "vkCreateDevice failed on %s: %s", c->b->info.name,
+                    vk_result_str(r));
+        return VKB_EDEVICE;
+    }
+    if (vk_load_device_fns(c->inst, c->dev, &c->fn) != 0) {
+        vkb_set_err(err, errlen, "the Vulkan driver of %s lacks core device functions",
+                    c->b->info.name);
+        return VKB_EDEVICE;
+    }
+    c->fn.GetDeviceQueue(c->dev, c->queue_family, 0, &c->queue);
+    return VKB_OK;
+}
+
+static void read_limits(vk_ctx *c)
+{
+    VkPhysicalDeviceProperties p;
+    c->inst->fn.GetPhysicalDeviceProperties(c->pd, &p);
+    c->storage_align = p.limits.minStorageBufferOffsetAlignment;
+    c->max_storage_range = p.limits.maxStorageBufferRange;
+    c->max_texel_elements = p.limits.maxTexelBufferElements;
+    for (int i = 0; i < 3; i++)
+        c->max_groups[i] = p.limits.maxComputeWorkGroupCount[i];
+    c->timestamp_ns = p.limits.timestampPeriod;
+    /* maxMemoryAllocationSize is 1.1 core but lives in a properties chain; 1 GiB is the
+     * guaranteed minimum and what we assume unless the device says more. */
+    VkPhysicalDeviceMaintenance3Properties m3 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES,
+    };
+    VkPhysicalDeviceProperties2 p2 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+        .pNext = &m3,
+    };
+    c->inst->fn.GetPhysicalDeviceProperties2(c->pd, &p2);
+    c->max_alloc = m3.maxMemoryAllocationSize ? m3.maxMemoryAllocationSize : (1ull << 30);
+}
+
+/* texel kernels on CPU-type devices (they reduce with subgroup arithmetic), else gpu;
+ * VKB_KERNELS=cpu|gpu overrides. */
+static int want_texel_kernels(const vkb_device_info *info)
+{
+    const char *env = getenv("VKB_KERNELS");
+    if (env && !strcmp(env, "cpu"))
+        return info->subgroup_arithmetic;
+    if (env && !strcmp(env, "gpu"))
+        return 0;
+    return !strcmp(info->type, "cpu") && info->subgroup_arithmetic;
+}
+
+int vk_backend_open(vkb_backend *b, int device_index, char *err, size_t errlen)
+{
+    vk_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return VKB_ENOMEM;
+    c->b = b;
+    VkPhysicalDevice *pds = NULL;
+    vkb_device_info *infos = NULL;
+    int n = 0, rc = VKB_EDEVICE;
+    c->inst = vk_instance_acquire(err, errlen);
+    if (!c->inst)
+        goto fail;
+    rc = vk_physical_devices(c->inst, &pds, &n, err, errlen);
+    if (rc != VKB_OK)
+        goto fail;
+    rc = VKB_ENOMEM;
+    infos = calloc((size_t)n, sizeof *infos);
+    if (!infos)
+        goto fail;
+    for (int i = 0; i < n; i++)
+        vk_describe_device(c->inst, pds[i], i, &infos[i]);
+    rc = VKB_EDEVICE;
+    int idx = device_index >= 0 ? device_index : vk_pick_device(infos, n);
+    if (idx < 0 || idx >= n) {
+        vkb_set_err(err, errlen, "no Vulkan device %d (this machine has %d)", device_index, n);
+        goto fail;
+    }
+    if (infos[idx].api_version < VK_API_VERSION_1_1) {
+        vkb_set_err(err, errlen, "Vulkan device %d (%s) is Vulkan %s; vkbridge needs 1.1", idx,
+                    infos[idx].name, infos[idx].api_version_str);
+        goto fail;
+    }
+    c->pd = pds[idx];
+    b->info = infos[idx];
+    b->has_info = 1;
+    snprintf(b->id, sizeof b->id, "vulkan:%d", idx);
+    snprintf(b->device_name, sizeof b->device_name, "%s", infos[idx].name);
+    b->supports_f16 = infos[idx].storage16;
+    b->impl = c;
+    read_limits(c);
+    c->texel_kernels = want_texel_kernels(&b->info);
+    if ((rc = create_device(c, err, errlen)) != VKB_OK ||
+        (rc = vk_memory_init(c, err, errlen)) != VKB_OK ||
+        (rc = vk_kernels_init(c, err, errlen)) != VKB_OK ||
+        (rc = vk_batch_init(c, err, errlen)) != VKB_OK)
+        goto fail;
+    b->ops = &vk_ops;
+    free(pds);
+    free(infos);
+    vkb_log(VKB_LOG_DEBUG, "vulkan: opened %s (%s, %s kernels)", b->id, b->device_name,
+            c->texel_kernels ? "texel" : "tiled");
+    return VKB_OK;
+fail:
+    free(pds);
+    free(infos);
+    destroy_ctx(c);
+    b->impl = NULL;
+    b->has_info = 0;
+    return rc;
+}

@@ -1,0 +1,305 @@
+/*
+ * vk_loader.c — opens the Vulkan loader at run time and owns the process-wide VkInstance.
+ *
+ * Why one shared instance: every backend (one per opened device, possibly two on the same
+ * device) needs an instance, and the validation messenger's count must cover all of them.
+ * The instance lives while any backend or inventory call holds a reference. The loader
+ * library itself stays loaded for the life of the process (unloading Mesa/LLVM drivers at
+ * exit is a known source of crashes, and there is nothing to gain).
+ */
+#include "vk_loader.h"
+#include "backend.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <dlfcn.h>
+#endif
+
+static pthread_mutex_t instance_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *loader_lib;                 /* never closed, see above */
+static PFN_vkGetInstanceProcAddr get_instance_proc;
+static vk_instance shared;               /* valid while refs > 0 */
+static int refs;
+static VkDebugUtilsMessengerEXT messenger;
+static PFN_vkDestroyDebugUtilsMessengerEXT destroy_messenger;
+static atomic_int validation_count;
+
+int vk_validation_messages(void) { return atomic_load(&validation_count); }
+int vkb_vulkan_validation_errors(void) { return vk_validation_messages(); }
+
+static VKAPI_ATTR VkBool32 VKAPI_CALL on_validation_message(
+    VkDebugUtilsMessageSeverityFlagBitsEXT severity, VkDebugUtilsMessageTypeFlagsEXT types,
+    const VkDebugUtilsMessengerCallbackDataEXT *data, void *user)
+{
+    (void)types;
+    (void)user;
+    const char *msg = data && data->pMessage ? data->pMessage : "(no message)";
+    if (severity & (VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT |
+                    VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT)) {
+        atomic_fetch_add(&validation_count, 1);
+        vkb_log(VKB_LOG_ERROR, "vulkan validation: %s", msg);
+    } else {
+        vkb_log(VKB_LOG_DEBUG, "vulkan: %s", msg);
+    }
+    return VK_FALSE;
+}
+
+/* Opens the loader library once; 0 on success. */
+static int open_loader(char *err, size_t errlen)
+{
+    if (get_instance_proc)
+        return 0;
+#ifdef _WIN32
+    HMODULE lib = LoadLibraryA("vulkan-1.dll");
+    if (!lib) {
+        vkb_set_err(err, errlen, "no Vulkan loader (vulkan-1.dll not found)");
+        return -1;
+    }
+    get_instance_proc = (PFN_vkGetInstanceProcAddr)(void *)GetProcAddress(lib, "vkGetInstanceProcAddr");
+#else
+    void *lib = dlopen("libvulkan.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        vkb_set_err(err, errlen, "no Vulkan loader (libvulkan.so.1: %s)", dlerror());
+        return -1;
+    }
+    /* POSIX allows converting dlsym's void * to a function pointer; go through a union-free
+     * memcpy so -Wpedantic stays quiet too. */
+    void *sym = dlsym(lib, "vkGetInstanceProcAddr");
+    memcpy(&get_instance_proc, &sym, sizeof sym);
+#endif
+    if (!get_instance_proc) {
+        vkb_set_err(err, errlen, "the Vulkan loader has no vkGetInstanceProcAddr");
+        return -1;
+    }
+    loader_lib = (void *)lib;
+    return 0;
+}
+
+static int has_layer(const char *name)
+{
+    PFN_vkEnumerateInstanceLayerProperties enum_layers =
+        (PFN_vkEnumerateInstanceLayerProperties)get_instance_proc(
+            NULL, "vkEnumerateInstanceLayerProperties");
+    uint32_t n = 0;
+    if (!enum_layers || enum_layers(&n, NULL) != VK_SUCCESS || n == 0)
+        return 0;
+    VkLayerProperties *props = calloc(n, sizeof *props);
+    int found = 0;
+    if (props && enum_layers(&n, props) == VK_SUCCESS)
+        for (uint32_t i = 0; i < n && !found; i++)
+            found = !strcmp(props[i].layerName, name);
+    free(props);
+    return found;
+}
+
+static int has_instance_extension(const char *name)
+{
+    PFN_vkEnumerateInstanceExtensionProperties enum_ext =
+        (PFN_vkEnumerateInstanceExtensionProperties)get_instance_proc(
+            NULL, "vkEnumerateInstanceExtensionProperties");
+    uint32_t n = 0;
+    if (!enum_ext || enum_ext(NULL, &n, NULL) != VK_SUCCESS || n == 0)
+        return 0;
+    VkExtensionProperties *props = calloc(n, sizeof *props);
+    int found = 0;
+    if (props && enum_ext(NULL, &n, props) == VK_SUCCESS)
+        for (uint32_t i = 0; i < n && !found; i++)
+            found = !strcmp(props[i].extensionName, name);
+    free(props);
+    return found;
+}
+
+/* The loader's instance version (1.0 loaders lack vkEnumerateInstanceVersion). */
+static uint32_t loader_api_version(void)
+{
+    PFN_vkEnumerateInstanceVersion enum_version =
+        (PFN_vkEnumerateInstanceVersion)get_instance_proc(NULL, "vkEnumerateInstanceVersion");
+    uint32_t v = VK_API_VERSION_1_0;
+    if (enum_version && enum_version(&v) != VK_SUCCESS)
+        v = VK_API_VERSION_1_0;
+    return v;
+}
+
+static void attach_messenger(void)
+{
+    PFN_vkCreateDebugUtilsMessengerEXT create = (PFN_vkCreateDebugUtilsMessengerEXT)
+        get_instance_proc(shared.instance, "vkCreateDebugUtilsMessengerEXT");
+    destroy_messenger = (PFN_vkDestroyDebugUtilsMessengerEXT)get_instance_proc(
+        shared.instance, "vkDestroyDebugUtilsMessengerEXT");
+    VkDebugUtilsMessengerCreateInfoEXT ci = {
+        .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
+        .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
+                           VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+        .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
+                       VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+                       VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
+        .pfnUserCallback = on_validation_message,
+    };
+    if (!create || !destroy_messenger ||
+        create(shared.instance, &ci, NULL, &messenger) != VK_SUCCESS) {
+        vkb_log(VKB_LOG_WARN, "vulkan: validation layer on, but no debug messenger");
+        messenger = VK_NULL_HANDLE;
+    }
+}
+
+static int create_instance(char *err, size_t errlen)
+{
+    uint32_t version = loader_api_version();
+    if (version < VK_API_VERSION_1_1) {
+        vkb_set_err(err, errlen, "the Vulkan loader is 1.0 (vkbridge needs 1.1 or newer)");
+        return -1;
+    }
+    /* Ask for what the loader offers up to 1.3: devices then report their own version. */
+    shared.api_version = version > VK_API_VERSION_1_3 ? VK_API_VERSION_1_3 : version;
+    const char *env = getenv("VKB_VALIDATION");
+    int want_validation = env && !strcmp(env, "1");
+    const char *layers[1];
+    const char *exts[2];
+    uint32_t n_layers = 0, n_exts = 0;
+    if (want_validation && has_layer("VK_LAYER_KHRONOS_validation") &&
+        has_instance_extension(VK_EXT_DEBUG_UTILS_EXTENSION_NAME)) {
+        layers[n_layers++] = "VK_LAYER_KHRONOS_validation";
+        exts[n_exts++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+    } else if (want_validation) {
+        vkb_log(VKB_LOG_INFO, "VKB_VALIDATION=1 but VK_LAYER_KHRONOS_validation is not installed");
+    }
+    VkInstanceCreateFlags flags = 0;
+    /* Lets portability drivers (MoltenVK) be listed. */
+    if (has_instance_extension("VK_KHR_portability_enumeration")) {
+        exts[n_exts++] = "VK_KHR_portability_enumeration";
+        flags |= 0x00000001; /* VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR */
+    }
+    VkApplicationInfo app = {
+        .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+        .pApplicationName = "vkbridge",
+        .pEngineName = "vkbridge",
+        .apiVersion = shared.api_version,
+    };
+    VkInstanceCreateInfo ci = {
+        .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+        .flags = flags,
+        .pApplicationInfo = &app,
+        .enabledLayerCount = n_layers,
+        .ppEnabledLayerNames = layers,
+        .enabledExtensionCount = n_exts,
+        .ppEnabledExtensionNames = exts,
+    };
+    PFN_vkCreateInstance create =
+        (PFN_vkCreateInstance)get_instance_proc(NULL, "vkCreateInstance");
+    VkResult r = create ? create(&ci, NULL, &shared.instance) : VK_ERROR_INITIALIZATION_FAILED;
+    if (r != VK_SUCCESS) {
+        vkb_set_err(err, errlen, "vkCreateInstance failed: %s", vk_result_str(r));
+        return -1;
+    }
+    shared.validation = n_layers > 0;
+    int missing = 0;
+#define VK_LOAD_INSTANCE_FN(name)                                                              \
+    shared.fn.name = (PFN_vk##name)get_instance_proc(shared.instance, "vk" #name);             \
+    missing |= !shared.fn.name;
+    VK_INSTANCE_FUNCS(VK_LOAD_INSTANCE_FN)
+#undef VK_LOAD_INSTANCE_FN
+    if (missing) {
+        PFN_vkDestroyInstance destroy =
+            (PFN_vkDestroyInstance)get_instance_proc(shared.instance, "vkDestroyInstance");
+        if (destroy)
+            destroy(shared.instance, NULL);
+        memset(&shared, 0, sizeof shared);
+        vkb_set_err(err, errlen, "the Vulkan loader lacks Vulkan 1.1 instance functions");
+        return -1;
+    }
+    if (shared.validation)
+        attach_messenger();
+    return 0;
+}
+
+const vk_instance *vk_instance_acquire(char *err, size_t errlen)
+{
+    const vk_instance *out = NULL;
+    pthread_mutex_lock(&instance_lock);
+    if (refs > 0) {
+        refs++;
+        out = &shared;
+    } else if (open_loader(err, errlen) == 0 && create_instance(err, errlen) == 0) {
+        refs = 1;
+        out = &shared;
+    }
+    pthread_mutex_unlock(&instance_lock);
+    return out;
+}
+
+void vk_instance_release(void)
+{
+    pthread_mutex_lock(&instance_lock);
+    if (refs > 0 && --refs == 0) {
+        if (messenger != VK_NULL_HANDLE)
+            destroy_messenger(shared.instance, messenger, NULL);
+        messenger = VK_NULL_HANDLE;
+        shared.fn.DestroyInstance(shared.instance, NULL);
+        memset(&shared, 0, sizeof shared);
+    }
+    pthread_mutex_unlock(&instance_lock);
+}
+
+int vk_load_device_fns(const vk_instance *inst, VkDevice dev, vk_device_fns *fn)
+{
+    int missing = 0;
+#define VK_LOAD_DEVICE_FN(name)                                                                \
+    fn->name = (PFN_vk##name)inst->fn.GetDeviceProcAddr(dev, "vk" #name);                      \
+    missing |= !fn->name;
+    VK_DEVICE_FUNCS(VK_LOAD_DEVICE_FN)
+#undef VK_LOAD_DEVICE_FN
+    return missing ? -1 : 0;
+}
+
+static char loader_version_text[32];
+
+static void fill_loader_version(void)
+{
+    pthread_mutex_lock(&instance_lock);
+    if (open_loader(NULL, 0) == 0) {
+        uint32_t v = loader_api_version();
+        snprintf(loader_version_text, sizeof loader_version_text, "%u.%u.%u",
+                 VK_API_VERSION_MAJOR(v), VK_API_VERSION_MINOR(v), VK_API_VERSION_PATCH(v));
+    } else {
+        strcpy(loader_version_text, "none");
+    }
+    pthread_mutex_unlock(&instance_lock);
+}
+
+const char *vkb_vulkan_loader_version(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, fill_loader_version);
+    return loader_version_text;
+}
+
+const char *vk_result_str(VkResult r)
+{
+    switch (r) {
+    case VK_SUCCESS: return "VK_SUCCESS";
+    case VK_NOT_READY: return "VK_NOT_READY";
+    case VK_TIMEOUT: return "VK_TIMEOUT";
+    case VK_INCOMPLETE: return "VK_INCOMPLETE";
+    case VK_ERROR_OUT_OF_HOST_MEMORY: return "VK_ERROR_OUT_OF_HOST_MEMORY";
+    case VK_ERROR_OUT_OF_DEVICE_MEMORY: return "VK_ERROR_OUT_OF_DEVICE_MEMORY";
+    case VK_ERROR_INITIALIZATION_FAILED: return "VK_ERROR_INITIALIZATION_FAILED";
+    case VK_ERROR_DEVICE_LOST: return "VK_ERROR_DEVICE_LOST";
+    case VK_ERROR_MEMORY_MAP_FAILED: return "VK_ERROR_MEMORY_MAP_FAILED";
+    case VK_ERROR_LAYER_NOT_PRESENT: return "VK_ERROR_LAYER_NOT_PRESENT";
+    case VK_ERROR_EXTENSION_NOT_PRESENT: return "VK_ERROR_EXTENSION_NOT_PRESENT";
+    case VK_ERROR_FEATURE_NOT_PRESENT: return "VK_ERROR_FEATURE_NOT_PRESENT";
+    case VK_ERROR_INCOMPATIBLE_DRIVER: return "VK_ERROR_INCOMPATIBLE_DRIVER";
+    case VK_ERROR_TOO_MANY_OBJECTS: return "VK_ERROR_TOO_MANY_OBJECTS";
+    case VK_ERROR_FORMAT_NOT_SUPPORTED: return "VK_ERROR_FORMAT_NOT_SUPPORTED";
+    case VK_ERROR_FRAGMENTED_POOL: return "VK_ERROR_FRAGMENTED_POOL";
+    case VK_ERROR_OUT_OF_POOL_MEMORY: return "VK_ERROR_OUT_OF_POOL_MEMORY";
+    default: return "VK_ERROR_UNKNOWN";
+    }
+}

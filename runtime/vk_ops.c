@@ -1,0 +1,243 @@
+/*
+ * vk_ops.c — the dense ops on Vulkan: matmul, attention, layernorm.
+ *
+ * Each op picks its kernel variant (texel for CPU-type devices, tiled for GPUs; see
+ * vk_backend.c), binds its tensors, and records one dispatch per row chunk: a chunk is as
+ * many rows (sequences for attention) as every storage window can hold, which is all of
+ * them unless a tensor exceeds maxStorageBufferRange. Shapes were checked in backend.c.
+ */
+#include "vk_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+static uint32_t div_up(size_t a, size_t b) { return (uint32_t)((a + b - 1) / b); }
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+/* ---------------------------------------------------------------- matmul */
+
+typedef struct {
+    uint32_t M, N, K, act, flags, x_off, y_off, r_off;
+} matmul_push;
+
+/* Tile shape of matmul.comp (GPU): 64x64 outputs per workgroup of 256, 4x4 per invocation. */
+enum { MM_BM = 64, MM_BN = 64, MM_BK = 16, MM_TM = 4, MM_TN = 4 };
+/* matmul_texel.comp: RM x RN outputs per invocation, workgroups of LX x LY invocations. */
+enum { MMT_RM = 8, MMT_RN = 8, MMT_LX = 8, MMT_LY = 1 };
+
+static int matmul_tiled(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *W,
+                        const vkb_tensor *bias, const vkb_tensor *R, int M, int N, int K,
+                        vkb_act act)
+{
+    const uint32_t spec[] = {MM_BM, MM_BN, MM_BK, MM_TM, MM_TN, W->dtype == VKB_F16,
+                             (MM_BM / MM_TM) * (MM_BN / MM_TN)};
+    size_t chunk = vk_rows_per_binding(c, sizeof(float) * (size_t)(K > N ? K : N));
+    if (chunk == 0)
+        return VKB_EUNSUPPORTED;
+    vk_bind binds[5];
+    int rc = vk_bind_whole(c, W, 0, &binds[1]);
+    if (rc == VKB_OK && bias)
+        rc = vk_bind_whole(c, bias, 0, &binds[2]);
+    else
+        binds[2] = vk_bind_dummy(c);
+    for (size_t m0 = 0; rc == VKB_OK && m0 < (size_t)M; m0 += chunk) {
+        size_t mc = min_size(chunk, (size_t)M - m0);
+        matmul_push p = {.M = (uint32_t)mc, .N = (uint32_t)N, .K = (uint32_t)K, .act = act,
+                         .flags = (bias ? 1u : 0u) | (R ? 2u : 0u)};
+        rc = vk_bind_storage(c, X, m0 * K, mc * K, 0, &binds[0], &p.x_off);
+        if (rc == VKB_OK && R)
+            rc = vk_bind_storage(c, R, m0 * N, mc * N, 0, &binds[3], &p.r_off);
+        else
+            binds[3] = vk_bind_dummy(c);
+        if (rc == VKB_OK)
+            rc = vk_bind_storage(c, Y, m0 * N, mc * N, 1, &binds[4], &p.y_off);
+        if (rc == VKB_OK)
+            rc = vk_dispatch(c, VK_K_MATMUL, spec, 7, binds, 5, &p, sizeof p, div_up(N, MM_BN),
+                             div_up(mc, MM_BM), 1);
+    }
+    return rc;
+}
+
+static int matmul_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *W,
+                        const vkb_tensor *bias, const vkb_tensor *R, int M, int N, int K,
+                        vkb_act act)
+{
+    int vec4 = K % 4 == 0;
+    const uint32_t spec[] = {MMT_RM, MMT_RN, (uint32_t)vec4, MMT_LX, MMT_LY};
+    vk_view_format xf = vec4 ? VK_VIEW_RGBA32F : VK_VIEW_R32F;
+    vk_view_format wf = W->dtype == VKB_F16 ? (vec4 ? VK_VIEW_RGBA16F : VK_VIEW_R16F) : xf;
+    size_t chunk = vk_rows_per_binding(c, sizeof(float) * (size_t)N);
+    if (chunk == 0)
+        return VKB_EUNSUPPORTED;
+    vk_bind binds[5];
+    int rc = vk_bind_texel(c, X, xf, &binds[0]);
+    if (rc == VKB_OK)
+        rc = vk_bind_texel(c, W, wf, &binds[1]);
+    if (rc == VKB_OK && bias)
+        rc = vk_bind_whole(c, bias, 0, &binds[2]);
+    else
+        binds[2] = vk_bind_dummy(c);
+    for (size_t m0 = 0; rc == VKB_OK && m0 < (size_t)M; m0 += chunk) {
+        size_t mc = min_size(chunk, (size_t)M - m0);
+        matmul_push p = {.M = (uint32_t)mc, .N = (uint32_t)N, .K = (uint32_t)K, .act = act,
+                         .flags = (bias ? 1u : 0u) | (R ? 2u : 0u), .x_off = (uint32_t)(m0 * K)};
+        if (R)
+            rc = vk_bind_storage(c, R, m0 * N, mc * N, 0, &binds[3], &p.r_off);
+        else
+            binds[3] = vk_bind_dummy(c);
+        if (rc == VKB_OK)
+            rc = vk_bind_storage(c, Y, m0 * N, mc * N, 1, &binds[4], &p.y_off);
+        if (rc == VKB_OK)
+            rc = vk_dispatch(c, VK_K_MATMUL_TEXEL, spec, 5, binds, 5, &p, sizeof p,
+                             div_up(div_up(N, MMT_RN), MMT_LX), div_up(div_up(mc, MMT_RM), MMT_LY),
+                             1);
+    }
+    return rc;
+}
+
+int vk_matmul(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *W,
+              const vkb_tensor *bias, const vkb_tensor *R, int M, int N, int K, vkb_act act)
+{
+    vk_ctx *c = vk_ctx_of(b);
+    vk_op_begin(c, "matmul");
+    int rc = c->texel_kernels ? matmul_texel(c, Y, X, W, bias, R, M, N, K, act)
+                              : matmul_tiled(c, Y, X, W, bias, R, M, N, K, act);
+    vk_op_end(c);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- attention */
+
+typedef struct {
+    uint32_t L, H, qkv_off, ctx_off;
+    float scale;
+    uint32_t b0;
+} attention_push;
+
+enum { ATT_QB = 64, ATT_KT = 32, ATTT_KT = 8, ATTT_LX = 8 };
+
+int vk_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
+                 const vkb_tensor *lengths, int B, int L, int H, int d)
+{
+    vk_ctx *c = vk_ctx_of(b);
+    size_t in_row = (size_t)3 * H * d, out_row = (size_t)H * d;
+    int texel = c->texel_kernels;
+    int vec4 = d % 4 == 0;
+    /* Sequences per dispatch: every window holds whole sequences. */
+    size_t chunk = vk_rows_per_binding(c, sizeof(float) * (size_t)L * (texel ? out_row : in_row));
+    if (chunk == 0)
+        return VKB_EUNSUPPORTED;
+    /* K and V tiles share the device's shared memory; shrink the tile for big heads. */
+    uint32_t kt = ATT_KT;
+    while (kt > 1 && 2 * kt * (uint32_t)d * sizeof(float) > b->info.max_shared_memory)
+        kt /= 2;
+    uint32_t spec_tiled[] = {(uint32_t)d, ATT_QB, kt};
+    uint32_t spec_texel[] = {(uint32_t)d, ATTT_KT, (uint32_t)vec4, ATTT_LX};
+    vk_bind binds[3];
+    vk_op_begin(c, "attention");
+    int rc = vk_bind_whole(c, lengths, 0, &binds[1]);
+    if (rc == VKB_OK && texel)
+        rc = vk_bind_texel(c, qkv, vec4 ? VK_VIEW_RGBA32F : VK_VIEW_R32F, &binds[0]);
+    for (size_t b0 = 0; rc == VKB_OK && b0 < (size_t)B; b0 += chunk) {
+        size_t nb = min_size(chunk, (size_t)B - b0);
+        attention_push p = {.L = (uint32_t)L, .H = (uint32_t)H,
+                            .scale = 1.0f / sqrtf((float)d), .b0 = (uint32_t)b0};
+        if (texel)
+            p.qkv_off = (uint32_t)(b0 * L * in_row);
+        else
+            rc = vk_bind_storage(c, qkv, b0 * L * in_row, nb * L * in_row, 0, &binds[0],
+                                 &p.qkv_off);
+        if (rc == VKB_OK)
+            rc = vk_bind_storage(c, ctx, b0 * L * out_row, nb * L * out_row, 1, &binds[2],
+                                 &p.ctx_off);
+        if (rc == VKB_OK && texel)
+            rc = vk_dispatch(c, VK_K_ATTENTION_TEXEL, spec_texel, 4, binds, 3, &p, sizeof p,
+                             div_up(L, ATTT_LX), (uint32_t)H, (uint32_t)nb);
+        else if (rc == VKB_OK)
+            rc = vk_dispatch(c, VK_K_ATTENTION, spec_tiled, 3, binds, 3, &p, sizeof p,
+                             div_up(L, ATT_QB), (uint32_t)H, (uint32_t)nb);
+    }
+    vk_op_end(c);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- layernorm */
+
+typedef struct {
+    uint32_t cols, has_res;
+    float eps;
+    uint32_t x_off, r_off, y_off;
+} layernorm_push;
+
+enum { LN_WG = 128 };
+
+static int layernorm_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *R,
+                           const vkb_tensor *gamma, const vkb_tensor *beta, int rows, int cols,
+                           float eps)
+{
+    int vec4 = cols % 4 == 0;
+    vk_view_format f = vec4 ? VK_VIEW_RGBA32F : VK_VIEW_R32F;
+    uint32_t wg = c->b->info.subgroup_size ? c->b->info.subgroup_size : 8;
+    const uint32_t spec[] = {wg, (uint32_t)vec4};
+    size_t chunk = vk_rows_per_binding(c, sizeof(float) * (size_t)cols);
+    vk_bind binds[5];
+    int rc = vk_bind_texel(c, X, f, &binds[0]);
+    if (rc == VKB_OK && R)
+        rc = vk_bind_texel(c, R, f, &binds[1]);
+    else
+        binds[1] = vk_bind_dummy_texel(c, f);
+    if (rc == VKB_OK)
+        rc = vk_bind_texel(c, gamma, f, &binds[2]);
+    if (rc == VKB_OK)
+        rc = vk_bind_texel(c, beta, f, &binds[3]);
+    for (size_t r0 = 0; rc == VKB_OK && r0 < (size_t)rows; r0 += chunk) {
+        size_t rc_rows = min_size(chunk, (size_t)rows - r0);
+        layernorm_push p = {.cols = (uint32_t)cols, .has_res = R != NULL, .eps = eps,
+                            .x_off = (uint32_t)(r0 * cols), .r_off = (uint32_t)(r0 * cols)};
+        rc = vk_bind_storage(c, Y, r0 * cols, rc_rows * cols, 1, &binds[4], &p.y_off);
+        if (rc == VKB_OK)
+            rc = vk_dispatch(c, VK_K_LAYERNORM_TEXEL, spec, 2, binds, 5, &p, sizeof p,
+                             (uint32_t)rc_rows, 1, 1);
+    }
+    return rc;
+}
+
+static int layernorm_tiled(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *R,
+                           const vkb_tensor *gamma, const vkb_tensor *beta, int rows, int cols,
+                           float eps)
+{
+    const uint32_t spec[] = {LN_WG};
+    size_t chunk = vk_rows_per_binding(c, sizeof(float) * (size_t)cols);
+    vk_bind binds[5];
+    int rc = vk_bind_whole(c, gamma, 0, &binds[2]);
+    if (rc == VKB_OK)
+        rc = vk_bind_whole(c, beta, 0, &binds[3]);
+    for (size_t r0 = 0; rc == VKB_OK && r0 < (size_t)rows; r0 += chunk) {
+        size_t n = min_size(chunk, (size_t)rows - r0);
+        layernorm_push p = {.cols = (uint32_t)cols, .has_res = R != NULL, .eps = eps};
+        rc = vk_bind_storage(c, X, r0 * cols, n * cols, 0, &binds[0], &p.x_off);
+        if (rc == VKB_OK && R)
+            rc = vk_bind_storage(c, R, r0 * cols, n * cols, 0, &binds[1], &p.r_off);
+        else
+            binds[1] = vk_bind_dummy(c);
+        if (rc == VKB_OK)
+            rc = vk_bind_storage(c, Y, r0 * cols, n * cols, 1, &binds[4], &p.y_off);
+        if (rc == VKB_OK)
+            rc = vk_dispatch(c, VK_K_LAYERNORM, spec, 1, binds, 5, &p, sizeof p, (uint32_t)n, 1,
+                             1);
+    }
+    return rc;
+}
+
+int vk_layernorm(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *R,
+                 const vkb_tensor *gamma, const vkb_tensor *beta, int rows, int cols, float eps)
+{
+    vk_ctx *c = vk_ctx_of(b);
+    if (vk_rows_per_binding(c, sizeof(float) * (size_t)cols) == 0)
+        return VKB_EUNSUPPORTED;
+    vk_op_begin(c, "layernorm");
+    int rc = c->texel_kernels ? layernorm_texel(c, Y, X, R, gamma, beta, rows, cols, eps)
+                              : layernorm_tiled(c, Y, X, R, gamma, beta, rows, cols, eps);
+    vk_op_end(c);
+    return rc;
+}

@@ -1,0 +1,184 @@
+/*
+ * vk_ops_text.c — the sequence-level ops on Vulkan: embed, pool, greedy_match, and copy.
+ *
+ * One kernel each on every device (their cost is small next to the encoder's matmuls).
+ * The word-embedding table may exceed maxStorageBufferRange (roberta-large: 206 MB f32 vs
+ * 128 MiB on lavapipe), so embed binds it as up to four row windows.
+ */
+#include "vk_internal.h"
+
+#include <string.h>
+
+static uint32_t div_up(size_t a, size_t b) { return (uint32_t)((a + b - 1) / b); }
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+/* ---------------------------------------------------------------- embed */
+
+typedef struct {
+    uint32_t L, C, pos_mode, pad_id;
+    float eps;
+    uint32_t f16, rows_per_chunk, n_words, y_off, b0;
+    uint32_t w_shift[4];
+} embed_push;
+
+enum { EMB_WG = 64, EMB_WINDOWS = 4 };
+
+/* Binds the word table (V, C) as up to EMB_WINDOWS row windows at binds[0..3]. */
+static int bind_word_windows(vk_ctx *c, const vkb_tensor *word, int C, vk_bind *binds,
+                             embed_push *p)
+{
+    size_t V = word->n / (size_t)C;
+    size_t rpc = min_size(vk_rows_per_binding(c, vkb_dtype_size(word->dtype) * (size_t)C), V);
+    if (rpc == 0 || div_up(V, rpc) > EMB_WINDOWS) {
+        vkb_log(VKB_LOG_ERROR, "vulkan: word table of %zu x %d is too large for %s", V, C,
+                c->b->id);
+        return VKB_EUNSUPPORTED;
+    }
+    p->rows_per_chunk = (uint32_t)rpc;
+    p->n_words = (uint32_t)V;
+    for (size_t k = 0; k < EMB_WINDOWS; k++) {
+        size_t first = k * rpc;
+        if (first >= V) {
+            binds[k] = vk_bind_dummy(c);
+            continue;
+        }
+        int rc = vk_bind_storage(c, word, first * C, min_size(rpc, V - first) * C, 0, &binds[k],
+                                 &p->w_shift[k]);
+        if (rc != VKB_OK)
+            return rc;
+    }
+    return VKB_OK;
+}
+
+int vk_embed(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *ids, const vkb_tensor *lengths,
+             const vkb_tensor *word, const vkb_tensor *pos, const vkb_tensor *type,
+             const vkb_tensor *gamma, const vkb_tensor *beta, int B, int L, int C,
+             vkb_pos_mode pos_mode, int pad_id, float eps)
+{
+    vk_ctx *c = vk_ctx_of(b);
+    const uint32_t spec[] = {EMB_WG};
+    size_t chunk = vk_rows_per_binding(c, sizeof(float) * (size_t)L * C);
+    if (chunk == 0)
+        return VKB_EUNSUPPORTED;
+    embed_push p = {
+        .L = (uint32_t)L, .C = (uint32_t)C, .pos_mode = pos_mode, .pad_id = (uint32_t)pad_id,
+        .eps = eps,
+        .f16 = (word->dtype == VKB_F16 ? 1u : 0u) | (pos->dtype == VKB_F16 ? 2u : 0u) |
+               (type->dtype == VKB_F16 ? 4u : 0u),
+    };
+    vk_bind binds[11];
+    vk_op_begin(c, "embed");
+    int rc = vk_bind_whole(c, ids, 0, &binds[0]);
+    if (rc == VKB_OK)
+        rc = vk_bind_whole(c, lengths, 0, &binds[1]);
+    if (rc == VKB_OK)
+        rc = bind_word_windows(c, word, C, &binds[2], &p);
+    if (rc == VKB_OK)
+        rc = vk_bind_whole(c, pos, 0, &binds[6]);
+    if (rc == VKB_OK)
+        rc = vk_bind_whole(c, type, 0, &binds[7]);
+    if (rc == VKB_OK)
+        rc = vk_bind_whole(c, gamma, 0, &binds[8]);
+    if (rc == VKB_OK)
+        rc = vk_bind_whole(c, beta, 0, &binds[9]);
+    for (size_t b0 = 0; rc == VKB_OK && b0 < (size_t)B; b0 += chunk) {
+        size_t nb = min_size(chunk, (size_t)B - b0);
+        p.b0 = (uint32_t)b0;
+        rc = vk_bind_storage(c, Y, b0 * L * C, nb * L * C, 1, &binds[10], &p.y_off);
+        if (rc == VKB_OK)
+            rc = vk_dispatch(c, VK_K_EMBED, spec, 1, binds, 11, &p, sizeof p, (uint32_t)L,
+                             (uint32_t)nb, 1);
+    }
+    vk_op_end(c);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- pool */
+
+typedef struct {
+    uint32_t L, C, modes, normalize, b0, h_off, o_off;
+} pool_push;
+
+enum { POOL_WG = 128 };
+
+int vk_pool(vkb_backend *b, vkb_tensor *out, const vkb_tensor *H, const vkb_tensor *lengths,
+            int B, int L, int C, int modes, int normalize)
+{
+    vk_ctx *c = vk_ctx_of(b);
+    const uint32_t spec[] = {POOL_WG};
+    size_t width = (size_t)__builtin_popcount((unsigned)modes & 15u) * C;
+    size_t chunk = vk_rows_per_binding(c, sizeof(float) * (size_t)L * C);
+    if (chunk == 0)
+        return VKB_EUNSUPPORTED;
+    vk_bind binds[3];
+    vk_op_begin(c, "pool");
+    int rc = vk_bind_whole(c, lengths, 0, &binds[1]);
+    for (size_t b0 = 0; rc == VKB_OK && b0 < (size_t)B; b0 += chunk) {
+        size_t nb = min_size(chunk, (size_t)B - b0);
+        pool_push p = {.L = (uint32_t)L, .C = (uint32_t)C, .modes = (uint32_t)modes,
+                       .normalize = (uint32_t)normalize, .b0 = (uint32_t)b0};
+        rc = vk_bind_storage(c, H, b0 * L * C, nb * L * C, 0, &binds[0], &p.h_off);
+        if (rc == VKB_OK)
+            rc = vk_bind_storage(c, out, b0 * width, nb * width, 1, &binds[2], &p.o_off);
+        if (rc == VKB_OK)
+            rc = vk_dispatch(c, VK_K_POOL, spec, 1, binds, 3, &p, sizeof p, (uint32_t)nb, 1, 1);
+    }
+    vk_op_end(c);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- greedy_match */
+
+typedef struct {
+    uint32_t rows, C, P;
+} greedy_push;
+
+enum { GM_WG = 64 };
+
+int vk_greedy_match(vkb_backend *b, vkb_tensor *prf, const vkb_tensor *T, const vkb_tensor *w,
+                    const vkb_tensor *pairs, int P, int C)
+{
+    vk_ctx *c = vk_ctx_of(b);
+    size_t rows = T->n / (size_t)C;
+    greedy_push p = {(uint32_t)rows, (uint32_t)C, (uint32_t)P};
+    const uint32_t spec_norms[] = {GM_WG, 0}, spec_match[] = {GM_WG, 1};
+    vk_op_begin(c, "greedy_match");
+    vkb_tensor *norms = vk_batch_temp(c, VKB_F32, rows);
+    int rc = norms ? VKB_OK : VKB_ENOMEM;
+    vk_bind binds[5];
+    if (rc == VKB_OK)
+        rc = vk_bind_whole(c, T, 0, &binds[0]);
+    if (rc == VKB_OK)
+        rc = vk_bind_whole(c, w, 0, &binds[1]);
+    if (rc == VKB_OK)
+        rc = vk_bind_whole(c, pairs, 0, &binds[2]);
+    if (rc == VKB_OK)
+        rc = vk_bind_whole(c, norms, 1, &binds[3]);
+    if (rc == VKB_OK)
+        rc = vk_bind_whole(c, prf, 1, &binds[4]);
+    if (rc == VKB_OK)
+        rc = vk_dispatch(c, VK_K_GREEDY_MATCH, spec_norms, 2, binds, 5, &p, sizeof p,
+                         div_up(rows, GM_WG), 1, 1);
+    if (rc == VKB_OK) {
+        binds[3].writes = 0; /* the match pass only reads the norms */
+        rc = vk_dispatch(c, VK_K_GREEDY_MATCH, spec_match, 2, binds, 5, &p, sizeof p,
+                         (uint32_t)P, 1, 1);
+    }
+    vk_op_end(c);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- copy */
+
+int vk_copy(vkb_backend *b, vkb_tensor *dst, size_t dst_off, const vkb_tensor *src,
+            size_t src_off, size_t n)
+{
+    vk_ctx *c = vk_ctx_of(b);
+    size_t es = vkb_dtype_size(dst->dtype);
+    const vk_mem *s = vk_mem_of(src), *d = vk_mem_of(dst);
+    vk_op_begin(c, "copy");
+    int rc = vk_record_copy(c, s->block->buffer, s->offset + src_off * es, d->block->buffer,
+                            d->offset + dst_off * es, n * es);
+    vk_op_end(c);
+    return rc;
+}

@@ -1,0 +1,293 @@
+/*
+ * vk_pipeline.c — kernels from the embedded SPIR-V, specialised pipelines, the pipeline cache.
+ *
+ * A kernel is one shaders/NAME.comp: its descriptor layout is written in kernel_table below
+ * (one letter per binding: S storage buffer, T uniform texel buffer) and must match the
+ * comment block at the top of the shader. Pipelines are created on first use for each set
+ * of specialisation constants (tile sizes, head dim, modes) and kept until close.
+ *
+ * The VkPipelineCache is loaded from and saved to $XDG_CACHE_HOME/vkbridge (default
+ * ~/.cache/vkbridge), one file per device and driver, so a restart skips shader compilation
+ * (seconds on lavapipe). The driver validates the blob's header itself and ignores a stale one.
+ */
+#include "vk_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct vkb_embedded_shader {
+    const char *name;
+    const uint32_t *words;
+    const size_t *size;
+};
+extern const struct vkb_embedded_shader vkb_embedded_shaders[];
+
+static const struct {
+    const char *name;
+    const char *bindings;  /* S = storage buffer, T = uniform texel buffer */
+    uint32_t push_bytes;   /* size of the shader's push-constant block */
+} kernel_table[VK_K_COUNT] = {
+    [VK_K_MATMUL] = {"matmul", "SSSSS", 32},
+    [VK_K_MATMUL_TEXEL] = {"matmul_texel", "TTSSS", 32},
+    [VK_K_ATTENTION] = {"attention", "SSS", 24},
+    [VK_K_ATTENTION_TEXEL] = {"attention_texel", "TSS", 24},
+    [VK_K_LAYERNORM] = {"layernorm", "SSSSS", 24},
+    [VK_K_LAYERNORM_TEXEL] = {"layernorm_texel", "TTTTS", 24},
+    [VK_K_EMBED] = {"embed", "SSSSSSSSSSS", 56},
+    [VK_K_POOL] = {"pool", "SSS", 28},
+    [VK_K_GREEDY_MATCH] = {"greedy_match", "SSSSS", 12},
+};
+
+static const struct vkb_embedded_shader *find_shader(const char *name)
+{
+    for (const struct vkb_embedded_shader *s = vkb_embedded_shaders; s->name; s++)
+        if (!strcmp(s->name, name))
+            return s;
+    return NULL;
+}
+
+static int create_kernel(vk_ctx *c, vk_kernel_id id, char *err, size_t errlen)
+{
+    vk_kernel *k = &c->kernels[id];
+    const char *letters = kernel_table[id].bindings;
+    const struct vkb_embedded_shader *src = find_shader(kernel_table[id].name);
+    if (!src) {
+        vkb_set_err(err, errlen, "shader %s is not embedded in this build", kernel_table[id].name);
+        return VKB_EDEVICE;
+    }
+    VkDescriptorSetLayoutBinding binds[VK_MAX_BINDINGS];
+    uint32_t n = (uint32_t)strlen(letters);
+    for (uint32_t i = 0; i < n; i++)
+        binds[i] = (VkDescriptorSetLayoutBinding){
+            .binding = i,
+            .descriptorType = letters[i] == 'T' ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
+                                                : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+            .descriptorCount = 1,
+            .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
+        };
+    VkDescriptorSetLayoutCreateInfo dci = {
+        .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
+        .bindingCount = n,
+        .pBindings = binds,
+    };
+    VkPushConstantRange push = {
+        .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
+        .size = kernel_table[id].push_bytes,
+    };
+    VkShaderModuleCreateInfo sci = {
+        .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
+        .codeSize = *src->size,
+        .pCode = src->words,
+    };
+    if (c->fn.CreateDescriptorSetLayout(c->dev, &dci, NULL, &k->set_layout) != VK_SUCCESS)
+        goto fail;
+    VkPipelineLayoutCreateInfo lci = {
+        .sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+        .setLayoutCount = 1,
+        .pSetLayouts = &k->set_layout,
+        .pushConstantRangeCount = 1,
+        .pPushConstantRanges = &push,
+    };
+    if (c->fn.CreatePipelineLayout(c->dev, &lci, NULL, &k->layout) != VK_SUCCESS ||
+        c->fn.CreateShaderModule(c->dev, &sci, NULL, &k->module) != VK_SUCCESS)
+        goto fail;
+    return VKB_OK;
+fail:
+    vkb_set_err(err, errlen, "cannot create Vulkan objects for shader %s", kernel_table[id].name);
+    return VKB_EDEVICE;
+}
+
+/* $XDG_CACHE_HOME/vkbridge, else ~/.cache/vkbridge; created if missing. 0 on success. */
+static int cache_dir(char *out, size_t len)
+{
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    int n;
+    if (xdg && *xdg)
+        n = snprintf(out, len, "%s/vkbridge", xdg);
+    else if (home && *home)
+        n = snprintf(out, len, "%s/.cache/vkbridge", home);
+    else
+        return -1;
+    if (n < 0 || (size_t)n >= len)
+        return -1;
+    /* mkdir -p: create each missing component */
+    for (char *p = out + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        int bad = mkdir(out, 0755) != 0 && errno != EEXIST;
+        *p = '/';
+        if (bad)
+            return -1;
+    }
+    return mkdir(out, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static void *read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    void *data = NULL;
+    long n = -1;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0) {
+        data = malloc((size_t)n);
+        if (data && fread(data, 1, (size_t)n, f) != (size_t)n) {
+            free(data);
+            data = NULL;
+        }
+    }
+    fclose(f);
+    *size = data ? (size_t)n : 0;
+    return data;
+}
+
+static void open_cache(vk_ctx *c)
+{
+    VkPhysicalDeviceProperties p;
+    c->inst->fn.GetPhysicalDeviceProperties(c->pd, &p);
+    char dir[900];
+    c->cache_path[0] = 0;
+    if (cache_dir(dir, sizeof dir) == 0) {
+        char uuid[2 * VK_UUID_SIZE + 1];
+        for (unsigned i = 0; i < VK_UUID_SIZE; i++)
+            snprintf(uuid + 2 * i, 3, "%02x", p.pipelineCacheUUID[i]);
+        snprintf(c->cache_path, sizeof c->cache_path, "%s/pipelines-%04x-%04x-%08x-%s.bin", dir,
+                 p.vendorID, p.deviceID, p.driverVersion, uuid);
+    }
+    size_t size = 0;
+    void *data = c->cache_path[0] ? read_file(c->cache_path, &size) : NULL;
+    VkPipelineCacheCreateInfo ci = {
+        .sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO,
+        .initialDataSize = size,
+        .pInitialData = data,
+    };
+    if (c->fn.CreatePipelineCache(c->dev, &ci, NULL, &c->cache) != VK_SUCCESS) {
+        /* A corrupt blob must not stop us: start empty. */
+        ci.initialDataSize = 0;
+        ci.pInitialData = NULL;
+        if (c->fn.CreatePipelineCache(c->dev, &ci, NULL, &c->cache) != VK_SUCCESS)
+            c->cache = VK_NULL_HANDLE;
+    }
+    free(data);
+    if (size)
+        vkb_log(VKB_LOG_DEBUG, "vulkan: pipeline cache %s (%zu bytes)", c->cache_path, size);
+}
+
+void vk_pipeline_cache_save(vk_ctx *c)
+{
+    if (!c->cache || !c->cache_dirty || !c->cache_path[0])
+        return;
+    size_t size = 0;
+    if (c->fn.GetPipelineCacheData(c->dev, c->cache, &size, NULL) != VK_SUCCESS || !size)
+        return;
+    void *data = malloc(size);
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", c->cache_path, (long)getpid());
+    FILE *f = NULL;
+    if (data && c->fn.GetPipelineCacheData(c->dev, c->cache, &size, data) == VK_SUCCESS &&
+        (f = fopen(tmp, "wb"))) {
+        int ok = fwrite(data, 1, size, f) == size;
+        ok &= fclose(f) == 0;
+        /* rename is atomic: a concurrent reader sees the old blob or the new, never half. */
+        if (!ok || rename(tmp, c->cache_path) != 0) {
+            remove(tmp);
+            vkb_log(VKB_LOG_WARN, "vulkan: cannot write pipeline cache %s", c->cache_path);
+        } else {
+            c->cache_dirty = 0;
+        }
+    }
+    free(data);
+}
+
+int vk_kernels_init(vk_ctx *c, char *err, size_t errlen)
+{
+    for (int k = 0; k < VK_K_COUNT; k++) {
+        int rc = create_kernel(c, (vk_kernel_id)k, err, errlen);
+        if (rc != VKB_OK)
+            return rc;
+    }
+    open_cache(c);
+    return VKB_OK;
+}
+
+void vk_kernels_destroy(vk_ctx *c)
+{
+    vk_pipeline_cache_save(c);
+    for (int i = 0; i < c->n_pipelines; i++)
+        c->fn.DestroyPipeline(c->dev, c->pipelines[i].pipeline, NULL);
+    free(c->pipelines);
+    c->pipelines = NULL;
+    c->n_pipelines = c->cap_pipelines = 0;
+    for (int k = 0; k < VK_K_COUNT; k++) {
+        vk_kernel *kn = &c->kernels[k];
+        if (kn->module)
+            c->fn.DestroyShaderModule(c->dev, kn->module, NULL);
+        if (kn->layout)
+            c->fn.DestroyPipelineLayout(c->dev, kn->layout, NULL);
+        if (kn->set_layout)
+            c->fn.DestroyDescriptorSetLayout(c->dev, kn->set_layout, NULL);
+        memset(kn, 0, sizeof *kn);
+    }
+    if (c->cache)
+        c->fn.DestroyPipelineCache(c->dev, c->cache, NULL);
+    c->cache = VK_NULL_HANDLE;
+}
+
+VkPipeline vk_pipeline_get(vk_ctx *c, vk_kernel_id k, const uint32_t *spec, int n_spec)
+{
+    uint32_t key[VK_MAX_SPEC] = {0};
+    memcpy(key, spec, sizeof(uint32_t) * (size_t)n_spec);
+    for (int i = 0; i < c->n_pipelines; i++)
+        if (c->pipelines[i].kernel == k && !memcmp(c->pipelines[i].spec, key, sizeof key))
+            return c->pipelines[i].pipeline;
+    if (c->n_pipelines == c->cap_pipelines) {
+        int cap = c->cap_pipelines ? 2 * c->cap_pipelines : 32;
+        vk_pipeline *p = realloc(c->pipelines, (size_t)cap * sizeof *p);
+        if (!p)
+            return VK_NULL_HANDLE;
+        c->pipelines = p;
+        c->cap_pipelines = cap;
+    }
+    VkSpecializationMapEntry entries[VK_MAX_SPEC];
+    for (int i = 0; i < n_spec; i++)
+        entries[i] = (VkSpecializationMapEntry){.constantID = (uint32_t)i,
+                                                 .offset = (uint32_t)(4 * i), .size = 4};
+    VkSpecializationInfo si = {
+        .mapEntryCount = (uint32_t)n_spec,
+        .pMapEntries = entries,
+        .dataSize = 4 * (size_t)n_spec,
+        .pData = key,
+    };
+    VkComputePipelineCreateInfo ci = {
+        .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+        .stage = {
+            .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+            .stage = VK_SHADER_STAGE_COMPUTE_BIT,
+            .module = c->kernels[k].module,
+            .pName = "main",
+            .pSpecializationInfo = n_spec ? &si : NULL,
+        },
+        .layout = c->kernels[k].layout,
+    };
+    VkPipeline pipe;
+    VkResult r = c->fn.CreateComputePipelines(c->dev, c->cache, 1, &ci, NULL, &pipe);
+    if (r != VK_SUCCESS) {
+        vkb_log(VKB_LOG_ERROR, "vulkan: cannot create pipeline %s: %s", kernel_table[k].name,
+                vk_result_str(r));
+        return VK_NULL_HANDLE;
+    }
+    vk_pipeline *p = &c->pipelines[c->n_pipelines++];
+    p->kernel = k;
+    memcpy(p->spec, key, sizeof key);
+    p->pipeline = pipe;
+    c->cache_dirty = 1;
+    return pipe;
+}
+
+const char *vk_kernel_name(vk_kernel_id k) { return kernel_table[k].name; }

@@ -1,0 +1,94 @@
+#version 450
+// matmul_texel.comp — Y = act(X · Wᵀ + bias) + R, the variant for CPU-type Vulkan devices
+// (lavapipe): X and W are read through texel buffers, which lavapipe serves ~20x faster than
+// storage-buffer loads, and there is no shared memory (tiling through it is slower there).
+//
+// Bindings:
+//   0 X    samplerBuffer (M,K): VEC4 = true: RGBA32F view, texel (x_off + m*K + k)/4 holds
+//          X[m,k..k+3] (K and x_off multiples of 4); VEC4 = false: R32F view, texel
+//          x_off + m*K + k holds X[m,k].
+//   1 W    samplerBuffer (N,K), PyTorch Linear layout: RGBA32F or RGBA16F view (VEC4) or
+//          R32F / R16F (scalar); the view's format does the f16 -> f32 conversion.
+//   2 bias float[]  (N), read when flags & 1
+//   3 R    float[]  (M,N) residual: R[m,n] = r[r_off + m*N + n], added after act when flags & 2
+//   4 Y    float[]  (M,N): Y[m,n] = y[y_off + m*N + n]
+// Push constants: M, N, K, act (vkb_act), flags, x_off, y_off, r_off.
+//
+// One invocation computes an RM x RN block of Y (rows gl_GlobalInvocationID.y*RM.., cols
+// gl_GlobalInvocationID.x*RN..) with RM*RN scalar fp32 accumulators; rows/cols past the edge
+// re-read the last valid row (no branch in the inner loop) and are not stored.
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+
+layout(constant_id = 0) const uint RM = 8;
+layout(constant_id = 1) const uint RN = 8;
+layout(constant_id = 2) const bool VEC4 = true;
+layout(local_size_x_id = 3, local_size_y_id = 4) in;
+
+layout(binding = 0) uniform samplerBuffer X;
+layout(binding = 1) uniform samplerBuffer W;
+layout(std430, binding = 2) readonly buffer BBuf { float bias[]; };
+layout(std430, binding = 3) readonly buffer RBuf { float r[]; };
+layout(std430, binding = 4) writeonly buffer YBuf { float y[]; };
+
+layout(push_constant) uniform Push {
+    uint M, N, K, act, flags, x_off, y_off, r_off;
+} p;
+
+void main()
+{
+    uint m0 = gl_GlobalInvocationID.y * RM, n0 = gl_GlobalInvocationID.x * RN;
+    if (m0 >= p.M || n0 >= p.N)
+        return;
+    int xrow[RM], wrow[RN];
+    for (uint i = 0; i < RM; i++)
+        xrow[i] = int(p.x_off + min(m0 + i, p.M - 1) * p.K);
+    for (uint j = 0; j < RN; j++)
+        wrow[j] = int(min(n0 + j, p.N - 1) * p.K);
+
+    float acc[RM * RN];
+    for (uint i = 0; i < RM * RN; i++)
+        acc[i] = 0.0;
+
+    if (VEC4) {
+        for (int k4 = 0; k4 < int(p.K / 4); k4++) {
+            vec4 a[RM], b[RN];
+            for (uint i = 0; i < RM; i++)
+                a[i] = texelFetch(X, xrow[i] / 4 + k4);
+            for (uint j = 0; j < RN; j++)
+                b[j] = texelFetch(W, wrow[j] / 4 + k4);
+            for (uint i = 0; i < RM; i++)
+                for (uint j = 0; j < RN; j++)
+                    acc[i * RN + j] += dot(a[i], b[j]);
+        }
+    } else {
+        for (int k = 0; k < int(p.K); k++) {
+            float a[RM], b[RN];
+            for (uint i = 0; i < RM; i++)
+                a[i] = texelFetch(X, xrow[i] + k).x;
+            for (uint j = 0; j < RN; j++)
+                b[j] = texelFetch(W, wrow[j] + k).x;
+            for (uint i = 0; i < RM; i++)
+                for (uint j = 0; j < RN; j++)
+                    acc[i * RN + j] = fma(a[i], b[j], acc[i * RN + j]);
+        }
+    }
+
+    for (uint i = 0; i < RM; i++) {
+        uint m = m0 + i;
+        if (m >= p.M)
+            break;
+        for (uint j = 0; j < RN; j++) {
+            uint n = n0 + j;
+            if (n >= p.N)
+                break;
+            float v = acc[i * RN + j];
+            if ((p.flags & 1u) != 0u)
+                v += bias[n];
+            v = vkb_activate(v, int(p.act));
+            if ((p.flags & 2u) != 0u)
+                v += r[p.r_off + m * p.N + n];
+            y[p.y_off + m * p.N + n] = v;
+        }
+    }
+}
