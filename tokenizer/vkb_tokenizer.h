@@ -47,6 +47,32 @@ int vkb_tokenizer_encode(const vkb_tokenizer *t, const char *text, size_t len, i
                          int max_len, vkb_encoding *out);
 void vkb_encoding_free(vkb_encoding *e);
 
+/* As vkb_tokenizer_encode, and *tokens receives the n token strings as Hugging Face reports
+ * them: the vocabulary string, or for an added token matched in the text the text it matched
+ * (" <mask>" when lstrip took the space before it). Free with vkb_tokens_free(*tokens, n). */
+int vkb_tokenizer_encode_tokens(const vkb_tokenizer *t, const char *text, size_t len,
+                                int add_special, int max_len, vkb_encoding *out, char ***tokens);
+void vkb_tokens_free(char **tokens, int n);
+
+/* A padded batch; every array is row-major (batch, len). */
+typedef struct vkb_batch_encoding {
+    int32_t *ids;            /* (batch, len); padding holds the pad id (0 if there is none) */
+    uint8_t *attention_mask; /* (batch, len): 1 for real tokens, 0 for padding */
+    uint8_t *special_mask;   /* (batch, len): 1 for special tokens and for padding */
+    uint32_t *offsets;       /* (batch, len, 2): byte [start, end) into each text; 0,0 padding */
+    int *lengths;            /* batch: real tokens in each row */
+    int batch, len;
+} vkb_batch_encoding;
+
+/* Encodes n texts (lens[i] bytes each) as vkb_tokenizer_encode does, then pads on the right:
+ * pad_to 0 pads to the longest row; pad_to > 0 truncates every row to pad_to tokens (keeping
+ * the closing special token, like max_len) and pads to exactly pad_to. max_len 0: no limit.
+ * Free with vkb_batch_encoding_free. Returns 0 or a negative code. */
+int vkb_tokenizer_encode_batch(const vkb_tokenizer *t, const char *const *texts, const size_t *lens,
+                               int n, int add_special, int max_len, int pad_to,
+                               vkb_batch_encoding *out);
+void vkb_batch_encoding_free(vkb_batch_encoding *b);
+
 /* Vocabulary lookups. id_to_token returns NULL for an unknown id; token_to_id -1. */
 const char *vkb_tokenizer_id_to_token(const vkb_tokenizer *t, int32_t id);
 int32_t vkb_tokenizer_token_to_id(const vkb_tokenizer *t, const char *token);

@@ -1,2 +1,0 @@
-/* replaced by the tokenizer implementation */
-int vkb_tokenizer_placeholder_;
