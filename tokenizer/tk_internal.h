@@ -55,7 +55,7 @@ int tk_utf8_next(const char *s, size_t n, uint32_t *cp);
 /* ---- character classes (unicode_class.c), Hugging Face's definitions ---- */
 
 int tk_is_whitespace(uint32_t cp);     /* Unicode White_Space (Rust char::is_whitespace) */
-int tk_is_other(uint32_t cp);          /* categories Cc Cf Cn Co Cs */
+int tk_is_other(uint32_t cp);          /* categories Cc Cf Co (not Cn), as tokenizers has them */
 int tk_is_bert_punct(uint32_t cp);     /* ASCII punctuation or categories P* */
 int tk_is_letter(uint32_t cp);         /* L* */
 int tk_is_number(uint32_t cp);         /* N* */
@@ -63,6 +63,10 @@ int tk_is_mark_nonspacing(uint32_t cp);/* Mn */
 int tk_is_chinese(uint32_t cp);        /* the CJK ideograph blocks BertNormalizer pads */
 int tk_is_word_char(uint32_t cp);      /* regex \w: letters, marks, Nd, Nl, Pc, ZWJ/ZWNJ */
 int tk_is_alnum(uint32_t cp);          /* Rust char::is_alphanumeric (approximated by L*, N*) */
+/* unicode_hf_tables.c: tokenizers' (Unicode 8.0) sets for Cc|Cf|Co, P*, Mn. */
+int tk_hf_is_other(uint32_t cp);
+int tk_hf_is_punct(uint32_t cp);
+int tk_hf_is_mn(uint32_t cp);
 /* Full lowercase mapping (Rust char::to_lowercase): writes 1 or 2 code points, returns count. */
 int tk_to_lower(uint32_t cp, uint32_t out[2]);
 

@@ -1,7 +1,8 @@
 /*
- * unicode_class.c — the character classes Hugging Face tokenizers uses, answered from
- * utf8proc's tables with an ASCII table in front (most text is ASCII, and these run once or
- * more per char).
+ * unicode_class.c — the character classes Hugging Face tokenizers uses, with an ASCII table in
+ * front (most text is ASCII, and these run once or more per char). Letters, numbers and case
+ * come from utf8proc; "other", punctuation and nonspacing marks from the frozen tables in
+ * unicode_hf_tables.c (see there why).
  */
 #include "tk_internal.h"
 
@@ -59,19 +60,12 @@ int tk_is_whitespace(uint32_t cp)
 
 int tk_is_other(uint32_t cp)
 {
-    if (cp < 128)
-        return ascii_tab[cp] & A_OTHER;
-    utf8proc_category_t c = utf8proc_category((utf8proc_int32_t)cp);
-    return c == UTF8PROC_CATEGORY_CC || c == UTF8PROC_CATEGORY_CF || c == UTF8PROC_CATEGORY_CN ||
-           c == UTF8PROC_CATEGORY_CO || c == UTF8PROC_CATEGORY_CS;
+    return cp < 128 ? ascii_tab[cp] & A_OTHER : tk_hf_is_other(cp);
 }
 
 int tk_is_bert_punct(uint32_t cp)
 {
-    if (cp < 128)
-        return ascii_tab[cp] & A_PUNCT;
-    utf8proc_category_t c = utf8proc_category((utf8proc_int32_t)cp);
-    return c >= UTF8PROC_CATEGORY_PC && c <= UTF8PROC_CATEGORY_PO;
+    return cp < 128 ? ascii_tab[cp] & A_PUNCT : tk_hf_is_punct(cp);
 }
 
 int tk_is_letter(uint32_t cp)
@@ -92,7 +86,7 @@ int tk_is_number(uint32_t cp)
 
 int tk_is_mark_nonspacing(uint32_t cp)
 {
-    return cp >= 0x300 && utf8proc_category((utf8proc_int32_t)cp) == UTF8PROC_CATEGORY_MN;
+    return cp >= 0x300 && tk_hf_is_mn(cp);
 }
 
 int tk_is_chinese(uint32_t cp)
