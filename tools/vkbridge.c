@@ -15,6 +15,7 @@ struct command {
 
 static const struct command commands[] = {
     {"pull", cmd_pull, "download a model folder from the Hugging Face hub into its cache"},
+    {"gen-model", cmd_gen_model, "write a random-weight model folder of any shape (tests, benches)"},
     {0, 0, 0},
 };
 
