@@ -39,6 +39,7 @@ typedef struct vkb_service_config {
     int retry_after_s;           /* Retry-After of the 503 that follows: 5 */
     int drain_timeout_s;         /* --drain-timeout: longest wait for accepted requests on stop */
     int io_timeout_s;            /* HTTP/1 request and HTTP/2 idle timeout, default 65 */
+    const char *version;         /* vkbridge version for /info and /openapi.json (caller sets) */
     char device_buf[32];         /* storage for a device spec mapped from TORCH_DEVICE */
 } vkb_service_config;
 
