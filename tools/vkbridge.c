@@ -16,6 +16,8 @@ struct command {
 static const struct command commands[] = {
     {"pull", cmd_pull, "download a model folder from the Hugging Face hub into its cache"},
     {"gen-model", cmd_gen_model, "write a random-weight model folder of any shape (tests, benches)"},
+    {"tokenize", cmd_tokenize, "token ids and strings for texts (JSON Lines in and out)"},
+    {"bench", cmd_bench, "benchmarks, as JSON (vkbridge bench --help)"},
     {0, 0, 0},
 };
 

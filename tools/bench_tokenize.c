@@ -1,0 +1,186 @@
+/*
+ * bench_tokenize.c — `vkbridge bench tokenize`: single-threaded tokenizer throughput.
+ *
+ * For each (tokenizer, corpus) pair: the "text" of every line of the golden corpus, repeated
+ * until about --mb megabytes, each encoded with special tokens; one untimed pass over the
+ * corpus first (the BPE word cache starts warm, as it is in a running service). Prints JSON:
+ * tokens/s, texts/s and MB/s per pair. tools/bench_hf_tokenizers.js measures the Rust
+ * tokenizers library on the same texts for comparison.
+ */
+#include "commands.h"
+#include "vkb_tokenizer.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct corpus {
+    char **text;
+    size_t *len;
+    size_t n, cap, bytes;
+} corpus;
+
+static void corpus_free(corpus *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->text[i]);
+    free(c->text);
+    free(c->len);
+    memset(c, 0, sizeof(*c));
+}
+
+static int corpus_add(corpus *c, const char *s, size_t len)
+{
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 1024;
+        char **t = realloc(c->text, cap * sizeof(char *));
+        if (!t)
+            return -1;
+        c->text = t;
+        size_t *l = realloc(c->len, cap * sizeof(size_t));
+        if (!l)
+            return -1;
+        c->len = l;
+        c->cap = cap;
+    }
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, s, len);
+    copy[len] = 0;
+    c->text[c->n] = copy;
+    c->len[c->n++] = len;
+    c->bytes += len;
+    return 0;
+}
+
+/* The "text" field of every JSON line of path. */
+static int corpus_load(corpus *c, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "vkbridge bench tokenize: cannot open %s\n", path);
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0;
+    while (!rc && (n = getline(&line, &cap, f)) > 0) {
+        json_t *j = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, NULL);
+        json_t *t = json_object_get(j, "text");
+        if (json_is_string(t))
+            rc = corpus_add(c, json_string_value(t), json_string_length(t));
+        json_decref(j);
+    }
+    free(line);
+    fclose(f);
+    if (!rc && c->n == 0) {
+        fprintf(stderr, "vkbridge bench tokenize: no texts in %s\n", path);
+        rc = -1;
+    }
+    return rc;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Encodes the corpus `passes` times; returns the token count (or -1 on failure). */
+static long long encode_all(const vkb_tokenizer *t, const corpus *c, int passes)
+{
+    long long tokens = 0;
+    for (int p = 0; p < passes; p++)
+        for (size_t i = 0; i < c->n; i++) {
+            vkb_encoding e;
+            if (vkb_tokenizer_encode(t, c->text[i], c->len[i], 1, 0, &e))
+                return -1;
+            tokens += e.n;
+            vkb_encoding_free(&e);
+        }
+    return tokens;
+}
+
+static int run_pair(const char *name, const char *tok_path, const char *corpus_path, double mb,
+                    int first)
+{
+    corpus c = {0};
+    vkb_tokenizer *t = NULL;
+    char err[512];
+    int rc = 1;
+    if (vkb_tokenizer_load(tok_path, NULL, &t, err, sizeof(err))) {
+        fprintf(stderr, "vkbridge bench tokenize: %s\n", err);
+        goto cleanup;
+    }
+    if (corpus_load(&c, corpus_path))
+        goto cleanup;
+    int passes = (int)(mb * 1e6 / (double)c.bytes + 0.999);
+    if (passes < 1)
+        passes = 1;
+    if (encode_all(t, &c, 1) < 0) /* warm-up */
+        goto cleanup;
+    double t0 = now();
+    long long tokens = encode_all(t, &c, passes);
+    double secs = now() - t0;
+    if (tokens < 0) {
+        fprintf(stderr, "vkbridge bench tokenize: encoding failed\n");
+        goto cleanup;
+    }
+    double bytes = (double)c.bytes * passes;
+    printf("%s    {\"tokenizer\": \"%s\", \"corpus\": \"%s\", \"texts\": %zu, \"passes\": %d, "
+           "\"bytes\": %.0f, \"tokens\": %lld, \"seconds\": %.4f, \"tokens_per_s\": %.0f, "
+           "\"texts_per_s\": %.0f, \"mb_per_s\": %.2f}",
+           first ? "" : ",\n", name, corpus_path, c.n, passes, bytes, tokens, secs,
+           (double)tokens / secs, (double)c.n * passes / secs, bytes / 1e6 / secs);
+    fflush(stdout);
+    rc = 0;
+cleanup:
+    vkb_tokenizer_free(t);
+    corpus_free(&c);
+    return rc;
+}
+
+int bench_tokenize(int argc, char **argv)
+{
+    const char *testdata = getenv("VKB_TESTDATA");
+    if (!testdata)
+        testdata = "../shared/testdata";
+    double mb = 10;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--testdata") && i + 1 < argc) {
+            testdata = argv[++i];
+        } else if (!strcmp(argv[i], "--mb") && i + 1 < argc) {
+            mb = atof(argv[++i]);
+        } else {
+            int help = !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h");
+            fprintf(help ? stdout : stderr,
+                    "usage: vkbridge bench tokenize [--testdata DIR] [--mb MB]\n"
+                    "  DIR: the shared test data (default $VKB_TESTDATA or ../shared/testdata)\n"
+                    "  MB: megabytes of text per tokenizer (the corpus repeated), default 10\n");
+            return help ? 0 : 2;
+        }
+    }
+    if (mb <= 0 || mb > 10000) {
+        fprintf(stderr, "vkbridge bench tokenize: --mb must be in (0, 10000]\n");
+        return 2;
+    }
+    static const char *const pairs[][3] = {
+        {"bert-base-uncased", "bert-base-uncased/tokenizer.json", "golden-bert-base-uncased.jsonl"},
+        {"roberta-base", "roberta-base/tokenizer.json", "golden-roberta-base.jsonl"},
+    };
+    printf("{\"bench\": \"tokenize\", \"threads\": 1, \"results\": [\n");
+    int rc = 0;
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]) && !rc; i++) {
+        char tok[4096], cor[4096];
+        snprintf(tok, sizeof(tok), "%s/tokenizers/%s", testdata, pairs[i][1]);
+        snprintf(cor, sizeof(cor), "%s/tokenizers/%s", testdata, pairs[i][2]);
+        rc = run_pair(pairs[i][0], tok, cor, mb, i == 0);
+    }
+    printf("\n]}\n");
+    return rc;
+}

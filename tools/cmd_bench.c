@@ -1,0 +1,45 @@
+/*
+ * cmd_bench.c — `vkbridge bench WHAT [ARGS]`: dispatches to the benches (tools/bench_*.c),
+ * each of which prints JSON. Each bench adds its row to the table below when it lands
+ * (ops, encode, bertscore are added by their owners).
+ */
+#include "commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct bench {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+};
+
+static const struct bench benches[] = {
+    {"tokenize", bench_tokenize, "tokens/s of the tokenizers on the golden corpora (single thread)"},
+    {0, 0, 0},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: vkbridge bench WHAT [ARGS]   (vkbridge bench WHAT --help for details)\n\n");
+    for (const struct bench *b = benches; b->name; b++)
+        fprintf(f, "  %-10s %s\n", b->name, b->help);
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    for (const struct bench *b = benches; b->name; b++)
+        if (!strcmp(argv[1], b->name))
+            return b->run(argc - 1, argv + 1);
+    fprintf(stderr, "vkbridge bench: unknown bench '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
