@@ -335,8 +335,59 @@ static void check_backend(vkb_backend *be)
     bertscore_idf_free(&idf);
 }
 
+/* Sentences at bert_score's 512-token limit on both sides: the backend must agree with the
+ * CPU twin (a long pair is where tiled kernels go wrong). */
+static void check_long_pair(vkb_backend *be, vkb_backend *cpu)
+{
+    enum { N = 512, D = 32, ROWS = 2 * N };
+    float *T = malloc(sizeof(float) * ROWS * D), *w = malloc(sizeof(float) * ROWS);
+    const int32_t pair[8] = {0, N, N, N, N, N, 0, 300};
+    float got[6], want[6];
+    tl_seed(7);
+    for (int i = 0; i < ROWS * D; i++)
+        T[i] = tl_randf(-0.3f, 1.0f);
+    for (int i = 0; i < ROWS; i++)
+        w[i] = (i % N == 0 || i % N == N - 1) ? 0.0f : tl_randf(0.1f, 2.0f);
+    vkb_backend *bs[2] = {be, cpu};
+    float *out[2] = {got, want};
+    for (int k = 0; k < 2; k++) {
+        vkb_tensor *tT = vkb_tensor_new(bs[k], VKB_F32, (size_t)ROWS * D);
+        vkb_tensor *tw = vkb_tensor_new(bs[k], VKB_F32, ROWS);
+        vkb_tensor *tp = vkb_tensor_new(bs[k], VKB_I32, 8);
+        vkb_tensor *to = vkb_tensor_new(bs[k], VKB_F32, 6);
+        int rc = !tT || !tw || !tp || !to ? VKB_ENOMEM : VKB_OK;
+        if (!rc)
+            rc = vkb_tensor_upload(tT, 0, T, (size_t)ROWS * D);
+        if (!rc)
+            rc = vkb_tensor_upload(tw, 0, w, ROWS);
+        if (!rc)
+            rc = vkb_tensor_upload(tp, 0, pair, 8);
+        if (!rc)
+            rc = vkb_op_greedy_match(bs[k], to, tT, tw, tp, 2, D);
+        if (!rc)
+            rc = vkb_tensor_download(to, 0, out[k], 6);
+        CHECK(rc == VKB_OK, "%s: long pair: %s", vkb_backend_id(bs[k]), vkb_status_str(rc));
+        if (rc)
+            memset(out[k], 0, sizeof(float) * 6);
+        vkb_tensor_free(tT);
+        vkb_tensor_free(tw);
+        vkb_tensor_free(tp);
+        vkb_tensor_free(to);
+    }
+    for (int k = 0; k < 6; k++)
+        CHECK(fabsf(got[k] - want[k]) < 1e-5f, "%s: 512-token pairs, prf[%d] = %.7f, cpu %.7f",
+              vkb_backend_id(be), k, got[k], want[k]);
+    free(T);
+    free(w);
+}
+
 static void test_greedy(void)
 {
+    vkb_backend *cpu = NULL;
+    char cpu_err[256];
+    if (!CHECK(vkb_backend_open("cpu", &cpu, cpu_err, sizeof cpu_err) == VKB_OK, "cpu: %s",
+               cpu_err))
+        return;
     const char *specs[] = {"cpu", "vulkan"};
     for (int i = 0; i < 2; i++) {
         vkb_backend *be = NULL;
@@ -346,8 +397,11 @@ static void test_greedy(void)
             continue;
         }
         check_backend(be);
+        if (vkb_backend_is_vulkan(be))
+            check_long_pair(be, cpu);
         vkb_backend_close(be);
     }
+    vkb_backend_close(cpu);
 }
 
 int main(void)
