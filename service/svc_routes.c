@@ -230,6 +230,13 @@ int svc_routes_on_req(svc_server *srv, h2o_req_t *req)
         svc_respond_detail(call, 405, "Method Not Allowed");
         return 0;
     }
+    if (req->entity.len > srv->cfg.max_body) {
+        char detail[96];
+        snprintf(detail, sizeof(detail), "Request body too large: the limit is %zu bytes",
+                 srv->cfg.max_body);
+        svc_respond_detail(call, 413, detail);
+        return 0;
+    }
     size_t len;
     const char *page;
     switch (ep) {

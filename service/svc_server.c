@@ -49,7 +49,11 @@ static void on_signal(h2o_socket_t *sock, const char *err)
     svc_server *srv = sock->data;
     if (err)
         return;
-    h2o_buffer_consume(&sock->input, sock->input->size);
+    /* the socket is DONT_READ (h2o only says "readable"): drain the pipe ourselves */
+    char bytes[16];
+    ssize_t n = read(srv->sig_pipe[0], bytes, sizeof(bytes));
+    if (n <= 0)
+        return;
     if (srv->stopping) {
         vkb_log(VKB_LOG_WARN, "second signal: stopping now with %d requests unfinished",
                 srv->requests_in_flight);
@@ -57,8 +61,8 @@ static void on_signal(h2o_socket_t *sock, const char *err)
         srv->drain_expired = 1;
         return;
     }
-    vkb_log(VKB_LOG_INFO, "signal: no new connections; finishing %d accepted requests",
-            srv->requests_in_flight);
+    vkb_log(VKB_LOG_INFO, "signal %d: no new connections; finishing %d accepted requests",
+            bytes[0], srv->requests_in_flight);
     svc_server_begin_stop(srv, 0);
 }
 
@@ -272,7 +276,11 @@ static void setup_h2o(svc_server *srv)
 {
     h2o_config_init(&srv->config);
     srv->config.server_name = h2o_iovec_init(H2O_STRLIT("vkbridge"));
-    srv->config.max_request_entity_size = srv->cfg.max_body;
+    /* h2o buffers a body whole before any handler runs, and over its limit HTTP/1 gets a 413
+     * before the body is read but HTTP/2 only a stream reset (REFUSED_STREAM, which some
+     * clients retry). So h2o's limit is twice ours: bodies between the two get a proper JSON
+     * 413 from the router over both protocols; beyond that h2o refuses early. */
+    srv->config.max_request_entity_size = srv->cfg.max_body * 2;
     srv->config.http1.req_timeout = (uint64_t)srv->cfg.io_timeout_s * 1000;
     srv->config.http2.idle_timeout = (uint64_t)srv->cfg.io_timeout_s * 1000;
     h2o_hostconf_t *host = h2o_config_register_host(&srv->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
@@ -294,7 +302,9 @@ static void setup_h2o(svc_server *srv)
     h2o_timeout_init(srv->loop, &srv->drain_timeout, (uint64_t)srv->cfg.drain_timeout_s * 1000);
 }
 
-static svc_server *the_server; /* h2o's loop and connections are left to the process exit */
+/* Once the loop exists, h2o's connections point into the server; they are left to the process
+ * exit, and this keeps them reachable (volatile: the store must not be optimised away). */
+static svc_server *volatile the_server;
 
 int vkb_service_run(const vkb_service_config *cfg)
 {
@@ -382,5 +392,9 @@ cleanup:
     srv->models = NULL;
     free(srv->openapi);
     srv->openapi = NULL;
+    if (!srv->loop) { /* nothing of h2o's refers to it yet */
+        the_server = NULL;
+        free(srv);
+    }
     return code;
 }

@@ -6,7 +6,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static char *dump(json_t *root, size_t *len)
 {
@@ -115,17 +117,29 @@ char *svc_shape_health(int ready, const char *device, size_t *len)
     return dump(json_pack("{ssss}", "status", ready ? "ok" : "loading", "device", device), len);
 }
 
+/* "2026-01-02T03:04:05.678Z" */
+static void iso_time(char *out, size_t cap, double unix_seconds)
+{
+    time_t secs = (time_t)unix_seconds;
+    int ms = (int)((unix_seconds - (double)secs) * 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms < 0 ? 0 : ms > 999 ? 999 : ms);
+}
+
 char *svc_shape_status(const svc_status_view *v, size_t *len)
 {
     json_t *jobs = json_array();
     for (int i = 0; i < v->n_jobs; i++) {
         const svc_job_view *j = &v->jobs[i];
         double progress = j->total > 0 ? (double)j->done / j->total : 0.0;
-        char id[32];
+        char id[32], started[40];
         snprintf(id, sizeof(id), "job-%lu", j->id);
-        json_array_append_new(jobs, json_pack("{sssssfsisssf}", "id", id, "type", j->type,
-                                              "started_at", round(j->started_at * 1000) / 1000,
-                                              "items", j->items, "model", j->model, "progress",
+        iso_time(started, sizeof(started), j->started_at);
+        json_array_append_new(jobs, json_pack("{sssssssisssf}", "id", id, "type", j->type,
+                                              "started_at", started, "items", j->items, "model",
+                                              j->model, "progress",
                                               round(progress * 1000) / 1000));
     }
     json_t *queue = json_pack("{sisisisi}", "max_concurrent", v->max_concurrent, "in_flight",

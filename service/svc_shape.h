@@ -34,7 +34,7 @@ char *svc_shape_health(int ready, const char *device, size_t *len);
 typedef struct svc_job_view {
     unsigned long id;
     const char *type;     /* "embed", "bertscore" */
-    double started_at;    /* unix seconds */
+    double started_at;    /* unix seconds; written as ISO 8601 UTC */
     int items;            /* texts or pairs */
     const char *model;
     int done, total;      /* engine progress; total 0 = not started */
