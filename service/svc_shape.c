@@ -134,7 +134,7 @@ char *svc_shape_status(const svc_status_view *v, size_t *len)
     for (int i = 0; i < v->n_jobs; i++) {
         const svc_job_view *j = &v->jobs[i];
         double progress = j->total > 0 ? (double)j->done / j->total : 0.0;
-        char id[32], started[40];
+        char id[32], started[80];
         snprintf(id, sizeof(id), "job-%lu", j->id);
         iso_time(started, sizeof(started), j->started_at);
         json_array_append_new(jobs, json_pack("{sssssssisssf}", "id", id, "type", j->type,
