@@ -241,6 +241,10 @@ void vkb_engine_destroy(vkb_engine *e);
  * callers for the same name wait for one load. VKB_EINVAL: bad name (path escape etc.);
  * VKB_ENOTFOUND: not under any root. */
 int vkb_engine_load(vkb_engine *e, const char *name, char *err, size_t errlen);
+/* Loads the folder dir under the name `name` (then used like any loaded name). For folders a
+ * user named on the command line; never pass a path that came from a request. */
+int vkb_engine_load_dir(vkb_engine *e, const char *name, const char *dir, char *err,
+                        size_t errlen);
 int vkb_engine_unload(vkb_engine *e, const char *name);
 /* Names of loaded models; *names is malloc'd array of malloc'd strings (free with
  * vkb_engine_free_names). */
@@ -265,6 +269,10 @@ typedef void (*vkb_progress_fn)(void *user, int done, int total);
  * out holds n*dim floats (dim from vkb_engine_model_facts). n_tokens, if non-NULL, receives
  * the number of tokens processed (for OpenAI usage). */
 typedef void (*vkb_embed_done_fn)(void *user, int status, const char *err);
+/* Async calls copy texts (free them at once), keep out/P/R/F until done runs; done runs
+ * exactly once on an engine thread, after the job's last progress call, unless the call
+ * itself returns an error (bad arguments or name: VKB_EINVAL; n must be > 0). A model that is
+ * not loaded is loaded on demand; a failed load fails the job through done. */
 int vkb_engine_embed_async(vkb_engine *e, const char *model, const char *const *texts,
                            const size_t *lens, int n, float *out, long *n_tokens,
                            vkb_progress_fn progress, vkb_embed_done_fn done, void *user);
@@ -305,7 +313,9 @@ typedef struct vkb_engine_stats {
     uint64_t tokens;           /* tokens encoded */
     int n_devices;
     struct { char id[32]; char name[128]; uint64_t bytes_in_use; uint64_t bytes_peak;
-             int queued; int busy; } devices[16];
+             int queued; int busy;
+             uint64_t batches;  /* device batches this device ran */
+           } devices[16];
 } vkb_engine_stats;
 void vkb_engine_get_stats(vkb_engine *e, vkb_engine_stats *out);
 
