@@ -10,6 +10,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+static int has_tokenizer_files(const char *dir)
+{
+    static const char *const names[] = {"tokenizer.json", "vocab.txt", "vocab.json"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char path[4096];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (stat(path, &st) == 0)
+            return 1;
+    }
+    return 0;
+}
 
 /* Loads the tokenizer(s): the folder's own, and for byte-level BPE a second instance with
  * add_prefix_space on, which is how bert_score encodes for RoBERTa-family models. */
@@ -17,9 +31,13 @@ static int load_tokenizers(vkb_model *m, char *err, size_t errlen)
 {
     char msg[384] = "";
     int rc = vkb_tokenizer_load(m->dir, NULL, &m->tok, msg, sizeof msg);
-    if (rc != VKB_OK) {
-        vkb_set_err(err, errlen, "%s: tokenizer: %s", m->dir, msg);
-        return rc;
+    if (rc != 0) {
+        /* The tokenizer speaks errno; say it in vkb_status. */
+        if (!strncmp(msg, m->dir, strlen(m->dir)))
+            vkb_set_err(err, errlen, "tokenizer: %s", msg);
+        else
+            vkb_set_err(err, errlen, "%s: tokenizer: %s", m->dir, msg);
+        return has_tokenizer_files(m->dir) ? VKB_EINVAL : VKB_ENOTFOUND;
     }
     if (vkb_tokenizer_cls_id(m->tok) < 0 || vkb_tokenizer_sep_id(m->tok) < 0) {
         vkb_set_err(err, errlen, "%s: tokenizer has no CLS/SEP (or <s>/</s>) special tokens",
@@ -32,9 +50,11 @@ static int load_tokenizers(vkb_model *m, char *err, size_t errlen)
     }
     vkb_tokenizer_options o = {.add_prefix_space = 1};
     rc = vkb_tokenizer_load(m->dir, &o, &m->tok_bs, msg, sizeof msg);
-    if (rc != VKB_OK)
+    if (rc != 0) {
         vkb_set_err(err, errlen, "%s: tokenizer (prefix-space instance): %s", m->dir, msg);
-    return rc;
+        return VKB_EINVAL;
+    }
+    return VKB_OK;
 }
 
 int model_load(const char *dir, const model_load_opts *opts, vkb_model **out, char *err,

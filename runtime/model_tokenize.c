@@ -6,6 +6,7 @@
  */
 #include "model_internal.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -101,7 +102,9 @@ static int encode(const vkb_model *m, const vkb_tokenizer *tok, const char *text
     vkb_encoding enc;
     memset(&enc, 0, sizeof enc);
     int rc = vkb_tokenizer_encode(tok, text, len, 1, max_len, &enc);
-    if (rc == VKB_OK)
+    if (rc != 0) /* the tokenizer speaks errno */
+        rc = rc == -ENOMEM ? VKB_ENOMEM : VKB_EINVAL;
+    else
         rc = take_ids(m, enc.ids, enc.n, ids, n);
     vkb_encoding_free(&enc);
     return rc;
