@@ -20,6 +20,7 @@
 
 static void job_begin(svc_job *job);
 static void job_finish(svc_job *job);
+static void note_use(svc_model *m, svc_job_kind kind);
 
 static void job_free(svc_job *job)
 {
@@ -129,6 +130,8 @@ static void job_finish(svc_job *job)
         srv->running = job->next;
     if (job->next)
         job->next->prev = job->prev;
+    if (job->status == VKB_OK)
+        note_use(svc_models_find(srv, job->model), job->kind);
     svc_call *call = job->call;
     if (call) { /* unhook first: answering may end the request */
         job->call = NULL;
@@ -271,7 +274,7 @@ static void on_model_loaded(svc_msg *msg)
         job_finish(job);
         return;
     }
-    note_use(svc_models_add(job->srv, job->model, &job->facts), job->kind);
+    svc_models_add(job->srv, job->model, &job->facts);
     vkb_log(VKB_LOG_INFO, "model %s loaded (dim %d, %d layers)", job->model, job->facts.dim,
             job->facts.num_layers);
     job_run(job);
@@ -291,7 +294,6 @@ static void job_begin(svc_job *job)
     svc_model *m = svc_models_find(srv, job->model);
     if (m) {
         job->facts = m->facts;
-        note_use(m, job->kind);
         job_run(job);
         return;
     }

@@ -18,6 +18,7 @@ static const struct command commands[] = {
     {"gen-model", cmd_gen_model, "write a random-weight model folder of any shape (tests, benches)"},
     {"tokenize", cmd_tokenize, "token ids and strings for texts (JSON Lines in and out)"},
     {"bench", cmd_bench, "benchmarks, as JSON (vkbridge bench --help)"},
+    {"serve", cmd_serve, "the HTTP/1.1 + HTTP/2 service: embeddings, BERTScore, OpenAI API"},
     {0, 0, 0},
 };
 
