@@ -16,6 +16,7 @@ struct bench {
 
 static const struct bench benches[] = {
     {"tokenize", bench_tokenize, "tokens/s of the tokenizers on the golden corpora (single thread)"},
+    {"encode", bench_encode, "sentence-embedding throughput of the MiniLM shape per backend"},
     {0, 0, 0},
 };
 
