@@ -17,6 +17,7 @@ static const struct command commands[] = {
     {"embed", cmd_embed, "sentence embeddings of texts, printed as the /embed response"},
     {"pull", cmd_pull, "download a model folder from the Hugging Face hub into its cache"},
     {"gen-model", cmd_gen_model, "write a random-weight model folder of any shape (tests, benches)"},
+    {"bertscore", cmd_bertscore, "BERTScore of candidate and reference files, like bert_score's CLI"},
     {"tokenize", cmd_tokenize, "token ids and strings for texts (JSON Lines in and out)"},
     {"bench", cmd_bench, "benchmarks, as JSON (vkbridge bench --help)"},
     {"serve", cmd_serve, "the HTTP/1.1 + HTTP/2 service: embeddings, BERTScore, OpenAI API"},
