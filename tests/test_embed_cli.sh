@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# test_embed_cli.sh BINARY TESTDATA BUILD_DIR — `vkbridge embed` against the tiny-bert oracle:
+# by folder path and by name under VKB_MODEL_DIR, texts all together (JSON Lines on stdin)
+# and one by one, on the CPU backend and on Vulkan (lavapipe), small device batches; the
+# exact /embed response shape; bad input and bad names.
+set -uo pipefail
+BIN=$1
+TESTDATA=$2
+BUILD=$3
+if [ ! -f "$TESTDATA/oracle/tiny-bert.json" ]; then
+    echo "SKIP embed CLI: no testdata"
+    echo "0 passed, 0 failed"
+    exit 0
+fi
+WORK=$(mktemp -d "${BUILD:-/tmp}/test-embed-cli.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+MODEL=$TESTDATA/models/tiny-bert
+ORACLE=$TESTDATA/oracle/tiny-bert.json
+pass=0
+fail=0
+check() {
+    local what=$1
+    shift
+    if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what"; fi
+}
+exits_saying() { # exits_saying RC WANT_RC PATTERN FILE
+    [ "$1" = "$2" ] && grep -q "$3" "$4"
+}
+
+# The oracle's texts as JSON Lines, all in one file and one per file.
+python3 - "$ORACLE" "$WORK" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+texts = d["embeddings"]["texts"]
+with open(sys.argv[2] + "/all.jsonl", "w") as f:
+    for t in texts:
+        f.write(json.dumps({"text": t}) + "\n")
+for i, t in enumerate(texts):
+    with open("%s/one-%02d.jsonl" % (sys.argv[2], i), "w") as f:
+        f.write(json.dumps({"text": t}) + "\n")
+print(len(texts), file=open(sys.argv[2] + "/n", "w"))
+EOF
+N=$(cat "$WORK/n")
+
+# compare.py MODE FILE... : checks response shape and values against the oracle.
+cat >"$WORK/compare.py" <<'EOF'
+import json, sys
+oracle = json.load(open(sys.argv[1]))["embeddings"]["embeddings"]
+mode, model, files = sys.argv[2], sys.argv[3], sys.argv[4:]
+vecs = []
+for path in files:
+    raw = open(path).read()
+    r = json.loads(raw)
+    assert list(r.keys()) == ["embeddings", "model", "dimensions"], "keys %s" % list(r.keys())
+    assert r["model"] == model, "model %r" % r["model"]
+    assert r["dimensions"] == 32, r["dimensions"]
+    assert raw.endswith("}\n") and " " not in raw, "compact JSON, one line"
+    vecs += r["embeddings"]
+assert len(vecs) == len(oracle), "%d vectors, want %d" % (len(vecs), len(oracle))
+worst = 0.0
+for got, want in zip(vecs, oracle):
+    assert len(got) == 32
+    scale = max(1.0, max(abs(x) for x in want))
+    worst = max(worst, max(abs(a - b) for a, b in zip(got, want)) / scale)
+assert worst <= 1e-4, "worst relative error %.3g" % worst
+if mode == "same":  # sys.argv[4] holds everything; compare to a reference file
+    pass
+print("ok %.2g" % worst)
+EOF
+cat >"$WORK/same.py" <<'EOF'
+import json, sys
+a = json.load(open(sys.argv[1]))["embeddings"]
+b = []
+for p in sys.argv[2:]:
+    b += json.load(open(p))["embeddings"]
+assert len(a) == len(b)
+worst = max(abs(x - y) for u, v in zip(a, b) for x, y in zip(u, v))
+assert worst <= 1e-6, "batched vs alone differ by %.3g" % worst
+EOF
+
+DEVICES="cpu"
+if "$BIN" embed --quiet --device vulkan:0 --model "$MODEL" x >/dev/null 2>&1; then
+    DEVICES="cpu vulkan:0"
+else
+    echo "SKIP Vulkan: no usable Vulkan device"
+fi
+
+for dev in $DEVICES; do
+    "$BIN" embed --device "$dev" --model "$MODEL" <"$WORK/all.jsonl" >"$WORK/all-$dev.json" 2>"$WORK/err"
+    check "$dev: all texts by path ($(cat "$WORK/err"))" python3 "$WORK/compare.py" "$ORACLE" x "$MODEL" "$WORK/all-$dev.json"
+    VKB_MODEL_DIR=$TESTDATA/models "$BIN" embed --device "$dev" --model tiny-bert <"$WORK/all.jsonl" >"$WORK/name-$dev.json" 2>"$WORK/err"
+    check "$dev: all texts by name under VKB_MODEL_DIR ($(cat "$WORK/err"))" python3 "$WORK/compare.py" "$ORACLE" x tiny-bert "$WORK/name-$dev.json"
+    "$BIN" embed --device "$dev" --batch 3 --model "$MODEL" <"$WORK/all.jsonl" >"$WORK/b3-$dev.json" 2>"$WORK/err"
+    check "$dev: batches of 3 equal one batch" python3 "$WORK/same.py" "$WORK/all-$dev.json" "$WORK/b3-$dev.json"
+    ones=()
+    for i in $(seq -f %02g 0 $((N - 1))); do
+        "$BIN" embed --device "$dev" --model "$MODEL" <"$WORK/one-$i.jsonl" >"$WORK/one-$dev-$i.json" 2>>"$WORK/err1"
+        ones+=("$WORK/one-$dev-$i.json")
+    done
+    check "$dev: texts one by one ($(head -c 300 "$WORK/err1" 2>/dev/null))" python3 "$WORK/compare.py" "$ORACLE" x "$MODEL" "${ones[@]}"
+    check "$dev: one by one == all together within 1e-6" python3 "$WORK/same.py" "$WORK/all-$dev.json" "${ones[@]}"
+done
+
+# TEXT arguments equal the same texts on stdin.
+"$BIN" embed --device cpu --model "$MODEL" "hello world" "A second one." >"$WORK/argv.json"
+printf '{"text": "hello world"}\n\n{"text": "A second one."}\n' | "$BIN" embed --device cpu --model "$MODEL" >"$WORK/stdin.json"
+check "argv texts == stdin texts (blank lines skipped)" cmp -s "$WORK/argv.json" "$WORK/stdin.json"
+check "device all works" sh -c "'$BIN' embed --device all --model '$MODEL' hi >/dev/null 2>&1"
+
+# Empty input, bad input, bad names.
+OUT=$("$BIN" embed --device cpu --model "$MODEL" </dev/null)
+check "no texts: empty embeddings ($OUT)" [ "$OUT" = "{\"embeddings\":[],\"model\":\"$MODEL\",\"dimensions\":32}" ]
+printf '{"text": "ok"}\n{"txt": "bad"}\n' | "$BIN" embed --device cpu --model "$MODEL" >/dev/null 2>"$WORK/err"
+rc=$?
+check "bad JSON line: exit 2 naming the line ($(cat "$WORK/err"))" exits_saying $rc 2 "line 2" "$WORK/err"
+printf 'not json\n' | "$BIN" embed --device cpu --model "$MODEL" >/dev/null 2>"$WORK/err"
+rc=$?
+check "not JSON: exit 2" [ $rc = 2 ]
+VKB_MODEL_DIR=$TESTDATA/models "$BIN" embed --device cpu --model ../models/tiny-bert x >/dev/null 2>"$WORK/err"
+rc=$?
+check "escaping name: exit 2, bad model name ($(cat "$WORK/err"))" exits_saying $rc 2 "bad model name" "$WORK/err"
+VKB_MODEL_DIR=$TESTDATA/models HF_HUB_CACHE=$WORK/empty-hub "$BIN" embed --device cpu --model no-such-model x >/dev/null 2>"$WORK/err"
+rc=$?
+check "unknown name: exit 1, not found ($(cat "$WORK/err"))" exits_saying $rc 1 "not found" "$WORK/err"
+"$BIN" embed --device cpu x >/dev/null 2>"$WORK/err"
+rc=$?
+check "no --model: exit 2" [ $rc = 2 ]
+"$BIN" embed --device nonsense --model "$MODEL" x >/dev/null 2>"$WORK/err"
+rc=$?
+check "bad device: exit 2 ($(cat "$WORK/err"))" exits_saying $rc 2 "nonsense" "$WORK/err"
+check "--help" sh -c "'$BIN' embed --help | grep -q 'JSON Lines'"
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
