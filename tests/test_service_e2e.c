@@ -437,6 +437,71 @@ static void check_errors(CURL *h, const svc_proc *p, tc_proto proto)
     }
 }
 
+/* Several streams on one h2c connection, errors among them, with the nghttp client (libcurl
+ * 7.88 cannot reuse a prior-knowledge connection). Returns the status codes, sorted (nghttp
+ * lists streams in order of completion). */
+static int nghttp_codes(const svc_proc *p, const char *data, const char *const *paths,
+                        int *codes, int max)
+{
+    char cmd[2000], file[600];
+    int used = 0;
+    if (data) {
+        snprintf(file, sizeof(file), "%s/nghttp-body.json", tc_scratch());
+        FILE *f = fopen(file, "w");
+        fputs(data, f);
+        fclose(f);
+        used = snprintf(cmd, sizeof(cmd), "nghttp -n -s -H 'content-type: application/json' -d '%s'", file);
+    } else {
+        used = snprintf(cmd, sizeof(cmd), "nghttp -n -s");
+    }
+    for (const char *const *path = paths; *path; path++)
+        used += snprintf(cmd + used, sizeof(cmd) - (size_t)used, " http://127.0.0.1:%d%s", p->port, *path);
+    snprintf(cmd + used, sizeof(cmd) - (size_t)used, " 2>&1");
+    FILE *out = popen(cmd, "r");
+    if (!out)
+        return 0;
+    char line[512];
+    int n = 0, in_table = 0;
+    while (fgets(line, sizeof(line), out)) {
+        if (strstr(line, "responseEnd")) {
+            in_table = 1;
+            continue;
+        }
+        int id, code;
+        char end[32], start[32], process[32];
+        if (in_table && n < max &&
+            sscanf(line, " %d %31s %31s %31s %d", &id, end, start, process, &code) == 5)
+            codes[n++] = code;
+    }
+    pclose(out);
+    for (int i = 1; i < n; i++) /* insertion sort of a handful */
+        for (int j = i; j > 0 && codes[j - 1] > codes[j]; j--) {
+            int t = codes[j];
+            codes[j] = codes[j - 1];
+            codes[j - 1] = t;
+        }
+    return n;
+}
+
+static void check_h2c_streams(const svc_proc *p)
+{
+    int codes[8] = {0};
+    const char *gets[] = {"/nowhere", "/health", "/status", "/v1/models", NULL};
+    int n = nghttp_codes(p, NULL, gets, codes, 8);
+    CHECK(n == 4 && codes[0] == 200 && codes[1] == 200 && codes[2] == 200 && codes[3] == 404,
+          "nghttp: 4 GET streams on one h2c connection: %d answers (%d %d %d %d)", n, codes[0],
+          codes[1], codes[2], codes[3]);
+    /* nghttp sends each distinct URI once: a query string keeps the two /embed apart */
+    const char *posts[] = {"/embed?n=1", "/embed?n=2", "/v1/embeddings", NULL};
+    n = nghttp_codes(p, "{}", posts, codes, 8);
+    CHECK(n == 3 && codes[0] == 400 && codes[1] == 422 && codes[2] == 422,
+          "nghttp: error streams on one h2c connection (%d: %d %d %d)", n, codes[0], codes[1], codes[2]);
+    n = nghttp_codes(p, "{\"texts\":[\"one\",\"two\"],\"input\":\"three\"}", posts, codes, 8);
+    CHECK(n == 3 && codes[0] == 200 && codes[1] == 200 && codes[2] == 200,
+          "nghttp: concurrent compute streams on one h2c connection (%d: %d %d %d)", n, codes[0],
+          codes[1], codes[2]);
+}
+
 /* ---------------------------------------------------------------- scenarios */
 
 static void test_plain_server(void)
@@ -470,6 +535,7 @@ static void test_plain_server(void)
         check_errors(h, &p, proto);
         curl_easy_cleanup(h);
     }
+    check_h2c_streams(&p);
 
     /* /embed equals `vkbridge embed` on the same device */
     json_t *texts = json_object_get(json_object_get(oracle_bert, "embeddings"), "texts");
