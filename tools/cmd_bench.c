@@ -17,6 +17,7 @@ struct bench {
 static const struct bench benches[] = {
     {"tokenize", bench_tokenize, "tokens/s of the tokenizers on the golden corpora (single thread)"},
     {"encode", bench_encode, "sentence-embedding throughput of the MiniLM shape per backend"},
+    {"bertscore", bench_bertscore, "BERTScore pairs/s of the MiniLM and roberta-large shapes per backend"},
     {0, 0, 0},
 };
 
