@@ -2,7 +2,7 @@
  * test_service_client.h — what the end-to-end service tests share: start the real
  * `vkbridge serve` on a free port (--port 0, the port read from its one stdout line), stop it
  * with a signal, and talk to it with libcurl over HTTP/1.1, h2c (prior knowledge) or TLS.
- * Header-only (static functions) so each test stays one self-contained executable.
+ * Header-only (static inline functions) so each test stays one self-contained executable.
  */
 #ifndef VKB_TEST_SERVICE_CLIENT_H
 #define VKB_TEST_SERVICE_CLIENT_H
@@ -34,7 +34,7 @@ typedef struct svc_proc {
     char log_path[512];
 } svc_proc;
 
-static double tc_now(void)
+static inline double tc_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -42,7 +42,7 @@ static double tc_now(void)
 }
 
 /* The binary under test: VKB_SERVE_BINARY if set (to try another build), else this build's. */
-static const char *tc_binary(void)
+static inline const char *tc_binary(void)
 {
     const char *b = getenv("VKB_SERVE_BINARY");
     return b && *b ? b : tl_binary();
@@ -51,7 +51,7 @@ static const char *tc_binary(void)
 /* A scratch folder for logs, certificates and generated models; removed by tc_cleanup. */
 static char tc_dir[256];
 
-static const char *tc_scratch(void)
+static inline const char *tc_scratch(void)
 {
     if (!tc_dir[0]) {
         snprintf(tc_dir, sizeof(tc_dir), "/tmp/vkb-service-test-XXXXXX");
@@ -63,7 +63,7 @@ static const char *tc_scratch(void)
     return tc_dir;
 }
 
-static void tc_cleanup(void)
+static inline void tc_cleanup(void)
 {
     if (tc_dir[0]) {
         char cmd[400];
@@ -82,7 +82,7 @@ static const char *const tc_service_vars[] = {
 /* Starts `vkbridge serve --port 0 ARGS...` with env ("NAME=value", NULL-terminated) set.
  * Returns 0 with p->port filled once the server printed its listening line; or, when the
  * process exited first, its exit status (> 0; -1 if killed by a signal); -2 on a timeout. */
-static int tc_start(svc_proc *p, const char *name, const char *const *env,
+static inline int tc_start(svc_proc *p, const char *name, const char *const *env,
                     const char *const *args)
 {
     memset(p, 0, sizeof(*p));
@@ -147,7 +147,7 @@ static int tc_start(svc_proc *p, const char *name, const char *const *env,
 
 /* Sends sig and waits up to timeout_s for the exit. Returns the exit status, -1 when it died
  * of a signal, -2 when it had to be killed. */
-static int tc_stop(svc_proc *p, int sig, double timeout_s)
+static inline int tc_stop(svc_proc *p, int sig, double timeout_s)
 {
     if (p->pid <= 0)
         return -2;
@@ -171,7 +171,7 @@ static int tc_stop(svc_proc *p, int sig, double timeout_s)
 }
 
 /* The server's stderr so far (malloc'd, free()). */
-static char *tc_log(const svc_proc *p)
+static inline char *tc_log(const svc_proc *p)
 {
     FILE *f = fopen(p->log_path, "rb");
     if (!f)
@@ -186,7 +186,7 @@ static char *tc_log(const svc_proc *p)
     return s;
 }
 
-static int tc_log_has(const svc_proc *p, const char *needle)
+static inline int tc_log_has(const svc_proc *p, const char *needle)
 {
     char *log = tc_log(p);
     int found = log && strstr(log, needle) != NULL;
@@ -211,13 +211,13 @@ typedef struct tc_reply {
     double seconds;
 } tc_reply;
 
-static void tc_reply_free(tc_reply *r)
+static inline void tc_reply_free(tc_reply *r)
 {
     free(r->body);
     memset(r, 0, sizeof(*r));
 }
 
-static size_t tc_on_body(char *data, size_t size, size_t n, void *user)
+static inline size_t tc_on_body(char *data, size_t size, size_t n, void *user)
 {
     tc_reply *r = user;
     size_t add = size * n;
@@ -231,7 +231,7 @@ static size_t tc_on_body(char *data, size_t size, size_t n, void *user)
     return add;
 }
 
-static void tc_header_value(const char *line, size_t len, const char *name, char *out, size_t cap)
+static inline void tc_header_value(const char *line, size_t len, const char *name, char *out, size_t cap)
 {
     size_t nl = strlen(name);
     if (len <= nl + 1 || strncasecmp(line, name, nl) || line[nl] != ':')
@@ -245,7 +245,7 @@ static void tc_header_value(const char *line, size_t len, const char *name, char
     snprintf(out, cap, "%.*s", (int)vl, v);
 }
 
-static size_t tc_on_header(char *data, size_t size, size_t n, void *user)
+static inline size_t tc_on_header(char *data, size_t size, size_t n, void *user)
 {
     tc_reply *r = user;
     size_t len = size * n;
@@ -256,7 +256,7 @@ static size_t tc_on_header(char *data, size_t size, size_t n, void *user)
 }
 
 /* Sets h up for one request (keeping its connections); headers may be NULL. */
-static struct curl_slist *tc_prepare(CURL *h, const svc_proc *p, tc_proto proto,
+static inline struct curl_slist *tc_prepare(CURL *h, const svc_proc *p, tc_proto proto,
                                      const char *method, const char *path, const char *body,
                                      size_t body_len, const char *const *headers, tc_reply *r)
 {
@@ -305,7 +305,7 @@ static struct curl_slist *tc_prepare(CURL *h, const svc_proc *p, tc_proto proto,
     return list;
 }
 
-static void tc_finish(CURL *h, tc_reply *r)
+static inline void tc_finish(CURL *h, tc_reply *r)
 {
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
     curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &r->version);
@@ -315,7 +315,7 @@ static void tc_finish(CURL *h, tc_reply *r)
 }
 
 /* One blocking request; returns the HTTP status (0 on a transport error). */
-static long tc_request(CURL *h, const svc_proc *p, tc_proto proto, const char *method,
+static inline long tc_request(CURL *h, const svc_proc *p, tc_proto proto, const char *method,
                        const char *path, const char *body, const char *const *headers,
                        tc_reply *r)
 {
@@ -328,16 +328,16 @@ static long tc_request(CURL *h, const svc_proc *p, tc_proto proto, const char *m
 }
 
 /* The body for messages: never NULL. */
-static const char *tc_body(const tc_reply *r) { return r->body ? r->body : ""; }
+static inline const char *tc_body(const tc_reply *r) { return r->body ? r->body : ""; }
 
-static json_t *tc_json(const tc_reply *r)
+static inline json_t *tc_json(const tc_reply *r)
 {
     return r->body ? json_loadb(r->body, r->len, JSON_ALLOW_NUL, NULL) : NULL;
 }
 
 /* Polls /health until 200 (or timeout_s); returns 1 when ready. *saw_loading is set if a
  * 503 {"status":"loading"} came first. */
-static int tc_wait_ready(const svc_proc *p, double timeout_s, int *saw_loading)
+static inline int tc_wait_ready(const svc_proc *p, double timeout_s, int *saw_loading)
 {
     CURL *h = curl_easy_init();
     double deadline = tc_now() + timeout_s;
@@ -359,7 +359,7 @@ static int tc_wait_ready(const svc_proc *p, double timeout_s, int *saw_loading)
 }
 
 /* Reads a whole file (malloc'd, free()); NULL if unreadable. */
-static char *tc_read_file(const char *path, size_t *len)
+static inline char *tc_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
