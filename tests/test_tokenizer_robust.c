@@ -174,10 +174,11 @@ static void check_random_inputs(const char *name, const vkb_tokenizer *t)
     }
 }
 
-static double now(void)
+/* CPU time of this process: what the check below bounds, whatever else the machine runs. */
+static double cpu_now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -188,17 +189,19 @@ static void check_huge_words(const vkb_tokenizer *bert, const vkb_tokenizer *rob
     for (size_t i = 0; i < n; i++)
         s[i] = (char)('a' + (i * 7 + i / 13) % 26); /* one word, no spaces, varied letters */
     vkb_encoding e;
-    double t0 = now();
+    double t0 = cpu_now();
     CHECK(vkb_tokenizer_encode(bert, s, n, 1, 0, &e) == 0 && e.n == 3 && e.ids[1] == 100,
           "a 2 MB word is one [UNK] for WordPiece");
     vkb_encoding_free(&e);
     CHECK(vkb_tokenizer_encode(roberta, s, n, 1, 0, &e) == 0 && e.n > 2, "a 2 MB word through BPE");
-    double secs = now() - t0;
+    double secs = cpu_now() - t0;
     char *d = vkb_tokenizer_decode(roberta, e.ids, e.n, 1);
     CHECK(d && strlen(d) == n && !memcmp(d, s, n), "the 2 MB word decodes back");
     free(d);
     vkb_encoding_free(&e);
-    CHECK(secs < 20, "huge words took %.1f s", secs);
+    /* Linear-ish work takes well under a second (a minute under TSan); merging the 2 MB word
+     * pair by pair from scratch each time would take hours. */
+    CHECK(secs < 120, "huge words took %.1f s of CPU", secs);
     free(s);
 }
 

@@ -92,7 +92,8 @@ static int strip(const tk_norm_step *st, tk_chars *text)
     if (st->strip_right)
         while (e > b && tk_is_whitespace(text->v[e - 1].cp))
             e--;
-    memmove(text->v, text->v + b, (e - b) * sizeof(tk_char));
+    if (b > 0 && e > b)
+        memmove(text->v, text->v + b, (e - b) * sizeof(tk_char));
     text->n = e - b;
     return 0;
 }

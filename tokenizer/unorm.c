@@ -157,6 +157,8 @@ int tk_unorm(tk_norm_kind form, const tk_char *in, size_t n, tk_chars *out)
 {
     int compat = form == TK_NORM_NFKD || form == TK_NORM_NFKC;
     int comp = form == TK_NORM_NFC || form == TK_NORM_NFKC;
+    if (n == 0)
+        return 0;
     if (!comp) {
         size_t first = out->n;
         if (decompose(compat, in, n, out))

@@ -136,6 +136,8 @@ int tk_utf8_next(const char *str, size_t n, uint32_t *cp)
 
 int tk_utf8_decode(const char *s, size_t len, tk_chars *out)
 {
+    if (len == 0)
+        return 0;
     if (tk_chars_reserve(out, out->n + len))
         return -1;
     tk_char *v = out->v + out->n;
