@@ -122,6 +122,21 @@ int tk_added_build(tk_added *a, const tk_normalizer *nz)
     int rc = -1;
     for (int i = 0; i < a->n; i++) {
         const tk_added_token *tok = &a->tokens[i];
+        size_t len = strlen(tok->content);
+        if (tk_strmap_get(&a->by_content, tok->content, len) < 0 &&
+            tk_strmap_put(&a->by_content, tok->content, len, tok->id))
+            goto cleanup;
+        if (tok->special && tok->id >= a->n_special_id) {
+            int32_t n = tok->id + 1;
+            uint8_t *v = realloc(a->special_id, (size_t)n);
+            if (!v)
+                goto cleanup;
+            memset(v + a->n_special_id, 0, (size_t)(n - a->n_special_id));
+            a->special_id = v;
+            a->n_special_id = n;
+        }
+        if (tok->special)
+            a->special_id[tok->id] = 1;
         text.n = 0;
         if (tk_utf8_decode(tok->content, strlen(tok->content), &text))
             goto cleanup;
@@ -221,10 +236,12 @@ int tk_added_split(const tk_added *a, int normalized, const tk_char *text, uint3
 
 int tk_added_is_special_id(const tk_added *a, int32_t id)
 {
-    for (int i = 0; i < a->n; i++)
-        if (a->tokens[i].id == id)
-            return a->tokens[i].special;
-    return 0;
+    return id >= 0 && id < a->n_special_id && a->special_id[id];
+}
+
+int32_t tk_added_id(const tk_added *a, const char *content)
+{
+    return tk_strmap_get(&a->by_content, content, strlen(content));
 }
 
 void tk_added_free(tk_added *a)
@@ -234,5 +251,7 @@ void tk_added_free(tk_added *a)
     free(a->tokens);
     trie_free(&a->raw_trie);
     trie_free(&a->norm_trie);
+    tk_strmap_free(&a->by_content);
+    free(a->special_id);
     memset(a, 0, sizeof(*a));
 }

@@ -343,6 +343,9 @@ typedef struct tk_added {
     int n, cap;
     tk_cp_trie raw_trie;  /* normalized=false tokens, matched on the original text */
     tk_cp_trie norm_trie; /* normalized=true tokens (content normalized), on normalized text */
+    tk_strmap by_content; /* content -> id (the first token with a content wins) */
+    uint8_t *special_id;  /* n_special_id flags: id is a special added token */
+    int32_t n_special_id;
 } tk_added;
 
 int tk_added_add(tk_added *a, const char *content, int32_t id, int special, int lstrip,
@@ -357,6 +360,8 @@ int tk_added_split(const tk_added *a, int normalized, const tk_char *text, uint3
                    uint32_t end, tk_added_matches *out);
 void tk_added_free(tk_added *a);
 int tk_added_is_special_id(const tk_added *a, int32_t id);
+/* The id of the added token with this content, or -1. */
+int32_t tk_added_id(const tk_added *a, const char *content);
 
 /* ---- post-processor and decoder ---- */
 

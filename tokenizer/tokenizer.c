@@ -373,11 +373,8 @@ int32_t vkb_tokenizer_token_to_id(const vkb_tokenizer *t, const char *token)
 {
     if (!t || !token)
         return -1;
-    /* Added tokens first, as tokenizers does. */
-    for (int i = 0; i < t->added.n; i++)
-        if (!strcmp(t->added.tokens[i].content, token))
-            return t->added.tokens[i].id;
-    return tk_strmap_get(&t->vocab, token, strlen(token));
+    int32_t id = tk_added_id(&t->added, token); /* added tokens first, as tokenizers does */
+    return id >= 0 ? id : tk_strmap_get(&t->vocab, token, strlen(token));
 }
 
 int vkb_tokenizer_vocab_size(const vkb_tokenizer *t) { return t ? t->n_ids : 0; }

@@ -42,7 +42,11 @@ typedef struct vkb_encoding {
 /* Encodes len bytes of text (any bytes: invalid UTF-8 becomes U+FFFD per byte).
  * add_special: 1 to apply the post-processor ([CLS] .. [SEP], <s> .. </s>).
  * max_len: 0 for no truncation; else truncate to max_len tokens counting the specials,
- * keeping the closing special token. Fills *out (free with vkb_encoding_free). */
+ * keeping the closing special token. Fills *out (free with vkb_encoding_free).
+ * Returns 0, or a negative errno: -EINVAL for bad arguments (max_len smaller than the
+ * special tokens), -ENOENT if the model needs its unknown token and the vocabulary lacks it,
+ * -ENOMEM, -E2BIG for texts of 2 GiB or more. Offsets of byte-level tokens leave out the
+ * space a token starts with (Hugging Face's trim_offsets). */
 int vkb_tokenizer_encode(const vkb_tokenizer *t, const char *text, size_t len, int add_special,
                          int max_len, vkb_encoding *out);
 void vkb_encoding_free(vkb_encoding *e);
