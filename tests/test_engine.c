@@ -468,6 +468,88 @@ static void test_bertscore(vkb_engine *e)
     }
 }
 
+/* ---- many callers at once, and unload while jobs run */
+
+typedef struct caller_arg {
+    vkb_engine *e;
+    int seed, bad, failed;
+} caller_arg;
+
+static void *caller_thread(void *arg)
+{
+    caller_arg *a = arg;
+    float out[3 * 32];
+    char err[256];
+    for (int r = 0; r < 40; r++) {
+        int i = (a->seed * 7 + r * 3) % n_texts, n = 1 + r % 3;
+        const char *t[3];
+        size_t l[3];
+        for (int k = 0; k < n; k++) {
+            t[k] = texts[(i + k) % n_texts];
+            l[k] = text_lens[(i + k) % n_texts];
+        }
+        if (vkb_engine_embed(a->e, "tiny-bert", t, l, n, out, NULL, err, sizeof err) != VKB_OK) {
+            a->failed++;
+            continue;
+        }
+        for (int k = 0; k < n; k++)
+            a->bad += !close_to_oracle(out + k * 32, (i + k) % n_texts);
+    }
+    return NULL;
+}
+
+static void test_concurrent_callers(void)
+{
+    vkb_engine *e = make_engine("cpu,cpu", 16);
+    if (!e)
+        return;
+    enum { T = 6 };
+    pthread_t th[T];
+    caller_arg args[T];
+    for (int i = 0; i < T; i++) {
+        args[i] = (caller_arg){e, i, 0, 0};
+        pthread_create(&th[i], NULL, caller_thread, &args[i]);
+    }
+    int bad = 0, failed = 0;
+    for (int i = 0; i < T; i++) {
+        pthread_join(th[i], NULL);
+        bad += args[i].bad;
+        failed += args[i].failed;
+    }
+    CHECK(failed == 0 && bad == 0, "6 threads x 40 sync embeds: %d failed, %d wrong", failed,
+          bad);
+
+    /* Unload waits for the jobs that hold the model, then frees it. */
+    enum { N = 400 };
+    const char **t = calloc(N, sizeof *t);
+    size_t *l = calloc(N, sizeof *l);
+    for (int i = 0; i < N; i++) {
+        t[i] = texts[i % n_texts];
+        l[i] = text_lens[i % n_texts];
+    }
+    float *out = calloc((size_t)N * dim, sizeof *out);
+    waiter w;
+    waiter_init(&w, 1);
+    CHECK(vkb_engine_embed_async(e, "tiny-bert", t, l, N, out, NULL, NULL, on_done, &w) ==
+              VKB_OK,
+          "queue a 400-text job");
+    CHECK(vkb_engine_unload(e, "tiny-bert") == VKB_OK, "unload while it runs");
+    waiter_wait(&w);
+    int wrong = 0;
+    for (int i = 0; i < N; i++)
+        wrong += !close_to_oracle(out + (size_t)i * dim, i % n_texts);
+    CHECK(w.failed == 0 && wrong == 0, "the job ran to the end: %d failed, %d wrong", w.failed,
+          wrong);
+    vkb_engine_stats s;
+    vkb_engine_get_stats(e, &s);
+    CHECK(s.devices[0].bytes_in_use == 0 && s.devices[1].bytes_in_use == 0,
+          "both replicas freed");
+    free(t);
+    free(l);
+    free(out);
+    vkb_engine_destroy(e);
+}
+
 /* destroy finishes what was queued */
 static void test_destroy_finishes(void)
 {
@@ -533,6 +615,7 @@ int main(void)
     run_device("cpu", 0);
     run_device("cpu,cpu", 1);
     test_load_once();
+    test_concurrent_callers();
     test_destroy_finishes();
     run_device("vulkan:0", 0);
     run_device("vulkan:0,vulkan:0", 1);
