@@ -75,8 +75,12 @@ static int merges_grow(tk_bpe *bpe)
 
 int tk_bpe_add_merge(tk_bpe *bpe, int32_t a, int32_t b, uint32_t rank, int32_t new_id)
 {
-    if (tk_bpe_find_merge(bpe, a, b))
+    tk_merge *old = (tk_merge *)tk_bpe_find_merge(bpe, a, b);
+    if (old) { /* listed twice: the later line wins, as in tokenizers' merge map */
+        old->rank = rank;
+        old->new_id = new_id;
         return 0;
+    }
     if ((bpe->n_merges + 1) * 2 > bpe->merge_cap && merges_grow(bpe))
         return -1;
     uint64_t key = (((uint64_t)(uint32_t)a << 32) | (uint32_t)b) + 1;

@@ -208,10 +208,11 @@ static int finish(const vkb_tokenizer *t, const tk_work *w, const tk_tokens *tok
         out->offsets[2 * k + 1] = tok->end;
         if (!s)
             continue;
+        const char *vocab_str = vkb_tokenizer_id_to_token(t, tok->id);
         if (tok->value_len >= 0)
             s[k] = strndup(w->arena + tok->value_off, (size_t)tok->value_len);
         else
-            s[k] = strdup(vkb_tokenizer_id_to_token(t, tok->id) ? vkb_tokenizer_id_to_token(t, tok->id) : "");
+            s[k] = strdup(vocab_str ? vocab_str : "");
         if (!s[k])
             goto fail;
     }

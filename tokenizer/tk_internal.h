@@ -302,7 +302,7 @@ int tk_wordpiece_word(const tk_wordpiece *wp, tk_work *w, size_t len, size_t nch
 int tk_bpe_word(tk_bpe *bpe, tk_work *w, size_t len, tk_tokens *out);
 void tk_wordpiece_free(tk_wordpiece *wp);
 void tk_bpe_free(tk_bpe *bpe);
-/* Adds merge (a, b) -> new_id with the given rank; a pair already present keeps its first rank. */
+/* Adds merge (a, b) -> new_id with the given rank; a pair listed again takes the later rank. */
 int tk_bpe_add_merge(tk_bpe *bpe, int32_t a, int32_t b, uint32_t rank, int32_t new_id);
 const tk_merge *tk_bpe_find_merge(const tk_bpe *bpe, int32_t a, int32_t b);
 int tk_bpe_init_cache(tk_bpe *bpe);
