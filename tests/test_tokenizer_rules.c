@@ -538,6 +538,10 @@ static void test_load_errors(void)
     expect_load_error("{\"model\": {\"type\": \"BPE\", \"dropout\": 0.1, \"vocab\": {}, \"merges\": []}}",
                       "dropout", __LINE__);
     expect_load_error("{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": -3}}}", "no valid id", __LINE__);
+    expect_load_error("{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0}},"
+                      " \"post_processor\": {\"type\": \"BertProcessing\", \"cls\": [\"[CLS]\", 7],"
+                      " \"sep\": [\"[SEP]\", 8]}}",
+                      "post-processor token '[CLS]' has id 7", __LINE__);
     expect_load_error("{not json", "bad.json", __LINE__);
     expect_load_error("[]", "not a tokenizer.json object", __LINE__);
     vkb_tokenizer *t = NULL;

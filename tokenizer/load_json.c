@@ -277,7 +277,10 @@ static int parse_model(ctx *c, json_t *j)
     if (!strcmp(type, "WordPiece")) {
         t->kind = TK_MODEL_WORDPIECE;
         json_t *mx = json_object_get(j, "max_input_chars_per_word");
-        t->wordpiece.max_chars = json_is_integer(mx) ? (int)json_integer_value(mx) : 100;
+        json_int_t max_chars = json_is_integer(mx) ? json_integer_value(mx) : 100;
+        if (max_chars < 0 || max_chars > INT32_MAX)
+            return fail(c, "%s: max_input_chars_per_word out of range", c->path);
+        t->wordpiece.max_chars = (int)max_chars;
         if (!(t->wordpiece.unk_token = strdup(get_str(j, "unk_token", "[UNK]"))) ||
             !(t->wordpiece.prefix = strdup(get_str(j, "continuing_subword_prefix", "##"))))
             return fail(c, "out of memory");

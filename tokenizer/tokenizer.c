@@ -201,6 +201,18 @@ int tk_finish_load(vkb_tokenizer *t, char *err, size_t errlen)
     /* Trim the id table to the highest id in use. */
     while (t->n_ids > 0 && !t->id_to_token[t->n_ids - 1])
         t->n_ids--;
+    /* Every id the post-processor adds must exist: the encoder looks them up. */
+    const tk_post *p = &t->post;
+    for (int i = 0; i < p->n_prefix + p->n_suffix; i++) {
+        int32_t id = i < p->n_prefix ? p->prefix_ids[i] : p->suffix_ids[i - p->n_prefix];
+        const char *tok = i < p->n_prefix ? p->prefix_tokens[i] : p->suffix_tokens[i - p->n_prefix];
+        if (!vkb_tokenizer_id_to_token(t, id)) {
+            tk_errf(err, errlen, "post-processor token '%s' has id %d, which is not in the vocabulary", tok, id);
+            return -1;
+        }
+    }
+    if (t->pad_id >= 0 && !vkb_tokenizer_id_to_token(t, t->pad_id))
+        t->pad_id = -1; /* a padding id outside the vocabulary: look the pad token up instead */
     if (t->pad_id < 0) {
         static const char *const names[] = {"[PAD]", "<pad>", "<|pad|>"};
         for (size_t i = 0; i < 3 && t->pad_id < 0; i++)
