@@ -269,7 +269,11 @@ int cmd_bertscore(int argc, char **argv)
 
     /* A model folder given as a path: its parent is the model root, its name the model's
      * (the key of bert_score's tables and of the baseline file). */
-    char root[4096], name[1024];
+    char root[4096], name[4096];
+    if (strlen(a.model) >= sizeof name) {
+        fprintf(stderr, "vkbridge bertscore: model name too long\n");
+        return 2;
+    }
     snprintf(name, sizeof name, "%s", a.model);
     if (is_model_folder(a.model)) {
         snprintf(root, sizeof root, "%s", a.model);
@@ -329,7 +333,7 @@ int cmd_bertscore(int argc, char **argv)
         print_json(name, P, R, F, n);
     } else {
         int layers = a.num_layers;
-        char hash[1200];
+        char hash[4200];
         if (!layers)
             bertscore_resolve_layers(name, 0, 0, &layers, err, sizeof err);
         bertscore_hash(hash, sizeof hash, name, layers, a.idf, a.rescale, 1);
