@@ -163,9 +163,15 @@ static void read_limits(vk_ctx *c)
     c->inst->fn.GetPhysicalDeviceProperties(c->pd, &p);
     c->storage_align = p.limits.minStorageBufferOffsetAlignment;
     c->max_storage_range = p.limits.maxStorageBufferRange;
+    /* Testing knob: a smaller range makes every op split its work into windows, so the
+     * splitting is proven without allocating hundreds of megabytes. */
+    const char *cap = getenv("VKB_MAX_STORAGE_RANGE");
+    if (cap && strtoull(cap, NULL, 10) >= 4096 && strtoull(cap, NULL, 10) < c->max_storage_range)
+        c->max_storage_range = strtoull(cap, NULL, 10);
     c->max_texel_elements = p.limits.maxTexelBufferElements;
     for (int i = 0; i < 3; i++)
         c->max_groups[i] = p.limits.maxComputeWorkGroupCount[i];
+    c->max_invocations = p.limits.maxComputeWorkGroupInvocations;
     c->timestamp_ns = p.limits.timestampPeriod;
     /* maxMemoryAllocationSize is 1.1 core but lives in a properties chain; 1 GiB is the
      * guaranteed minimum and what we assume unless the device says more. */

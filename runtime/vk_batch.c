@@ -140,6 +140,8 @@ void vk_batch_destroy(vk_ctx *c)
 
 static int begin_cmd(vk_ctx *c)
 {
+    if (c->lost)
+        return VKB_EDEVICE;
     VkCommandBufferBeginInfo bi = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
         .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
@@ -171,10 +173,13 @@ static int submit_wait(vk_ctx *c)
     VkResult r = c->fn.QueueSubmit(c->queue, 1, &si, c->fence);
     if (r == VK_SUCCESS)
         r = c->fn.WaitForFences(c->dev, 1, &c->fence, VK_TRUE, VK_FENCE_TIMEOUT_NS);
-    c->fn.ResetFences(c->dev, 1, &c->fence);
+    if (r == VK_SUCCESS)
+        c->fn.ResetFences(c->dev, 1, &c->fence);
     if (r != VK_SUCCESS) {
-        vkb_log(VKB_LOG_ERROR, "vulkan: submit/wait failed on %s: %s", c->b->id,
-                vk_result_str(r));
+        /* The command buffer may still be pending: nothing may touch it again. */
+        c->lost = 1;
+        vkb_log(VKB_LOG_ERROR, "vulkan: submit/wait failed on %s: %s; the device is unusable",
+                c->b->id, vk_result_str(r));
         return r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY
                    ? VKB_ENOMEM
                    : VKB_EDEVICE;
@@ -188,6 +193,8 @@ int vk_oneshot_submit(vk_ctx *c) { return submit_wait(c); }
 int vk_batch_begin(vkb_backend *b)
 {
     vk_ctx *c = vk_ctx_of(b);
+    if (c->lost)
+        return VKB_EDEVICE;
     for (int i = 0; i < c->n_desc_pools; i++)
         c->fn.ResetDescriptorPool(c->dev, c->desc_pools[i], 0);
     c->cur_desc_pool = 0;

@@ -109,6 +109,7 @@ typedef struct vk_ctx {
     VkDeviceSize storage_align, max_storage_range, max_alloc;
     uint32_t max_texel_elements;
     uint32_t max_groups[3];
+    uint32_t max_invocations; /* maxComputeWorkGroupInvocations */
     int texel_kernels;     /* 1: the CPU-type (texel-buffer) kernel variants */
     int timestamps;
     double timestamp_ns;
@@ -142,6 +143,7 @@ typedef struct vk_ctx {
     VkQueryPool queries;
     uint32_t max_queries, n_queries;
     int recording;
+    int lost;              /* a submit failed or timed out: the device is unusable */
     int n_dispatches;      /* in this batch */
     int op_query_begin;    /* query index of the current op's start, or -1 */
     /* ranges written / read since the last barrier */

@@ -15,6 +15,11 @@
 // owns one query row t and computes softmax_j(q·k_j * scale) · v_j over the real keys
 // j < len with the online softmax: per tile of KT keys, the running max, the running sum
 // and the output are rescaled once. Nothing of size (L, L) is ever stored. len == 0 gives 0.
+//
+// Loops over D are [[unroll]]ed: lavapipe (which runs this variant in the tests) ends an
+// invocation after 65535 loop iterations in total; what remains iterates about 2L times.
+#extension GL_EXT_control_flow_attributes : require
+
 layout(constant_id = 0) const uint D = 64;   // head dim
 layout(constant_id = 1) const uint QB = 64;  // queries per workgroup (= local size)
 layout(constant_id = 2) const uint KT = 32;  // keys per shared-memory tile
@@ -43,7 +48,7 @@ void main()
 
     float q[D], acc[D];
     uint qrow = base + min(t, p.L - 1u) * stride;
-    for (uint c = 0; c < D; c++) {
+    [[unroll]] for (uint c = 0; c < D; c++) {
         q[c] = qkv[qrow + c];
         acc[c] = 0.0;
     }
@@ -62,7 +67,7 @@ void main()
         float tile_max = -1.0 / 0.0;
         for (uint jj = 0; jj < nk; jj++) {
             float dotv = 0.0;
-            for (uint c = 0; c < D; c++)
+            [[unroll]] for (uint c = 0; c < D; c++)
                 dotv = fma(q[c], Ks[jj * D + c], dotv);
             s[jj] = dotv * p.scale;
             tile_max = max(tile_max, s[jj]);
@@ -70,12 +75,12 @@ void main()
         float new_max = max(run_max, tile_max);
         float corr = exp(run_max - new_max);
         run_sum *= corr;
-        for (uint c = 0; c < D; c++)
+        [[unroll]] for (uint c = 0; c < D; c++)
             acc[c] *= corr;
         for (uint jj = 0; jj < nk; jj++) {
             float e = exp(s[jj] - new_max);
             run_sum += e;
-            for (uint c = 0; c < D; c++)
+            [[unroll]] for (uint c = 0; c < D; c++)
                 acc[c] = fma(e, Vs[jj * D + c], acc[c]);
         }
         run_max = new_max;
@@ -86,6 +91,6 @@ void main()
         return;
     float inv = run_sum > 0.0 ? 1.0 / run_sum : 0.0;
     uint orow = p.ctx_off + (b * p.L + t) * p.H * D + h * D;
-    for (uint c = 0; c < D; c++)
+    [[unroll]] for (uint c = 0; c < D; c++)
         ctx[orow + c] = acc[c] * inv;
 }

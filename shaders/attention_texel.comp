@@ -16,6 +16,11 @@
 // over the real keys j < len with the online softmax, rescaling once per KT keys. The
 // invocations of one workgroup share (b, h), so their K/V loads hit the same texels.
 // Nothing of size (L, L) is stored. len == 0 gives 0.
+//
+// Loops over D are [[unroll]]ed: lavapipe ends an invocation after 65535 loop iterations in
+// total; what remains iterates about 2L times.
+#extension GL_EXT_control_flow_attributes : require
+
 layout(constant_id = 0) const uint D = 64;
 layout(constant_id = 1) const uint KT = 8;
 layout(constant_id = 2) const bool VEC4 = true;
@@ -35,7 +40,7 @@ layout(push_constant) uniform Push {
 void load_row(int e, out float v[D])
 {
     if (VEC4) {
-        for (uint c = 0; c < D / 4; c++) {
+        [[unroll]] for (uint c = 0; c < D / 4; c++) {
             vec4 t = texelFetch(qkv, e / 4 + int(c));
             v[4 * c] = t.x;
             v[4 * c + 1] = t.y;
@@ -43,7 +48,7 @@ void load_row(int e, out float v[D])
             v[4 * c + 3] = t.w;
         }
     } else {
-        for (uint c = 0; c < D; c++)
+        [[unroll]] for (uint c = 0; c < D; c++)
             v[c] = texelFetch(qkv, e + int(c)).x;
     }
 }
@@ -59,7 +64,7 @@ void main()
 
     float q[D], acc[D];
     load_row(base + int(t) * stride, q);
-    for (uint c = 0; c < D; c++) {
+    [[unroll]] for (uint c = 0; c < D; c++) {
         q[c] *= p.scale;
         acc[c] = 0.0;
     }
@@ -73,7 +78,7 @@ void main()
             float k[D];
             load_row(base + int(j0 + jj) * stride + int(p.H * D), k);
             float dotv = 0.0;
-            for (uint c = 0; c < D; c++)
+            [[unroll]] for (uint c = 0; c < D; c++)
                 dotv = fma(q[c], k[c], dotv);
             s[jj] = dotv;
             tile_max = max(tile_max, dotv);
@@ -81,14 +86,14 @@ void main()
         float new_max = max(run_max, tile_max);
         float corr = exp(run_max - new_max);
         run_sum *= corr;
-        for (uint c = 0; c < D; c++)
+        [[unroll]] for (uint c = 0; c < D; c++)
             acc[c] *= corr;
         for (uint jj = 0; jj < nk; jj++) {
             float e = exp(s[jj] - new_max);
             run_sum += e;
             float v[D];
             load_row(base + int(j0 + jj) * stride + int(2u * p.H * D), v);
-            for (uint c = 0; c < D; c++)
+            [[unroll]] for (uint c = 0; c < D; c++)
                 acc[c] = fma(e, v[c], acc[c]);
         }
         run_max = new_max;
@@ -96,6 +101,6 @@ void main()
 
     float inv = run_sum > 0.0 ? 1.0 / run_sum : 0.0;
     uint orow = p.ctx_off + (b * p.L + t) * p.H * D + h * D;
-    for (uint c = 0; c < D; c++)
+    [[unroll]] for (uint c = 0; c < D; c++)
         ctx[orow + c] = acc[c] * inv;
 }

@@ -1,23 +1,30 @@
 #version 450
 // greedy_match.comp — BERTScore precision/recall/F1 per (candidate, reference) pair, on the
 // device: the token similarity matrix is never stored, only P, R, F leave the shader.
-// One file, two pipelines (MODE): 0 computes every row's inverse L2 norm, 1 matches.
+// One file, three pipelines (MODE): 0 row norms, 1 one side of a pair, 2 F1.
 //
 // Bindings (storage buffers):
 //   0 T     float[] (rows, C): token vectors, T[i,c] = tv[i*C + c]
 //   1 w     float[] (rows): token weights (0 for special tokens)
 //   2 pairs int[]   (P, 4): [cand_row, cand_len, ref_row, ref_len]
 //   3 norms float[] (rows): 1/||T[i]|| (0 for a zero row); MODE 0 writes, MODE 1 reads
-//   4 prf   float[] (P, 3): [precision, recall, f1]
+//   4 prf   float[] (P, 3): [precision, recall, f1]; MODE 1 writes P or R, MODE 2 reads them
+//           and writes F
 // Push constants: rows, C, P.
 //
 // MODE 0: invocation i computes norms[i].
-// MODE 1: workgroup q handles pair q. Precision: each invocation takes strided candidate
-// rows i, finds max_j cos(c_i, r_j) over all reference rows (cos = dot · norms_i · norms_j),
-// and adds w_i · max and w_i; the sums are reduced in shared memory; P = Σ w·max / Σ w, 0 when
-// Σ w = 0 (and max = 0 when the other side is empty). Recall the same with roles swapped.
-// F = 2PR/(P+R), 0 when not finite. A pair outside 0..rows gives 0, 0, 0.
-layout(constant_id = 0) const uint WG = 64; // power of two
+// MODE 1: workgroup (q, side) computes side 0 = precision or 1 = recall of pair q. Each
+// invocation takes strided rows i of its side (candidate rows for precision), finds
+// max_j cos(t_i, t_j) over all rows of the other side (cos = dot · norms_i · norms_j), and
+// adds w_i · max and w_i; the sums are reduced in shared memory: Σ w·max / Σ w, 0 when Σ w = 0
+// (max = 0 when the other side is empty). A pair outside 0..rows gives 0.
+// MODE 2: invocation q: F = 2PR/(P+R), 0 when P + R = 0.
+//
+// The dot products run in blocks of 16 [[unroll]]ed products: lavapipe ends an invocation
+// after 65535 loop iterations, and a 512 x 512-token pair at C = 1024 with WG = 512 stays
+// near 33k per invocation.
+#extension GL_EXT_control_flow_attributes : require
+layout(constant_id = 0) const uint WG = 512; // power of two
 layout(constant_id = 1) const uint MODE = 1;
 layout(local_size_x_id = 0) in;
 
@@ -25,7 +32,7 @@ layout(std430, binding = 0) readonly buffer TBuf { float tv[]; };
 layout(std430, binding = 1) readonly buffer WBuf { float w[]; };
 layout(std430, binding = 2) readonly buffer Pairs { int pairs[]; };
 layout(std430, binding = 3) buffer Norms { float norms[]; };
-layout(std430, binding = 4) writeonly buffer PRF { float prf[]; };
+layout(std430, binding = 4) buffer PRF { float prf[]; };
 
 layout(push_constant) uniform Push {
     uint rows, C, P;
@@ -36,16 +43,43 @@ shared float part_den[WG];
 
 float dot_rows(uint a, uint b)
 {
+    uint ia = a * p.C, ib = b * p.C;
     float s = 0.0;
-    for (uint c = 0; c < p.C; c++)
-        s = fma(tv[a * p.C + c], tv[b * p.C + c], s);
+    uint c = 0;
+    for (; c + 16u <= p.C; c += 16u)
+        [[unroll]] for (uint u = 0; u < 16u; u++)
+            s = fma(tv[ia + c + u], tv[ib + c + u], s);
+    [[unroll]] for (uint u = 0; u < 15u; u++)
+        if (c + u < p.C)
+            s = fma(tv[ia + c + u], tv[ib + c + u], s);
     return s;
 }
 
-// Σ w_a·max_b cos / Σ w_a over rows a0..a0+na-1 against b0..b0+nb-1 (whole workgroup).
-float side(uint a0, uint na, uint b0, uint nb)
+void main()
 {
-    uint lid = gl_LocalInvocationID.x;
+    if (MODE == 0u) {
+        uint i = gl_GlobalInvocationID.x;
+        if (i < p.rows) {
+            float n = sqrt(dot_rows(i, i));
+            norms[i] = n > 0.0 ? 1.0 / n : 0.0;
+        }
+        return;
+    }
+    if (MODE == 2u) {
+        uint q = gl_GlobalInvocationID.x;
+        if (q < p.P) {
+            float P = prf[3 * q], R = prf[3 * q + 1];
+            prf[3 * q + 2] = P + R != 0.0 ? 2.0 * P * R / (P + R) : 0.0;
+        }
+        return;
+    }
+    uint q = gl_WorkGroupID.x, side = gl_WorkGroupID.y, lid = gl_LocalInvocationID.x;
+    int c0 = pairs[4 * q], cn = pairs[4 * q + 1], r0 = pairs[4 * q + 2], rn = pairs[4 * q + 3];
+    int rows = int(p.rows);
+    bool valid = c0 >= 0 && cn >= 0 && r0 >= 0 && rn >= 0 && c0 <= rows - cn && r0 <= rows - rn;
+    uint a0 = uint(side == 0u ? c0 : r0), na = valid ? uint(side == 0u ? cn : rn) : 0u;
+    uint b0 = uint(side == 0u ? r0 : c0), nb = valid ? uint(side == 0u ? rn : cn) : 0u;
+
     float num = 0.0, den = 0.0;
     for (uint i = a0 + lid; i < a0 + na; i += WG) {
         float best = nb == 0u ? 0.0 : -3.402823466e38;
@@ -64,37 +98,6 @@ float side(uint a0, uint na, uint b0, uint nb)
         }
         barrier();
     }
-    float result = part_den[0] > 0.0 ? part_num[0] / part_den[0] : 0.0;
-    barrier();
-    return result;
-}
-
-void main()
-{
-    if (MODE == 0u) {
-        uint i = gl_GlobalInvocationID.x;
-        if (i < p.rows) {
-            float n = sqrt(dot_rows(i, i));
-            norms[i] = n > 0.0 ? 1.0 / n : 0.0;
-        }
-        return;
-    }
-    uint q = gl_WorkGroupID.x;
-    int c0 = pairs[4 * q], cn = pairs[4 * q + 1], r0 = pairs[4 * q + 2], rn = pairs[4 * q + 3];
-    int rows = int(p.rows);
-    if (c0 < 0 || cn < 0 || r0 < 0 || rn < 0 || c0 > rows - cn || r0 > rows - rn) {
-        if (gl_LocalInvocationID.x == 0u) {
-            prf[3 * q] = 0.0;
-            prf[3 * q + 1] = 0.0;
-            prf[3 * q + 2] = 0.0;
-        }
-        return;
-    }
-    float P = side(uint(c0), uint(cn), uint(r0), uint(rn));
-    float R = side(uint(r0), uint(rn), uint(c0), uint(cn));
-    if (gl_LocalInvocationID.x == 0u) {
-        prf[3 * q] = P;
-        prf[3 * q + 1] = R;
-        prf[3 * q + 2] = P + R != 0.0 ? 2.0 * P * R / (P + R) : 0.0;
-    }
+    if (lid == 0u)
+        prf[3 * q + side] = part_den[0] > 0.0 ? part_num[0] / part_den[0] : 0.0;
 }

@@ -17,8 +17,11 @@
 // shared memory (stored k-major so the inner loop reads consecutive addresses), then each
 // invocation accumulates TM x TN outputs in registers. Outputs of one invocation are spread
 // with stride BM/TM (rows) and BN/TN (cols) so neighbouring invocations touch neighbouring
-// shared-memory words. Accumulation is fp32 for both weight types.
+// shared-memory words. Accumulation is fp32 for both weight types. Every loop but the one
+// over K is [[unroll]]ed (lavapipe, where the tests run this variant too, ends an invocation
+// after 65535 loop iterations in total).
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 
 layout(constant_id = 0) const uint BM = 64;
@@ -57,39 +60,45 @@ void main()
     uint m0 = gl_WorkGroupID.y * BM, n0 = gl_WorkGroupID.x * BN;
 
     float acc[TM * TN];
-    for (uint i = 0; i < TM * TN; i++)
+    [[unroll]] for (uint i = 0; i < TM * TN; i++)
         acc[i] = 0.0;
 
     for (uint k0 = 0; k0 < p.K; k0 += BK) {
-        for (uint i = tid; i < BM * BK; i += threads) {
+        [[unroll]] for (uint it = 0; it < (BM * BK + threads - 1) / threads; it++) {
+            uint i = it * threads + tid;
+            if (i >= BM * BK)
+                break;
             uint row = i / BK, kk = i % BK;
             uint m = m0 + row, k = k0 + kk;
             Xs[kk * BM + row] = (m < p.M && k < p.K) ? x[p.x_off + m * p.K + k] : 0.0;
         }
-        for (uint i = tid; i < BN * BK; i += threads) {
+        [[unroll]] for (uint it = 0; it < (BN * BK + threads - 1) / threads; it++) {
+            uint i = it * threads + tid;
+            if (i >= BN * BK)
+                break;
             uint col = i / BK, kk = i % BK;
             uint n = n0 + col, k = k0 + kk;
             Ws[kk * BN + col] = (n < p.N && k < p.K) ? load_w(n * p.K + k) : 0.0;
         }
         barrier();
-        for (uint kk = 0; kk < BK; kk++) {
+        [[unroll]] for (uint kk = 0; kk < BK; kk++) {
             float a[TM], b[TN];
-            for (uint i = 0; i < TM; i++)
+            [[unroll]] for (uint i = 0; i < TM; i++)
                 a[i] = Xs[kk * BM + ty + i * (BM / TM)];
-            for (uint j = 0; j < TN; j++)
+            [[unroll]] for (uint j = 0; j < TN; j++)
                 b[j] = Ws[kk * BN + tx + j * (BN / TN)];
-            for (uint i = 0; i < TM; i++)
-                for (uint j = 0; j < TN; j++)
+            [[unroll]] for (uint i = 0; i < TM; i++)
+                [[unroll]] for (uint j = 0; j < TN; j++)
                     acc[i * TN + j] = fma(a[i], b[j], acc[i * TN + j]);
         }
         barrier();
     }
 
-    for (uint i = 0; i < TM; i++) {
+    [[unroll]] for (uint i = 0; i < TM; i++) {
         uint m = m0 + ty + i * (BM / TM);
         if (m >= p.M)
             continue;
-        for (uint j = 0; j < TN; j++) {
+        [[unroll]] for (uint j = 0; j < TN; j++) {
             uint n = n0 + tx + j * (BN / TN);
             if (n >= p.N)
                 continue;

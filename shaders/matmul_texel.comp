@@ -16,8 +16,10 @@
 //
 // One invocation computes an RM x RN block of Y (rows gl_GlobalInvocationID.y*RM.., cols
 // gl_GlobalInvocationID.x*RN..) with RM*RN scalar fp32 accumulators; rows/cols past the edge
-// re-read the last valid row (no branch in the inner loop) and are not stored.
+// re-read the last valid row (no branch in the inner loop) and are not stored. Every loop but
+// the one over K is [[unroll]]ed (lavapipe ends an invocation after 65535 loop iterations).
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 
 layout(constant_id = 0) const uint RM = 8;
@@ -41,44 +43,44 @@ void main()
     if (m0 >= p.M || n0 >= p.N)
         return;
     int xrow[RM], wrow[RN];
-    for (uint i = 0; i < RM; i++)
+    [[unroll]] for (uint i = 0; i < RM; i++)
         xrow[i] = int(p.x_off + min(m0 + i, p.M - 1) * p.K);
-    for (uint j = 0; j < RN; j++)
+    [[unroll]] for (uint j = 0; j < RN; j++)
         wrow[j] = int(min(n0 + j, p.N - 1) * p.K);
 
     float acc[RM * RN];
-    for (uint i = 0; i < RM * RN; i++)
+    [[unroll]] for (uint i = 0; i < RM * RN; i++)
         acc[i] = 0.0;
 
     if (VEC4) {
         for (int k4 = 0; k4 < int(p.K / 4); k4++) {
             vec4 a[RM], b[RN];
-            for (uint i = 0; i < RM; i++)
+            [[unroll]] for (uint i = 0; i < RM; i++)
                 a[i] = texelFetch(X, xrow[i] / 4 + k4);
-            for (uint j = 0; j < RN; j++)
+            [[unroll]] for (uint j = 0; j < RN; j++)
                 b[j] = texelFetch(W, wrow[j] / 4 + k4);
-            for (uint i = 0; i < RM; i++)
-                for (uint j = 0; j < RN; j++)
+            [[unroll]] for (uint i = 0; i < RM; i++)
+                [[unroll]] for (uint j = 0; j < RN; j++)
                     acc[i * RN + j] += dot(a[i], b[j]);
         }
     } else {
         for (int k = 0; k < int(p.K); k++) {
             float a[RM], b[RN];
-            for (uint i = 0; i < RM; i++)
+            [[unroll]] for (uint i = 0; i < RM; i++)
                 a[i] = texelFetch(X, xrow[i] + k).x;
-            for (uint j = 0; j < RN; j++)
+            [[unroll]] for (uint j = 0; j < RN; j++)
                 b[j] = texelFetch(W, wrow[j] + k).x;
-            for (uint i = 0; i < RM; i++)
-                for (uint j = 0; j < RN; j++)
+            [[unroll]] for (uint i = 0; i < RM; i++)
+                [[unroll]] for (uint j = 0; j < RN; j++)
                     acc[i * RN + j] = fma(a[i], b[j], acc[i * RN + j]);
         }
     }
 
-    for (uint i = 0; i < RM; i++) {
+    [[unroll]] for (uint i = 0; i < RM; i++) {
         uint m = m0 + i;
         if (m >= p.M)
             break;
-        for (uint j = 0; j < RN; j++) {
+        [[unroll]] for (uint j = 0; j < RN; j++) {
             uint n = n0 + j;
             if (n >= p.N)
                 break;

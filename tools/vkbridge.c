@@ -14,6 +14,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"info", cmd_info, "print the Vulkan loader and device inventory as JSON"},
     {"embed", cmd_embed, "sentence embeddings of texts, printed as the /embed response"},
     {"pull", cmd_pull, "download a model folder from the Hugging Face hub into its cache"},
     {"gen-model", cmd_gen_model, "write a random-weight model folder of any shape (tests, benches)"},

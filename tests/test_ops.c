@@ -1,0 +1,358 @@
+/*
+ * test_ops.c — every op on Vulkan against its CPU twin, for both kernel variants.
+ *
+ * The variants are forced with VKB_KERNELS=cpu (texel-buffer kernels, lavapipe's default) and
+ * VKB_KERNELS=gpu (shared-memory tiled kernels, real GPUs' default), so both are proven here.
+ * Inputs are random and never zero, shapes are not multiples of any tile (M = 1, 7, 129,
+ * 4099; K = 383; N = 1537; L = 1, 13, 512), outputs are poisoned with NaN before each run, and
+ * the relative error must stay within 1e-4 (f32 weights) or 2e-3 (f16 weights). A third pass
+ * caps maxStorageBufferRange (VKB_MAX_STORAGE_RANGE) so every op splits its work into windows.
+ * Any validation-layer message fails the test. No Vulkan: a SKIP line, and pass.
+ */
+#include "helper_ops.h"
+#include "testlib.h"
+#include "vkb_runtime.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* VKB_TEST_VERBOSE=1 prints each case with its wall time (to find slow shaders). */
+static void progress(const char *what)
+{
+    static double last;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double now = ts.tv_sec + ts.tv_nsec * 1e-9;
+    const char *v = getenv("VKB_TEST_VERBOSE");
+    if (v && !strcmp(v, "1") && what)
+        printf("  %-40s %8.1f ms\n", what, (now - last) * 1e3);
+    last = now;
+}
+
+static const vkb_act acts[] = {VKB_ACT_NONE, VKB_ACT_GELU_ERF, VKB_ACT_GELU_TANH, VKB_ACT_RELU};
+
+static void test_matmul(ops_pair *op, int M, int N, int K, vkb_act act, int with_bias,
+                        int with_res, vkb_dtype wtype)
+{
+    float *x = ops_rand(M * (size_t)K), *w = ops_rand(N * (size_t)K);
+    float *bias = ops_rand(N), *r = ops_rand(M * (size_t)N);
+    ops_twin X = ops_twin_f32(op, x, M * (size_t)K);
+    ops_twin W = wtype == VKB_F16 ? ops_twin_f16(op, w, N * (size_t)K)
+                                  : ops_twin_f32(op, w, N * (size_t)K);
+    ops_twin Bt = ops_twin_f32(op, bias, N), R = ops_twin_f32(op, r, M * (size_t)N);
+    ops_twin Y = ops_twin_poison(op, M * (size_t)N);
+    int rc_c = vkb_op_matmul(op->cpu, Y.cpu, X.cpu, W.cpu, with_bias ? Bt.cpu : NULL,
+                             with_res ? R.cpu : NULL, M, N, K, act);
+    int rc_v = vkb_op_matmul(op->vk, Y.vk, X.vk, W.vk, with_bias ? Bt.vk : NULL,
+                             with_res ? R.vk : NULL, M, N, K, act);
+    double tol = wtype == VKB_F16 ? 2e-3 : 1e-4;
+    double e = ops_compare(&Y, M * (size_t)N);
+    CHECK(rc_c == VKB_OK && rc_v == VKB_OK && e <= tol,
+          "%s matmul M=%d N=%d K=%d act=%d bias=%d res=%d w=%s: rc %d/%d rel err %.3g",
+          op->name, M, N, K, act, with_bias, with_res, wtype == VKB_F16 ? "f16" : "f32", rc_c,
+          rc_v, e);
+    progress(__func__);
+    ops_twin_free(&X);
+    ops_twin_free(&W);
+    ops_twin_free(&Bt);
+    ops_twin_free(&R);
+    ops_twin_free(&Y);
+    free(x);
+    free(w);
+    free(bias);
+    free(r);
+}
+
+static void test_attention(ops_pair *op, int B, int L, int H, int d)
+{
+    size_t rows = (size_t)B * L;
+    float *qkv = ops_rand(rows * 3 * H * d);
+    int32_t *len = malloc(sizeof *len * B);
+    for (int b = 0; b < B; b++) /* full, partial, and (for B >= 3) empty sequences */
+        len[b] = b == 0 ? L : b == 2 ? 0 : 1 + (int)(tl_randu() % (uint32_t)L);
+    ops_twin Q = ops_twin_f32(op, qkv, rows * 3 * H * d), N = ops_twin_i32(op, len, B);
+    ops_twin C = ops_twin_poison(op, rows * H * d);
+    int rc_c = vkb_op_attention(op->cpu, C.cpu, Q.cpu, N.cpu, B, L, H, d);
+    int rc_v = vkb_op_attention(op->vk, C.vk, Q.vk, N.vk, B, L, H, d);
+    double e = ops_compare(&C, rows * H * d);
+    CHECK(rc_c == VKB_OK && rc_v == VKB_OK && e <= 1e-4,
+          "%s attention B=%d L=%d H=%d d=%d: rc %d/%d rel err %.3g", op->name, B, L, H, d, rc_c,
+          rc_v, e);
+    progress(__func__);
+    ops_twin_free(&Q);
+    ops_twin_free(&N);
+    ops_twin_free(&C);
+    free(qkv);
+    free(len);
+}
+
+static void test_layernorm(ops_pair *op, int rows, int cols, int with_res)
+{
+    size_t n = (size_t)rows * cols;
+    float *x = ops_rand(n), *r = ops_rand(n), *g = ops_rand(cols), *bt = ops_rand(cols);
+    for (size_t i = 0; i < n; i++) /* an offset mean makes a one-pass variance visibly wrong */
+        x[i] = 3.0f + x[i];
+    ops_twin X = ops_twin_f32(op, x, n), R = ops_twin_f32(op, r, n);
+    ops_twin G = ops_twin_f32(op, g, cols), Bt = ops_twin_f32(op, bt, cols);
+    ops_twin Y = ops_twin_poison(op, n);
+    int rc_c = vkb_op_layernorm(op->cpu, Y.cpu, X.cpu, with_res ? R.cpu : NULL, G.cpu, Bt.cpu,
+                                rows, cols, 1e-5f);
+    int rc_v = vkb_op_layernorm(op->vk, Y.vk, X.vk, with_res ? R.vk : NULL, G.vk, Bt.vk, rows,
+                                cols, 1e-5f);
+    double e = ops_compare(&Y, n);
+    CHECK(rc_c == VKB_OK && rc_v == VKB_OK && e <= 1e-4,
+          "%s layernorm %dx%d res=%d: rc %d/%d rel err %.3g", op->name, rows, cols, with_res,
+          rc_c, rc_v, e);
+    progress(__func__);
+    ops_twin_free(&X);
+    ops_twin_free(&R);
+    ops_twin_free(&G);
+    ops_twin_free(&Bt);
+    ops_twin_free(&Y);
+    free(x);
+    free(r);
+    free(g);
+    free(bt);
+}
+
+static void test_embed(ops_pair *op, int B, int L, int C, int V, vkb_pos_mode mode,
+                       vkb_dtype wtype)
+{
+    int pad = mode == VKB_POS_ROBERTA ? 1 : 0;
+    int P = mode == VKB_POS_ROBERTA ? L + 2 : L;
+    size_t rows = (size_t)B * L;
+    int32_t *ids = malloc(sizeof *ids * rows), *len = malloc(sizeof *len * B);
+    for (int b = 0; b < B; b++) {
+        len[b] = b == 0 ? L : 1 + (int)(tl_randu() % (uint32_t)L);
+        for (int t = 0; t < L; t++)
+            ids[(size_t)b * L + t] = t < len[b] ? (int32_t)(tl_randu() % (uint32_t)V) : pad;
+    }
+    ids[0] = V - 1; /* the last row of the table (the last window when split) */
+    float *word = ops_rand((size_t)V * C), *pos = ops_rand((size_t)P * C);
+    float *type = ops_rand(2 * (size_t)C), *g = ops_rand(C), *bt = ops_rand(C);
+    ops_twin I = ops_twin_i32(op, ids, rows), N = ops_twin_i32(op, len, B);
+    ops_twin Wd = wtype == VKB_F16 ? ops_twin_f16(op, word, (size_t)V * C)
+                                   : ops_twin_f32(op, word, (size_t)V * C);
+    ops_twin Ps = wtype == VKB_F16 ? ops_twin_f16(op, pos, (size_t)P * C)
+                                   : ops_twin_f32(op, pos, (size_t)P * C);
+    ops_twin Ty = ops_twin_f32(op, type, 2 * (size_t)C);
+    ops_twin G = ops_twin_f32(op, g, C), Bt = ops_twin_f32(op, bt, C);
+    ops_twin Y = ops_twin_poison(op, rows * C);
+    int rc_c = vkb_op_embed(op->cpu, Y.cpu, I.cpu, N.cpu, Wd.cpu, Ps.cpu, Ty.cpu, G.cpu, Bt.cpu,
+                            B, L, C, mode, pad, 1e-12f);
+    int rc_v = vkb_op_embed(op->vk, Y.vk, I.vk, N.vk, Wd.vk, Ps.vk, Ty.vk, G.vk, Bt.vk, B, L, C,
+                            mode, pad, 1e-12f);
+    double e = ops_compare(&Y, rows * C);
+    CHECK(rc_c == VKB_OK && rc_v == VKB_OK && e <= (wtype == VKB_F16 ? 2e-3 : 1e-4),
+          "%s embed B=%d L=%d C=%d V=%d mode=%d w=%s: rc %d/%d rel err %.3g", op->name, B, L, C,
+          V, mode, wtype == VKB_F16 ? "f16" : "f32", rc_c, rc_v, e);
+    progress(__func__);
+    ops_twin_free(&I);
+    ops_twin_free(&N);
+    ops_twin_free(&Wd);
+    ops_twin_free(&Ps);
+    ops_twin_free(&Ty);
+    ops_twin_free(&G);
+    ops_twin_free(&Bt);
+    ops_twin_free(&Y);
+    free(ids);
+    free(len);
+    free(word);
+    free(pos);
+    free(type);
+    free(g);
+    free(bt);
+}
+
+static void test_pool(ops_pair *op, int B, int L, int C, int modes, int normalize)
+{
+    int nm = 0;
+    for (int m = 1; m <= 8; m <<= 1)
+        nm += !!(modes & m);
+    size_t rows = (size_t)B * L;
+    float *h = ops_rand(rows * C);
+    int32_t *len = malloc(sizeof *len * B);
+    for (int b = 0; b < B; b++)
+        len[b] = b == 0 ? L : 1 + (int)(tl_randu() % (uint32_t)L);
+    ops_twin H = ops_twin_f32(op, h, rows * C), N = ops_twin_i32(op, len, B);
+    ops_twin O = ops_twin_poison(op, (size_t)B * nm * C);
+    int rc_c = vkb_op_pool(op->cpu, O.cpu, H.cpu, N.cpu, B, L, C, modes, normalize);
+    int rc_v = vkb_op_pool(op->vk, O.vk, H.vk, N.vk, B, L, C, modes, normalize);
+    double e = ops_compare(&O, (size_t)B * nm * C);
+    CHECK(rc_c == VKB_OK && rc_v == VKB_OK && e <= 1e-4,
+          "%s pool B=%d L=%d C=%d modes=%d norm=%d: rc %d/%d rel err %.3g", op->name, B, L, C,
+          modes, normalize, rc_c, rc_v, e);
+    progress(__func__);
+    ops_twin_free(&H);
+    ops_twin_free(&N);
+    ops_twin_free(&O);
+    free(h);
+    free(len);
+}
+
+/* One pair of two long sentences: n x n tokens of C (the shader's loop-count worst case). */
+static void test_greedy_long(ops_pair *op, int n, int C)
+{
+    int rows = 2 * n;
+    int32_t pairs[4] = {0, n, n, n};
+    float *t = ops_rand((size_t)rows * C), *w = ops_rand(rows);
+    for (int i = 0; i < rows; i++)
+        w[i] = fabsf(w[i]) + 0.1f;
+    ops_twin T = ops_twin_f32(op, t, (size_t)rows * C), W = ops_twin_f32(op, w, rows);
+    ops_twin Pr = ops_twin_i32(op, pairs, 4), O = ops_twin_poison(op, 3);
+    int rc_c = vkb_op_greedy_match(op->cpu, O.cpu, T.cpu, W.cpu, Pr.cpu, 1, C);
+    int rc_v = vkb_op_greedy_match(op->vk, O.vk, T.vk, W.vk, Pr.vk, 1, C);
+    double e = ops_compare(&O, 3);
+    CHECK(rc_c == VKB_OK && rc_v == VKB_OK && e <= 1e-4,
+          "%s greedy_match %dx%d tokens C=%d: rc %d/%d rel err %.3g", op->name, n, n, C, rc_c,
+          rc_v, e);
+    progress(__func__);
+    ops_twin_free(&T);
+    ops_twin_free(&W);
+    ops_twin_free(&Pr);
+    ops_twin_free(&O);
+    free(t);
+    free(w);
+}
+
+static void test_greedy_match(ops_pair *op, int C)
+{
+    /* Pairs over one table: ordinary, a one-token side, an empty candidate, an empty
+     * reference, and a pair that overlaps another's rows. */
+    static const int32_t pairs[] = {0, 13, 13, 9, 22, 1, 23, 30, 53, 0, 0, 5, 5, 7, 60, 0,
+                                    40, 20, 10, 25};
+    int P = (int)(sizeof pairs / sizeof pairs[0]) / 4, rows = 64;
+    float *t = ops_rand((size_t)rows * C), *w = ops_rand(rows);
+    for (int i = 0; i < rows; i++) /* idf-like positive weights, special tokens weigh 0 */
+        w[i] = i % 11 == 0 ? 0.0f : fabsf(w[i]) + 0.1f;
+    ops_twin T = ops_twin_f32(op, t, (size_t)rows * C), W = ops_twin_f32(op, w, rows);
+    ops_twin Pr = ops_twin_i32(op, pairs, (size_t)P * 4), O = ops_twin_poison(op, (size_t)P * 3);
+    int rc_c = vkb_op_greedy_match(op->cpu, O.cpu, T.cpu, W.cpu, Pr.cpu, P, C);
+    int rc_v = vkb_op_greedy_match(op->vk, O.vk, T.vk, W.vk, Pr.vk, P, C);
+    double e = ops_compare(&O, (size_t)P * 3);
+    CHECK(rc_c == VKB_OK && rc_v == VKB_OK && e <= 1e-4,
+          "%s greedy_match P=%d C=%d: rc %d/%d rel err %.3g", op->name, P, C, rc_c, rc_v, e);
+    progress(__func__);
+    ops_twin_free(&T);
+    ops_twin_free(&W);
+    ops_twin_free(&Pr);
+    ops_twin_free(&O);
+    free(t);
+    free(w);
+}
+
+static void test_copy(ops_pair *op)
+{
+    size_t n = 1000;
+    float *v = ops_rand(n);
+    ops_twin S = ops_twin_f32(op, v, n), D = ops_twin_poison(op, n);
+    int rc_c = vkb_op_copy(op->cpu, D.cpu, 3, S.cpu, 500, 497);
+    int rc_v = vkb_op_copy(op->vk, D.vk, 3, S.vk, 500, 497);
+    int rc2_c = vkb_op_copy(op->cpu, D.cpu, 500, S.cpu, 0, 500);
+    int rc2_v = vkb_op_copy(op->vk, D.vk, 500, S.vk, 0, 500);
+    /* elements 0..2 stay NaN on both: compare the written part */
+    float *a = ops_download(D.cpu), *b = ops_download(D.vk);
+    double e = tl_rel_err(b + 3, a + 3, n - 3);
+    CHECK(rc_c == VKB_OK && rc_v == VKB_OK && rc2_c == VKB_OK && rc2_v == VKB_OK && e == 0,
+          "%s copy: rel err %.3g", op->name, e);
+    progress(__func__);
+    free(a);
+    free(b);
+    ops_twin_free(&S);
+    ops_twin_free(&D);
+    free(v);
+}
+
+/* The whole op set on one Vulkan backend configuration. `big` adds the large shapes. */
+static void run_all(ops_pair *op, int big)
+{
+    for (int i = 0; i < 4; i++) {
+        static const int Ms[] = {1, 7, 129, 33};
+        test_matmul(op, Ms[i], 1537, 383, acts[i], i != 1, i >= 2, VKB_F32);
+        test_matmul(op, Ms[i], 1537, 383, acts[(i + 1) % 4], 1, i % 2, VKB_F16);
+    }
+    test_matmul(op, 129, 385, 384, VKB_ACT_GELU_ERF, 1, 1, VKB_F32); /* 4-wide loads */
+    test_matmul(op, 129, 385, 384, VKB_ACT_GELU_TANH, 1, 0, VKB_F16);
+    /* K = 4096 (roberta-large's FFN output): the longest loop of the matmul kernels */
+    test_matmul(op, 33, 65, 4096, VKB_ACT_NONE, 1, 1, VKB_F32);
+    test_matmul(op, 33, 65, 4096, VKB_ACT_RELU, 0, 0, VKB_F16);
+    if (big) {
+        test_matmul(op, 4099, 1537, 383, VKB_ACT_NONE, 1, 1, VKB_F32);
+        test_matmul(op, 4099, 1537, 384, VKB_ACT_GELU_ERF, 1, 0, VKB_F16);
+    }
+    test_attention(op, 3, 13, 4, 32);
+    test_attention(op, 1, 1, 2, 64);
+    test_attention(op, 4, 13, 3, 6); /* a head size that is not a multiple of 4 */
+    if (big) {
+        test_attention(op, 2, 512, 2, 64);
+        test_attention(op, 1, 512, 1, 128);
+    }
+    test_layernorm(op, 1, 383, 0);
+    test_layernorm(op, 7, 384, 1);
+    test_layernorm(op, 129, 1024, 1);
+    if (big)
+        test_layernorm(op, 4099, 383, 1);
+    test_embed(op, 3, 13, 384, 1000, VKB_POS_BERT, VKB_F32);
+    test_embed(op, 3, 13, 383, 999, VKB_POS_ROBERTA, VKB_F32);
+    test_embed(op, 2, 7, 384, 500, VKB_POS_ROBERTA, VKB_F16);
+    for (int modes = 1; modes <= 15; modes += 3)
+        test_pool(op, 3, 13, 383, modes, modes & 1);
+    test_pool(op, 2, 9, 384, VKB_POOL_MEAN, 1);
+    test_greedy_match(op, 383);
+    test_greedy_match(op, 1024);
+    if (big)
+        test_greedy_long(op, 512, 1024);
+    test_copy(op);
+}
+
+/* Shapes for a 64 KiB maxStorageBufferRange: outputs and activations split into several
+ * windows, the word table into four; weights still fit (every real device allows 128 MiB,
+ * far above any weight matrix). */
+static void run_windows(ops_pair *op)
+{
+    test_matmul(op, 700, 37, 383, VKB_ACT_GELU_ERF, 1, 1, VKB_F32);
+    test_matmul(op, 700, 37, 384, VKB_ACT_NONE, 0, 1, VKB_F16);
+    test_attention(op, 40, 13, 2, 32);
+    test_layernorm(op, 300, 383, 1);
+    test_layernorm(op, 300, 384, 0);
+    test_embed(op, 20, 13, 384, 150, VKB_POS_BERT, VKB_F32);
+    test_embed(op, 20, 13, 383, 150, VKB_POS_ROBERTA, VKB_F16);
+    test_pool(op, 20, 13, 383, VKB_POOL_MEAN | VKB_POOL_MAX, 1);
+    test_greedy_match(op, 200);
+    test_copy(op);
+}
+
+int main(void)
+{
+    tl_seed(2);
+    static const char *variants[] = {"cpu", "gpu"};
+    for (int v = 0; v < 2; v++) {
+        ops_pair op;
+        setenv("VKB_KERNELS", variants[v], 1);
+        if (ops_pair_open(&op, variants[v]) != VKB_OK) {
+            printf("SKIP test_ops: no Vulkan device (%s)\n", op.err);
+            return tl_finish();
+        }
+        progress(NULL);
+        run_all(&op, 1);
+        ops_pair_close(&op);
+    }
+    /* Windows: a 64 KiB range forces every op (and embed's word table) to split. */
+    setenv("VKB_MAX_STORAGE_RANGE", "65536", 1);
+    for (int v = 0; v < 2; v++) {
+        ops_pair op;
+        setenv("VKB_KERNELS", variants[v], 1);
+        if (ops_pair_open(&op, v ? "gpu+windows" : "cpu+windows") == VKB_OK) {
+            run_windows(&op);
+            ops_pair_close(&op);
+        }
+    }
+    unsetenv("VKB_MAX_STORAGE_RANGE");
+    unsetenv("VKB_KERNELS");
+    CHECK(vkb_vulkan_validation_errors() == 0, "validation layer messages: %d",
+          vkb_vulkan_validation_errors());
+    return tl_finish();
+}
