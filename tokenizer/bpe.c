@@ -7,8 +7,9 @@
  * since it was pushed. (This can differ from merging every occurrence of the best pair at
  * once, as the original GPT-2 code does; tokenizers is the reference.)
  *
- * Results are cached per word (the same words recur constantly). The cache is one table
- * shared by all threads under a mutex; when it fills up it is emptied, which bounds memory.
+ * Results are cached per word (the same words recur constantly). The cache is shared by all
+ * threads: 16 shards, each under its own mutex; a shard that fills up is emptied, which
+ * bounds memory.
  */
 #include "tk_internal.h"
 
@@ -16,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { CACHE_SLOTS = 1 << 15, CACHE_MAX_WORD = 128 };
+enum { CACHE_MAX_WORD = 128 }; /* longer words are merged every time */
 
 /* One symbol of the word being merged: bytes [start, start+len), neighbours by index. */
 typedef struct sym {
@@ -96,21 +97,32 @@ int tk_bpe_add_merge(tk_bpe *bpe, int32_t a, int32_t b, uint32_t rank, int32_t n
 
 int tk_bpe_init_cache(tk_bpe *bpe)
 {
-    bpe->cache = calloc(CACHE_SLOTS, sizeof(tk_bpe_cache_entry));
-    if (!bpe->cache)
-        return -1;
-    bpe->cache_cap = CACHE_SLOTS;
-    bpe->cache_n = 0;
-    return pthread_mutex_init(&bpe->cache_lock, NULL) ? -1 : 0;
+    for (int i = 0; i < TK_BPE_CACHE_SHARDS; i++) {
+        tk_bpe_cache_shard *sh = &bpe->cache[i];
+        sh->slots = calloc(TK_BPE_CACHE_SLOTS, sizeof(tk_bpe_cache_entry));
+        if (!sh->slots || pthread_mutex_init(&sh->lock, NULL)) {
+            free(sh->slots);
+            sh->slots = NULL;
+            return -1; /* shards before i are freed with the tokenizer */
+        }
+        sh->n = 0;
+    }
+    bpe->cache_ready = 1;
+    return 0;
 }
 
-static void cache_clear(tk_bpe *bpe)
+static void shard_clear(tk_bpe_cache_shard *sh)
 {
-    for (uint32_t i = 0; i < bpe->cache_cap; i++) {
-        free(bpe->cache[i].word);
-        bpe->cache[i] = (tk_bpe_cache_entry){0};
+    for (uint32_t i = 0; i < TK_BPE_CACHE_SLOTS; i++) {
+        free(sh->slots[i].word);
+        sh->slots[i] = (tk_bpe_cache_entry){0};
     }
-    bpe->cache_n = 0;
+    sh->n = 0;
+}
+
+static tk_bpe_cache_shard *shard_of(tk_bpe *bpe, uint64_t h)
+{
+    return &bpe->cache[(h >> 56) % TK_BPE_CACHE_SHARDS];
 }
 
 /* Appends n tokens that split the word's len bytes into pieces of lens[i] bytes; start/end
@@ -136,11 +148,12 @@ static int emit(tk_tokens *out, const uint32_t *byte_char, size_t len, const int
 static int cache_get(tk_bpe *bpe, uint64_t h, const char *word, uint32_t len, tk_work *w,
                      tk_tokens *out, int *err)
 {
+    tk_bpe_cache_shard *sh = shard_of(bpe, h);
     int found = 0;
-    pthread_mutex_lock(&bpe->cache_lock);
-    uint32_t s = (uint32_t)h & (bpe->cache_cap - 1);
+    pthread_mutex_lock(&sh->lock);
+    uint32_t s = (uint32_t)h & (TK_BPE_CACHE_SLOTS - 1);
     for (;;) {
-        tk_bpe_cache_entry *e = &bpe->cache[s];
+        tk_bpe_cache_entry *e = &sh->slots[s];
         if (!e->word)
             break;
         if (e->hash == h && e->word_len == len && !memcmp(e->word, word, len)) {
@@ -148,9 +161,9 @@ static int cache_get(tk_bpe *bpe, uint64_t h, const char *word, uint32_t len, tk
             found = 1;
             break;
         }
-        s = (s + 1) & (bpe->cache_cap - 1);
+        s = (s + 1) & (TK_BPE_CACHE_SLOTS - 1);
     }
-    pthread_mutex_unlock(&bpe->cache_lock);
+    pthread_mutex_unlock(&sh->lock);
     return found;
 }
 
@@ -167,22 +180,23 @@ static void cache_put(tk_bpe *bpe, uint64_t h, const char *word, uint32_t len, c
     uint32_t *clens = (uint32_t *)(void *)(block + word_space + (size_t)n * 4);
     memcpy(cids, ids, (size_t)n * 4);
     memcpy(clens, lens, (size_t)n * 4);
-    pthread_mutex_lock(&bpe->cache_lock);
-    if ((bpe->cache_n + 1) * 2 > bpe->cache_cap)
-        cache_clear(bpe);
-    uint32_t s = (uint32_t)h & (bpe->cache_cap - 1);
-    while (bpe->cache[s].word) {
-        tk_bpe_cache_entry *e = &bpe->cache[s];
+    tk_bpe_cache_shard *sh = shard_of(bpe, h);
+    pthread_mutex_lock(&sh->lock);
+    if ((sh->n + 1) * 2 > TK_BPE_CACHE_SLOTS)
+        shard_clear(sh);
+    uint32_t s = (uint32_t)h & (TK_BPE_CACHE_SLOTS - 1);
+    while (sh->slots[s].word) {
+        tk_bpe_cache_entry *e = &sh->slots[s];
         if (e->hash == h && e->word_len == len && !memcmp(e->word, word, len)) {
-            pthread_mutex_unlock(&bpe->cache_lock); /* another thread was first */
+            pthread_mutex_unlock(&sh->lock); /* another thread was first */
             free(block);
             return;
         }
-        s = (s + 1) & (bpe->cache_cap - 1);
+        s = (s + 1) & (TK_BPE_CACHE_SLOTS - 1);
     }
-    bpe->cache[s] = (tk_bpe_cache_entry){h, block, len, n, cids, clens};
-    bpe->cache_n++;
-    pthread_mutex_unlock(&bpe->cache_lock);
+    sh->slots[s] = (tk_bpe_cache_entry){h, block, len, n, cids, clens};
+    sh->n++;
+    pthread_mutex_unlock(&sh->lock);
 }
 
 /* ---- merging ---- */
@@ -395,7 +409,7 @@ int tk_bpe_word(tk_bpe *bpe, tk_work *w, size_t len, tk_tokens *out)
             return tk_tokens_push(out, id, w->byte_char[0], w->byte_char[len - 1] + 1, 0);
     }
     uint64_t h = 0;
-    int cacheable = len <= CACHE_MAX_WORD && bpe->cache;
+    int cacheable = len <= CACHE_MAX_WORD && bpe->cache_ready;
     if (cacheable) {
         int err = 0;
         h = tk_hash(w->bytes, len);
@@ -426,10 +440,13 @@ void tk_bpe_free(tk_bpe *bpe)
     free(bpe->suffix);
     tk_strmap_free(&bpe->vocab_raw);
     free(bpe->merges);
-    if (bpe->cache) {
-        cache_clear(bpe);
-        free(bpe->cache);
-        pthread_mutex_destroy(&bpe->cache_lock);
+    for (int i = 0; i < TK_BPE_CACHE_SHARDS; i++) {
+        tk_bpe_cache_shard *sh = &bpe->cache[i];
+        if (!sh->slots)
+            continue;
+        shard_clear(sh);
+        free(sh->slots);
+        pthread_mutex_destroy(&sh->lock);
     }
     memset(bpe, 0, sizeof(*bpe));
 }

@@ -231,6 +231,15 @@ typedef struct tk_bpe_cache_entry {
     uint32_t *lens;
 } tk_bpe_cache_entry;
 
+/* One shard of the BPE word cache: open addressing over `slots`, at most half full (then
+ * emptied), guarded by its own lock so threads rarely wait for each other. */
+enum { TK_BPE_CACHE_SHARDS = 16, TK_BPE_CACHE_SLOTS = 2048 };
+typedef struct tk_bpe_cache_shard {
+    pthread_mutex_t lock;
+    tk_bpe_cache_entry *slots; /* TK_BPE_CACHE_SLOTS entries, word NULL = empty */
+    uint32_t n;
+} tk_bpe_cache_shard;
+
 typedef struct tk_bpe {
     const tk_strmap *vocab; /* the tokenizer's vocabulary */
     char *unk_token;
@@ -243,10 +252,9 @@ typedef struct tk_bpe {
     int32_t byte_fallback_id[256]; /* ids of "<0xXX>" tokens, -1 if none */
     tk_merge *merges;       /* open addressing, merge_cap slots */
     uint32_t merge_cap, n_merges;
-    /* Word cache shared by all threads, guarded by cache_lock; cleared when full. */
-    pthread_mutex_t cache_lock;
-    tk_bpe_cache_entry *cache;
-    uint32_t cache_cap, cache_n;
+    /* Word cache shared by all threads; a word's hash picks its shard. */
+    tk_bpe_cache_shard cache[TK_BPE_CACHE_SHARDS];
+    int cache_ready;
 } tk_bpe;
 
 /* A token the model or the added-token matcher produced. start/end: original byte range.
