@@ -142,6 +142,7 @@ int model_replica_create(vkb_model *m, vkb_backend *b, model_replica **out, char
         if ((rc = upload_layer(&u, m->w.layer[l], &r->layers[l])) != VKB_OK)
             goto fail;
     free(u.stage);
+    st_drop_pages(m->st); /* the weights live on the backend now */
     *out = r;
     return VKB_OK;
 fail:

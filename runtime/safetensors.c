@@ -333,6 +333,13 @@ void st_close(st_archive *a)
     free(a);
 }
 
+void st_drop_pages(const st_archive *a)
+{
+    for (int i = 0; i < a->n_files; i++)
+        if (a->files[i].map)
+            madvise(a->files[i].map, a->files[i].map_len, MADV_DONTNEED);
+}
+
 int st_count(const st_archive *a) { return a->n_tensors; }
 const st_tensor *st_at(const st_archive *a, int i) { return &a->tensors[i]; }
 

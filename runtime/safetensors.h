@@ -43,6 +43,11 @@ const st_tensor *st_at(const st_archive *a, int i);
 /* The tensor called name, or NULL. */
 const st_tensor *st_find(const st_archive *a, const char *name);
 
+/* Drops the mapped pages from this process's resident set (madvise DONTNEED): after the
+ * weights are uploaded the mapping need not cost memory. Later reads fault the pages back in
+ * from the page cache, so this is always safe, also while another thread reads. */
+void st_drop_pages(const st_archive *a);
+
 /* Reads n elements starting at element off of an F32/F16/BF16 tensor, converting.
  * st_read_f16 rounds to nearest even; *inexact (if non-NULL) is set to 1 when any value
  * changed on the way (out of f16 range or lost mantissa bits), left alone otherwise. */

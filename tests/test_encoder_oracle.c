@@ -199,6 +199,32 @@ static void check_embeddings(model_replica *r, json_t *emb, const char *tag)
     free(single);
 }
 
+/* model_tokenize_bertscore against every sentence as bert_score encodes it (strip, prefix
+ * space for byte-level BPE, truncation to 512 keeping the closing special). */
+static void check_bertscore_tokens(const vkb_model *m, json_t *bs, const char *name)
+{
+    json_t *tk = json_object_get(bs, "tokenization");
+    int bad = 0;
+    for (size_t i = 0; i < json_array_size(tk); i++) {
+        json_t *e = json_array_get(tk, i), *t = json_object_get(e, "text");
+        json_t *one = json_pack("[O]", json_object_get(e, "ids"));
+        id_batch want = read_ids(one, NULL);
+        json_decref(one);
+        int32_t *ids = NULL;
+        int n = 0;
+        int rc = model_tokenize_bertscore(m, json_string_value(t), json_string_length(t), &ids,
+                                          &n);
+        bad += !CHECK(rc == 0 && n == want.lens[0] &&
+                          !memcmp(ids, want.ids[0], sizeof(int32_t) * n),
+                      "%s: BERTScore tokenization of sentence %zu: %d ids, want %d", name, i, n,
+                      want.lens[0]);
+        free(ids);
+        id_batch_free(&want);
+    }
+    printf("%s: %zu BERTScore tokenizations checked, %d wrong\n", name, json_array_size(tk),
+           bad);
+}
+
 static void check_facts(const vkb_model *m, json_t *oracle, const char *name)
 {
     json_t *cfg = json_object_get(oracle, "config"), *emb = json_object_get(oracle, "embeddings");
@@ -228,6 +254,7 @@ static void run_model(const char *td, const char *name, const char *const *devic
     int rc = model_load(path, NULL, &m, err, sizeof err);
     if (CHECK(rc == 0, "model_load %s: %s", path, err)) {
         check_facts(m, oracle, name);
+        check_bertscore_tokens(m, json_object_get(oracle, "bertscore"), name);
         for (int d = 0; d < nd; d++) {
             vkb_backend *b = NULL;
             if (vkb_backend_open(devices[d], &b, err, sizeof err) != 0) {
