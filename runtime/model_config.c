@@ -145,6 +145,11 @@ static int parse_sizes(json_t *c, model_config *cfg, char *err, size_t errlen)
     cfg->max_tokens = cfg->max_pos_emb;
     if (cfg->pos_mode == VKB_POS_ROBERTA)
         cfg->max_tokens -= cfg->pad_id + 1; /* positions start after the padding index */
+    if (cfg->max_tokens > ENCODER_MAX_TOKENS) {
+        vkb_log(VKB_LOG_INFO, "config.json: %d positions; sequences are capped at %d tokens",
+                cfg->max_tokens, ENCODER_MAX_TOKENS);
+        cfg->max_tokens = ENCODER_MAX_TOKENS;
+    }
     if (cfg->max_tokens < 2) {
         vkb_set_err(err, errlen, "config.json: max_position_embeddings %d leaves no room for "
                     "tokens (pad_token_id %d)", cfg->max_pos_emb, cfg->pad_id);

@@ -10,6 +10,10 @@
 #include "model.h"
 #include "safetensors.h"
 
+/* The longest sequence the encoder runs: vkb_op_attention's limit. Models with a longer
+ * position table are capped here (and say so in the log). */
+enum { ENCODER_MAX_TOKENS = 512 };
+
 /* Everything config.json and the sentence-transformers files say that the forward needs. */
 typedef struct model_config {
     char model_type[32];
@@ -18,7 +22,8 @@ typedef struct model_config {
     int vocab, type_vocab, max_pos_emb, pad_id;
     float eps;
     vkb_act act;
-    /* Usable token positions: max_pos_emb, less pad_id + 1 for the RoBERTa family. */
+    /* Usable token positions: max_pos_emb, less pad_id + 1 for the RoBERTa family, at most
+     * ENCODER_MAX_TOKENS. */
     int max_tokens;
     /* sentence-transformers */
     int pool_modes;         /* VKB_POOL_* bits */
