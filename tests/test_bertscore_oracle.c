@@ -48,7 +48,7 @@ static const char **strings(json_t *arr)
 }
 
 /* Runs one oracle case with the given batch size; returns the worst error / tolerance. */
-static double run_case(model_replica *r, json_t *c, int batch_size, const char *where)
+static double run_case(model_replica *r, json_t *c, int batch_size, double rel, const char *where)
 {
     json_t *req = json_object_get(c, "request");
     json_t *jc = json_object_get(req, "candidates"), *jr = json_object_get(req, "references");
@@ -74,7 +74,7 @@ static double run_case(model_replica *r, json_t *c, int batch_size, const char *
         const float *got[3] = {P, R, F};
         const char *keys[3] = {"P", "R", "F"};
         for (int k = 0; k < 3; k++) {
-            double tol = 1e-4;
+            double tol = rel;
             if (b)
                 tol /= 1.0 - json_real_value(json_array_get(b, (size_t)k));
             json_t *want = json_object_get(c, keys[k]);
@@ -152,6 +152,37 @@ static void check_progress(model_replica *r, json_t *c, const char *where)
     free(refs);
 }
 
+/* Weights downcast to f16 on a Vulkan device with 16-bit storage: within 2e-3. */
+static void check_f16_weights(const char *dir, const char *name, json_t *bs)
+{
+    char err[512] = "";
+    vkb_backend *be = NULL;
+    vkb_model *m = NULL;
+    model_replica *r = NULL;
+    if (vkb_backend_open("vulkan", &be, err, sizeof err) || !vkb_backend_supports_f16(be)) {
+        printf("SKIP %s with f16 weights: %s\n", name, be ? "no 16-bit storage" : err);
+        vkb_backend_close(be);
+        return;
+    }
+    model_load_opts lo = {.weights_f16 = 1};
+    if (CHECK(model_load(dir, &lo, &m, err, sizeof err) == VKB_OK, "load f16 %s: %s", name,
+              err) &&
+        CHECK(model_replica_create(m, be, &r, err, sizeof err) == VKB_OK, "replica: %s", err)) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(bs, "cases"), i, c) {
+            char where[256];
+            snprintf(where, sizeof where, "%s/%s/f16 weights/%s", name, vkb_backend_id(be),
+                     json_string_value(json_object_get(c, "name")));
+            double worst = run_case(r, c, 0, 2e-3, where);
+            printf("%-40s worst error %.3f of tolerance\n", where, worst);
+        }
+    }
+    model_replica_free(r);
+    model_free(m);
+    vkb_backend_close(be);
+}
+
 static void check_model(const char *td, const char *name)
 {
     char path[1024], err[512] = "";
@@ -185,14 +216,14 @@ static void check_model(const char *td, const char *name)
                 char where[256];
                 snprintf(where, sizeof where, "%s/%s/%s", name, vkb_backend_id(be),
                          json_string_value(json_object_get(c, "name")));
-                double worst = run_case(r, c, 0, where);
+                double worst = run_case(r, c, 0, 1e-4, where);
                 printf("%-40s worst error %.3f of tolerance\n", where, worst);
                 /* batching must not change anything: one sentence per batch, and 5 */
                 if (i == 2 || i == 7) {
                     strcat(where, " batch 1");
-                    run_case(r, c, 1, where);
+                    run_case(r, c, 1, 1e-4, where);
                     where[strlen(where) - 1] = '5';
-                    run_case(r, c, 5, where);
+                    run_case(r, c, 5, 1e-4, where);
                 }
             }
             char where[128];
@@ -204,6 +235,7 @@ static void check_model(const char *td, const char *name)
         vkb_backend_close(be);
     }
     model_free(m);
+    check_f16_weights(path, name, bs);
     json_decref(oracle);
 }
 
