@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct shape_def {
     const char *name, *model_type;
@@ -458,13 +459,16 @@ int gen_model_write(const gen_model_spec *s, char *err, size_t errlen)
         rc = write_config(s->out, sh, &d, dt, err, errlen);
     if (rc == VKB_OK)
         rc = write_sentence_transformers(s->out, sh, &d, err, errlen);
-    if (rc == VKB_OK && s->shards > 1) {
+    /* A checkpoint of the other layout left in the folder would shadow (or confuse) the new
+     * one: the index wins over model.safetensors when both exist. */
+    char single[4096], index[4096];
+    snprintf(single, sizeof single, "%s/model.safetensors", s->out);
+    snprintf(index, sizeof index, "%s/model.safetensors.index.json", s->out);
+    unlink(s->shards > 1 ? single : index);
+    if (rc == VKB_OK && s->shards > 1)
         rc = write_sharded(s->out, &l, s->shards, dt, s->seed, err, errlen);
-    } else if (rc == VKB_OK) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/model.safetensors", s->out);
-        rc = write_safetensors(path, &l, -1, dt, s->seed, err, errlen);
-    }
+    else if (rc == VKB_OK)
+        rc = write_safetensors(single, &l, -1, dt, s->seed, err, errlen);
     free(l.t);
     return rc;
 }
