@@ -22,7 +22,7 @@
 #include <string.h>
 
 enum { DEFAULT_BATCH = 64, MAX_BATCH = 512 };
-/* Upper bound on one packed table, below any device's storage-buffer limit we respect. */
+/* Upper bound on one packed table (the device's storage-buffer range may lower it). */
 static const uint64_t TABLE_MAX_BYTES = 256ull << 20;
 
 typedef struct request {
@@ -30,6 +30,7 @@ typedef struct request {
     vkb_backend *be;
     int C, num_layers, batch_size;
     int32_t cls_id, sep_id;
+    uint64_t table_max_bytes;
     int n;                   /* pairs */
     int *cand_idx, *ref_idx; /* (n): distinct-sentence index of each side */
     int n_sent;              /* distinct sentences */
@@ -57,11 +58,12 @@ static int device_fault(request *q, int rc, const char *what)
 
 static size_t table_row_limit(const request *q)
 {
-    uint64_t bytes = TABLE_MAX_BYTES;
+    uint64_t bytes = q->table_max_bytes;
     const vkb_device_info *info = vkb_backend_device_info(q->be);
     if (info && info->max_storage_buffer_range && info->max_storage_buffer_range < bytes)
         bytes = info->max_storage_buffer_range;
-    return (size_t)(bytes / ((uint64_t)q->C * sizeof(float)));
+    size_t rows = (size_t)(bytes / ((uint64_t)q->C * sizeof(float)));
+    return rows > 0 ? rows : 1;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -188,7 +190,7 @@ cleanup:
 }
 
 /* Splits the pairs into chunks whose tables fit, and scores each. A sentence shared by two
- * chunks is encoded in both; that only happens past TABLE_MAX_BYTES of token vectors. */
+ * chunks is encoded in both; that only happens past the table cap (256 MiB of vectors). */
 static int score_pairs(request *q)
 {
     size_t max_rows = table_row_limit(q);
@@ -279,6 +281,16 @@ int bertscore_run(model_replica *r, const vkb_bertscore_opts *opts, const char *
                   int n, float *P, float *R, float *F, vkb_progress_fn progress, void *user,
                   char *err, size_t errlen)
 {
+    return bertscore_run_capped(r, opts, baseline_dir, model_name, cands, refs, n, P, R, F,
+                                progress, user, TABLE_MAX_BYTES, err, errlen);
+}
+
+int bertscore_run_capped(model_replica *r, const vkb_bertscore_opts *opts,
+                         const char *baseline_dir, const char *model_name,
+                         const char *const *cands, const char *const *refs, int n, float *P,
+                         float *R, float *F, vkb_progress_fn progress, void *user,
+                         uint64_t table_max_bytes, char *err, size_t errlen)
+{
     int rc = check_args(r, cands, refs, n, P, R, F, err, errlen);
     if (rc)
         return rc;
@@ -300,6 +312,7 @@ int bertscore_run(model_replica *r, const vkb_bertscore_opts *opts, const char *
     q.cls_id = model_cls_id(m);
     q.sep_id = model_sep_id(m);
     q.n = n;
+    q.table_max_bytes = table_max_bytes;
     q.use_idf = o.idf;
     q.progress = progress;
     q.user = user;

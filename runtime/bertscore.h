@@ -16,7 +16,7 @@
 /* BERTScore of n (cands[i], refs[i]) pairs (NUL-terminated UTF-8) on the replica's backend.
  * Runs on the replica's worker thread (one thread at a time per replica).
  *   opts: num_layers (0 = bert_score's default for model_name), idf, rescale_with_baseline,
- *         lang (NULL = "en"), batch_size (0 = 64 sentences per device batch).
+ *         lang (NULL = "en"), batch_size (sentences per encoder batch; <= 0: 64, at most 512).
  *   baseline_dir: VKB_BASELINE_DIR / --baseline-dir, or NULL (see bertscore_find_baseline).
  *   model_name: the name the request used ("roberta-large", "org/name"): the key of the
  *         num_layers table and of the baseline file.
@@ -29,6 +29,16 @@ int bertscore_run(model_replica *r, const vkb_bertscore_opts *opts, const char *
                   const char *model_name, const char *const *cands, const char *const *refs,
                   int n, float *P, float *R, float *F, vkb_progress_fn progress, void *user,
                   char *err, size_t errlen);
+
+/* bertscore_run with the packed token table of one greedy_match capped at table_max_bytes
+ * (bertscore_run: 256 MiB, or less where the device's storage-buffer range is smaller).
+ * Pairs whose sentences do not fit one table are scored in several chunks. Tests pass a small
+ * cap to exercise that. */
+int bertscore_run_capped(model_replica *r, const vkb_bertscore_opts *opts,
+                         const char *baseline_dir, const char *model_name,
+                         const char *const *cands, const char *const *refs, int n, float *P,
+                         float *R, float *F, vkb_progress_fn progress, void *user,
+                         uint64_t table_max_bytes, char *err, size_t errlen);
 
 /* The num_layers a request runs with: requested if > 0, else bert_score's table entry for
  * model_name, else VKB_EINVAL ("model X is not in bert_score's num_layers table; pass
