@@ -199,6 +199,7 @@ static void check_refusals(const char *model_dir)
         {"-c A", "required", 2},
         {"-c A -r A --bogus", "unknown option", 2},
         {"-c /nonexistent -r A -l 1", "/nonexistent", 1},
+        {"-c 'a cat' -r 'a dog' -l 1 --idf", "single pair", 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char args[512] = "", *p = args;
@@ -219,6 +220,22 @@ static void check_refusals(const char *model_dir)
               out ? out : "");
         free(out);
     }
+}
+
+/* Two values that are not files are one pair of sentences, as in bert_score's CLI. */
+static void check_single_pair(const char *model_dir)
+{
+    char cmd[2048], *out = NULL;
+    snprintf(cmd, sizeof cmd, "'%s' bertscore -m '%s' -c 'A cat sat.' -r 'A cat sat.' -l 2 "
+             "--device cpu --json 2>/dev/null", tl_binary(), model_dir);
+    int st = run(cmd, &out);
+    json_t *got = out ? json_loads(out, 0, NULL) : NULL;
+    json_t *f1 = json_object_get(got, "f1");
+    CHECK(st == 0 && json_array_size(f1) == 1 &&
+              fabs(json_number_value(json_array_get(f1, 0)) - 1.0) < 1e-5,
+          "one identical pair from the command line scores 1: %s", out ? out : "");
+    json_decref(got);
+    free(out);
 }
 
 static int has_vulkan(void)
@@ -270,6 +287,7 @@ int main(void)
         char model_dir[1024];
         snprintf(model_dir, sizeof model_dir, "%s/models/tiny-bert", td);
         check_refusals(model_dir);
+        check_single_pair(model_dir);
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch);
         CHECK(system(cmd) == 0, "clean scratch");

@@ -20,7 +20,7 @@ static void usage(FILE *f)
             "usage: vkbridge bertscore -c CANDS -r REFS [--model M] [--num-layers N] [--idf]\n"
             "                          [--rescale] [--lang L] [--baseline-dir D] [--model-dir D]\n"
             "                          [--device D] [--batch-size N] [--jsonl] [--json] [-s]\n"
-            "  -c, --cand FILE       candidates, one per line\n"
+            "  -c, --cand FILE       candidates, one per line (not a file: one candidate)\n"
             "  -r, --ref FILE        references, one per line (as many as candidates)\n"
             "  -m, --model M         model name under the model roots, or a model folder\n"
             "                        (default: bert_score's model for --lang)\n"
@@ -138,6 +138,12 @@ static int read_lines(const char *path, int jsonl, lines *out, char *err, size_t
     }
     free(buf);
     return rc;
+}
+
+static int is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 static int is_model_folder(const char *path)
@@ -296,12 +302,25 @@ int cmd_bertscore(int argc, char **argv)
     float *P = NULL, *R = NULL, *F = NULL;
     vkb_engine *e = NULL;
     rc = 1;
-    if (read_lines(a.cand, a.jsonl, &cands, err, sizeof err) ||
-        read_lines(a.ref, a.jsonl, &refs, err, sizeof err))
+    if (!is_file(a.cand) && !is_file(a.ref)) {
+        /* bert_score's CLI: two values that are not files are one pair of sentences */
+        if (a.idf) {
+            snprintf(err, sizeof err, "do not support idf mode for a single pair of sentences");
+            goto cleanup;
+        }
+        if (lines_push(&cands, a.cand, strlen(a.cand)) ||
+            lines_push(&refs, a.ref, strlen(a.ref))) {
+            snprintf(err, sizeof err, "out of memory");
+            goto cleanup;
+        }
+    } else if (read_lines(a.cand, a.jsonl, &cands, err, sizeof err) ||
+               read_lines(a.ref, a.jsonl, &refs, err, sizeof err)) {
         goto cleanup;
+    }
     if (cands.n != refs.n) {
-        snprintf(err, sizeof err, "# of sentences in %s (%d) doesn't match the # of candidates (%d)",
-                 a.ref, refs.n, cands.n);
+        snprintf(err, sizeof err,
+                 "# of sentences in %s (%d) doesn't match the # of candidates (%d)", a.ref,
+                 refs.n, cands.n);
         goto cleanup;
     }
     int n = cands.n;
