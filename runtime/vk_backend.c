@@ -58,8 +58,6 @@ static void destroy_ctx(vk_ctx *c)
         vk_memory_destroy(c);
         c->fn.DestroyDevice(c->dev, NULL);
     }
-    if (c->inst)
-        vk_instance_release();
     free(c);
 }
 
@@ -207,7 +205,7 @@ int vk_backend_open(vkb_backend *b, int device_index, char *err, size_t errlen)
     VkPhysicalDevice *pds = NULL;
     vkb_device_info *infos = NULL;
     int n = 0, rc = VKB_EDEVICE;
-    c->inst = vk_instance_acquire(err, errlen);
+    c->inst = vk_instance_get(err, errlen);
     if (!c->inst)
         goto fail;
     rc = vk_physical_devices(c->inst, &pds, &n, err, errlen);
@@ -239,10 +237,11 @@ int vk_backend_open(vkb_backend *b, int device_index, char *err, size_t errlen)
     b->impl = c;
     read_limits(c);
     c->texel_kernels = want_texel_kernels(&b->info);
+    /* batch before memory: staged uploads need the command buffer */
     if ((rc = create_device(c, err, errlen)) != VKB_OK ||
+        (rc = vk_batch_init(c, err, errlen)) != VKB_OK ||
         (rc = vk_memory_init(c, err, errlen)) != VKB_OK ||
-        (rc = vk_kernels_init(c, err, errlen)) != VKB_OK ||
-        (rc = vk_batch_init(c, err, errlen)) != VKB_OK)
+        (rc = vk_kernels_init(c, err, errlen)) != VKB_OK)
         goto fail;
     b->ops = &vk_ops;
     free(pds);

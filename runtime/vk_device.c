@@ -240,7 +240,7 @@ int vkb_vulkan_devices(vkb_device_info **out, int *n, char *err, size_t errlen)
 {
     *out = NULL;
     *n = 0;
-    const vk_instance *inst = vk_instance_acquire(err, errlen);
+    const vk_instance *inst = vk_instance_get(err, errlen);
     if (!inst)
         return VKB_EDEVICE;
     VkPhysicalDevice *pds = NULL;
@@ -255,7 +255,6 @@ int vkb_vulkan_devices(vkb_device_info **out, int *n, char *err, size_t errlen)
     for (int i = 0; rc == VKB_OK && i < count; i++)
         vk_describe_device(inst, pds[i], i, &infos[i]);
     free(pds);
-    vk_instance_release();
     if (rc != VKB_OK) {
         free(infos);
         return rc;

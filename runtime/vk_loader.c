@@ -3,9 +3,8 @@
  *
  * Why one shared instance: every backend (one per opened device, possibly two on the same
  * device) needs an instance, and the validation messenger's count must cover all of them.
- * The instance lives while any backend or inventory call holds a reference. The loader
- * library itself stays loaded for the life of the process (unloading Mesa/LLVM drivers at
- * exit is a known source of crashes, and there is nothing to gain).
+ * The loader library and the instance, once created, stay for the life of the process
+ * (see vk_instance_get for why).
  */
 #include "vk_loader.h"
 #include "backend.h"
@@ -25,10 +24,8 @@
 static pthread_mutex_t instance_lock = PTHREAD_MUTEX_INITIALIZER;
 static void *loader_lib;                 /* never closed, see above */
 static PFN_vkGetInstanceProcAddr get_instance_proc;
-static vk_instance shared;               /* valid while refs > 0 */
-static int refs;
+static vk_instance shared;               /* valid once created */
 static VkDebugUtilsMessengerEXT messenger;
-static PFN_vkDestroyDebugUtilsMessengerEXT destroy_messenger;
 static atomic_int validation_count;
 
 int vk_validation_messages(void) { return atomic_load(&validation_count); }
@@ -131,8 +128,6 @@ static void attach_messenger(void)
 {
     PFN_vkCreateDebugUtilsMessengerEXT create = (PFN_vkCreateDebugUtilsMessengerEXT)
         get_instance_proc(shared.instance, "vkCreateDebugUtilsMessengerEXT");
-    destroy_messenger = (PFN_vkDestroyDebugUtilsMessengerEXT)get_instance_proc(
-        shared.instance, "vkDestroyDebugUtilsMessengerEXT");
     VkDebugUtilsMessengerCreateInfoEXT ci = {
         .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
         .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
@@ -142,7 +137,7 @@ static void attach_messenger(void)
                        VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
         .pfnUserCallback = on_validation_message,
     };
-    if (!create || !destroy_messenger ||
+    if (!create ||
         create(shared.instance, &ci, NULL, &messenger) != VK_SUCCESS) {
         vkb_log(VKB_LOG_WARN, "vulkan: validation layer on, but no debug messenger");
         messenger = VK_NULL_HANDLE;
@@ -219,32 +214,17 @@ static int create_instance(char *err, size_t errlen)
     return 0;
 }
 
-const vk_instance *vk_instance_acquire(char *err, size_t errlen)
+/* The instance, once created, is kept for the life of the process: vkDestroyInstance makes
+ * the loader unload the driver, whose static allocations (Mesa: LLVM, caches) are then
+ * unreachable (LeakSanitizer reports them), and reloading would cost a driver init each time. */
+const vk_instance *vk_instance_get(char *err, size_t errlen)
 {
     const vk_instance *out = NULL;
     pthread_mutex_lock(&instance_lock);
-    if (refs > 0) {
-        refs++;
+    if (shared.instance || (open_loader(err, errlen) == 0 && create_instance(err, errlen) == 0))
         out = &shared;
-    } else if (open_loader(err, errlen) == 0 && create_instance(err, errlen) == 0) {
-        refs = 1;
-        out = &shared;
-    }
     pthread_mutex_unlock(&instance_lock);
     return out;
-}
-
-void vk_instance_release(void)
-{
-    pthread_mutex_lock(&instance_lock);
-    if (refs > 0 && --refs == 0) {
-        if (messenger != VK_NULL_HANDLE)
-            destroy_messenger(shared.instance, messenger, NULL);
-        messenger = VK_NULL_HANDLE;
-        shared.fn.DestroyInstance(shared.instance, NULL);
-        memset(&shared, 0, sizeof shared);
-    }
-    pthread_mutex_unlock(&instance_lock);
 }
 
 int vk_load_device_fns(const vk_instance *inst, VkDevice dev, vk_device_fns *fn)

@@ -97,7 +97,7 @@ typedef struct vk_device_fns {
     VK_DEVICE_FUNCS(VK_DECLARE_FN)
 } vk_device_fns;
 
-/* The shared instance: valid between vk_instance_acquire and the matching release. */
+/* The shared instance (one per process). */
 typedef struct vk_instance {
     VkInstance instance;
     uint32_t api_version;    /* what the instance was created with */
@@ -105,13 +105,12 @@ typedef struct vk_instance {
     vk_instance_fns fn;
 } vk_instance;
 
-/* Opens the loader (once per process) and returns the shared instance, creating it on the
- * first acquire. Reference counted: every successful acquire needs one release. Returns NULL
+/* Opens the loader and returns the shared instance, both created on the first call and kept
+ * for the life of the process (see vk_loader.c for why). Thread-safe. Returns NULL
  * with one clear line in err when there is no loader or the instance cannot be created.
  * With env VKB_VALIDATION=1 and the Khronos validation layer installed, the instance has the
  * layer and a debug-utils messenger that logs and counts every warning and error. */
-const vk_instance *vk_instance_acquire(char *err, size_t errlen);
-void vk_instance_release(void);
+const vk_instance *vk_instance_get(char *err, size_t errlen);
 
 /* Loads every device-level entry point of dev; 0 on success, -1 if one is missing. */
 int vk_load_device_fns(const vk_instance *inst, VkDevice dev, vk_device_fns *fn);
