@@ -154,7 +154,7 @@ void engine_job_finish(vkb_engine *e, engine_job *j);
 /* Tokenizes a NEW embed job (outside the lock; the model is READY); on failure j->err says
  * why. */
 int engine_job_tokenize(engine_job *j);
-/* From ids/n_ids: the length order, taken flags, token count; state READY. */
+/* From ids/n_ids: the length order, taken flags, token count (state is the caller's). */
 int engine_job_prepare(engine_job *j);
 
 /* engine_worker.c */

@@ -133,8 +133,7 @@ int engine_job_prepare(engine_job *j)
     for (int i = 0; i < j->n; i++)
         j->order[i] = tmp[i].idx;
     free(tmp);
-    j->state = JOB_READY;
-    return VKB_OK;
+    return VKB_OK; /* the caller marks it READY, under the lock if the job is queued */
 }
 
 int engine_job_tokenize(engine_job *j)

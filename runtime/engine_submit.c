@@ -236,6 +236,7 @@ int vkb_engine_embed(vkb_engine *e, const char *model, const char *const *texts,
         drop_unqueued(e, j);
         return rc;
     }
+    j->state = JOB_READY;
     j->out = out;
     j->n_tokens_out = n_tokens;
     return run_sync(e, j, err, errlen);
@@ -292,6 +293,7 @@ int vkb_engine_embed_ids(vkb_engine *e, const char *model, const int32_t *const 
         drop_unqueued(e, j);
         return rc;
     }
+    j->state = JOB_READY;
     j->out = out;
     return run_sync(e, j, err, errlen);
 }
