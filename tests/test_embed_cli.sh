@@ -122,9 +122,12 @@ check "bad JSON line: exit 2 naming the line ($(cat "$WORK/err"))" exits_saying 
 printf 'not json\n' | "$BIN" embed --device cpu --model "$MODEL" >/dev/null 2>"$WORK/err"
 rc=$?
 check "not JSON: exit 2" [ $rc = 2 ]
-VKB_MODEL_DIR=$TESTDATA/models "$BIN" embed --device cpu --model ../models/tiny-bert x >/dev/null 2>"$WORK/err"
+VKB_MODEL_DIR=$TESTDATA/models "$BIN" embed --device cpu --model 'tiny bert!' x >/dev/null 2>"$WORK/err"
 rc=$?
-check "escaping name: exit 2, bad model name ($(cat "$WORK/err"))" exits_saying $rc 2 "bad model name" "$WORK/err"
+check "bad name: exit 2, bad model name ($(cat "$WORK/err"))" exits_saying $rc 2 "bad model name" "$WORK/err"
+(cd "$WORK" && VKB_MODEL_DIR=$TESTDATA/models "$BIN" embed --device cpu --model ../models/tiny-bert x >/dev/null 2>"$WORK/err")
+rc=$?
+check "a path that is no folder is not tried as a name: exit 1 ($(cat "$WORK/err"))" exits_saying $rc 1 "not a model folder" "$WORK/err"
 VKB_MODEL_DIR=$TESTDATA/models HF_HUB_CACHE=$WORK/empty-hub "$BIN" embed --device cpu --model no-such-model x >/dev/null 2>"$WORK/err"
 rc=$?
 check "unknown name: exit 1, not found ($(cat "$WORK/err"))" exits_saying $rc 1 "not found" "$WORK/err"

@@ -237,6 +237,13 @@ static int embed_all(vkb_engine *e, const char *name, text_list *l, float *out, 
     return rc;
 }
 
+/* What cannot be a model name is meant as a folder ("./m", "/models/m", "a/b/c"). */
+static int looks_like_path(const char *s)
+{
+    const char *slash = strchr(s, '/');
+    return s[0] == '/' || s[0] == '.' || s[0] == '~' || (slash && strchr(slash + 1, '/'));
+}
+
 /* ---- output */
 
 static void put_json_string(FILE *f, const char *s)
@@ -313,10 +320,14 @@ int cmd_embed(int argc, char **argv)
     /* A folder the user named is used as given (sentence-transformers does the same);
      * anything else is a model name, resolved under the model roots only. */
     struct stat st;
-    if (stat(a.model, &st) == 0 && S_ISDIR(st.st_mode))
+    if (stat(a.model, &st) == 0 && S_ISDIR(st.st_mode)) {
         rc = vkb_engine_load_dir(e, a.model, a.model, err, sizeof err);
-    else
+    } else if (looks_like_path(a.model)) {
+        snprintf(err, sizeof err, "%s is not a model folder", a.model);
+        rc = VKB_ENOTFOUND;
+    } else {
         rc = vkb_engine_load(e, a.model, err, sizeof err);
+    }
     vkb_model_facts facts;
     if (rc == VKB_OK)
         rc = vkb_engine_model_facts(e, a.model, &facts, err, sizeof err);
