@@ -12,7 +12,8 @@ if [ ! -f "$TESTDATA/oracle/tiny-bert.json" ]; then
     echo "0 passed, 0 failed"
     exit 0
 fi
-WORK=$(mktemp -d "${BUILD:-/tmp}/test-embed-cli.XXXXXX")
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+WORK=$(cd "$(mktemp -d "${BUILD:-/tmp}/test-embed-cli.XXXXXX")" && pwd)
 trap 'rm -rf "$WORK"' EXIT
 MODEL=$TESTDATA/models/tiny-bert
 ORACLE=$TESTDATA/oracle/tiny-bert.json
