@@ -209,6 +209,13 @@ if [ -d "$R/org/tiny-bert" ] && "$BIN" embed --help >/dev/null 2>&1; then
     B=$("$BIN" embed --device cpu --model "$TESTDATA/models/tiny-bert" "hello world" 2>>"$WORK/stderr")
     same_vectors() { [ -n "$1" ] && [ "${1%%\"model\"*}" = "${2%%\"model\"*}" ]; }
     check "embed by pulled name == embed by folder ($(cat "$WORK/stderr"))" same_vectors "$A" "$B"
+    # The engine pulls a missing model itself when allowed (embed --pull, serve --pull).
+    C=$(HF_ENDPOINT="http://127.0.0.1:$PORT" HF_HUB_CACHE="$WORK/hub10" "$BIN" embed --pull --device cpu --model org/tiny-bert "hello world" 2>"$WORK/stderr")
+    check "embed --pull fetches and embeds ($(cat "$WORK/stderr"))" same_vectors "$C" "$B"
+    HF_ENDPOINT="http://127.0.0.1:$PORT" HF_HUB_CACHE="$WORK/hub11" "$BIN" embed --device cpu --model org/tiny-bert "hello world" >/dev/null 2>"$WORK/stderr"
+    RC=$?
+    ERR=$(cat "$WORK/stderr")
+    check "without --pull a missing model is not fetched ($ERR)" said "$RC" 1 "not found"
 else
     echo "SKIP pulled-model embedding: no tiny-bert testdata or no embed command"
 fi
