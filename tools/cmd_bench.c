@@ -15,6 +15,7 @@ struct bench {
 };
 
 static const struct bench benches[] = {
+    {"ops", bench_ops, "GFLOP/s of matmul, attention ms, layernorm GB/s per backend"},
     {"tokenize", bench_tokenize, "tokens/s of the tokenizers on the golden corpora (single thread)"},
     {"encode", bench_encode, "sentence-embedding throughput of the MiniLM shape per backend"},
     {"bertscore", bench_bertscore, "BERTScore pairs/s of the MiniLM and roberta-large shapes per backend"},
