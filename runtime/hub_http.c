@@ -83,6 +83,7 @@ typedef struct hdr_state {
     char etag[128];         /* latest hop's ETag */
     long long length;       /* latest hop's Content-Length, -1 none */
     long long range_start;  /* latest hop's Content-Range start, -1 none */
+    int location_relative;  /* latest hop's Location is a path on the same host */
     char linked_etag[128];  /* X-Linked-Etag seen on any hop */
     long long linked_size;  /* X-Linked-Size seen on any hop, -1 none */
 } hdr_state;
@@ -152,12 +153,15 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *user)
         h->status = sp ? strtol(sp + 1, NULL, 10) : 0;
         h->etag[0] = '\0';
         h->length = h->range_start = -1;
+        h->location_relative = 0;
     } else if (header_is(line, n, "ETag", &v, &vl)) {
         put_etag(h->etag, sizeof h->etag, v, vl);
     } else if (header_is(line, n, "X-Linked-Etag", &v, &vl)) {
         put_etag(h->linked_etag, sizeof h->linked_etag, v, vl);
     } else if (header_is(line, n, "Content-Length", &v, &vl)) {
         h->length = parse_ll(v, vl);
+    } else if (header_is(line, n, "Location", &v, &vl)) {
+        h->location_relative = vl > 0 && v[0] == '/' && (vl == 1 || v[1] != '/');
     } else if (header_is(line, n, "X-Linked-Size", &v, &vl)) {
         h->linked_size = parse_ll(v, vl);
     } else if (header_is(line, n, "Content-Range", &v, &vl)) {
@@ -263,22 +267,54 @@ static size_t on_discard(char *ptr, size_t size, size_t nmemb, void *user)
     return size * nmemb;
 }
 
+/* HEAD follows redirects within the hub only (a relative Location, such as a renamed
+ * repository), as huggingface_hub does: the hub's redirect of an LFS file to its CDN already
+ * carries X-Linked-Etag/X-Linked-Size, and the CDN's URL is signed for GET, so a HEAD there
+ * could be refused. */
 int http_head(http_client *c, const char *url, http_meta *meta, char *err, size_t errlen)
 {
-    hdr_state h;
-    setup(c, url, &h);
-    curl_easy_setopt(c->curl, CURLOPT_NOBODY, 1L);
-    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_discard);
-    CURLcode rc = curl_easy_perform(c->curl);
     memset(meta, 0, sizeof *meta);
-    if (rc != CURLE_OK) {
-        vkb_set_err(err, errlen, "HEAD %s: %s", url, curl_msg(c, rc));
-        return VKB_EIO;
+    char *next = strdup(url);
+    if (!next)
+        return VKB_ENOMEM;
+    int rc = VKB_EIO;
+    for (int hop = 0; hop < 10; hop++) {
+        hdr_state h;
+        setup(c, next, &h);
+        curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(c->curl, CURLOPT_NOBODY, 1L);
+        curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_discard);
+        CURLcode crc = curl_easy_perform(c->curl);
+        if (crc != CURLE_OK) {
+            vkb_set_err(err, errlen, "HEAD %s: %s", next, curl_msg(c, crc));
+            goto cleanup;
+        }
+        meta->status = h.status;
+        snprintf(meta->etag, sizeof meta->etag, "%s", h.linked_etag[0] ? h.linked_etag : h.etag);
+        meta->size = h.linked_size >= 0 ? h.linked_size : h.length;
+        rc = VKB_OK;
+        if (h.status < 300 || h.status >= 400)
+            goto cleanup;
+        char *target = NULL;
+        curl_easy_getinfo(c->curl, CURLINFO_REDIRECT_URL, &target);
+        if (!h.location_relative || !target) {
+            if (h.linked_etag[0])
+                meta->status = 200; /* the file's facts are here; its bytes are elsewhere */
+            goto cleanup;
+        }
+        char *copy = strdup(target);
+        if (!copy) {
+            rc = VKB_ENOMEM;
+            goto cleanup;
+        }
+        free(next);
+        next = copy;
     }
-    meta->status = h.status;
-    strcpy(meta->etag, h.linked_etag[0] ? h.linked_etag : h.etag);
-    meta->size = h.linked_size >= 0 ? h.linked_size : h.length;
-    return VKB_OK;
+    vkb_set_err(err, errlen, "HEAD %s: too many redirects", url);
+    rc = VKB_EIO;
+cleanup:
+    free(next);
+    return rc;
 }
 
 /* ---- resumable download to a file */

@@ -16,8 +16,8 @@ int http_client_new(const char *token, http_client **out, char *err, size_t errl
 void http_client_free(http_client *c);
 
 /* What a HEAD on the hub's resolve URL says about a file. For LFS files the hub answers with
- * a redirect carrying X-Linked-Etag (the sha256) and X-Linked-Size; those win over the final
- * response's ETag and Content-Length. */
+ * a redirect to its CDN carrying X-Linked-Etag (the sha256) and X-Linked-Size: the HEAD stops
+ * there (status reported as 200). Only redirects to a path on the same host are followed. */
 typedef struct http_meta {
     long status;       /* final HTTP status */
     char etag[128];    /* unquoted, "W/" stripped; "" if none */

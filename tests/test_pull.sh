@@ -184,6 +184,14 @@ for bad in ../etc /etc/passwd "a/b/c" ".hidden" "a b" "org/..x"; do
 done
 check "bad names touched the hub not once" [ "$(grep -c -e etc -e hidden "$WORK/log")" = 0 ]
 
+# ---- 7b. a renamed repository: the hub's relative redirects are followed, HEAD included
+start_server --alias legacy-model=org/model
+pull "$WORK/hub7b" legacy-model
+check "renamed repository pulled through 307s ($ERR)" \
+    cmp -s "$m/model.safetensors" "$WORK/hub7b/models--legacy-model/snapshots/$SHA/model.safetensors"
+check "no HEAD ever went to the CDN" [ "$(grep -c '^HEAD /cdn/' "$WORK/log")" = 0 ]
+start_server
+
 # ---- 8. sharded checkpoints and repositories vkbridge cannot use
 pull "$WORK/hub8" org/sharded
 SS=$WORK/hub8/models--org--sharded/snapshots/$(sha1_of org/sharded)

@@ -3,10 +3,14 @@
 
 Serves every repository folder under --root (ROOT/ORG/NAME/...) in the hub's URL layout:
   GET  /api/models/{repo}/revision/main   -> {"sha": ..., "siblings": [{"rfilename": ...}]}
-  HEAD/GET /{repo}/resolve/{sha}/{file}    -> *.safetensors (LFS): 302 to /cdn/{sha256} with
-                                              X-Linked-Etag / X-Linked-Size / X-Repo-Commit;
+  HEAD/GET /{repo}/resolve/{sha}/{file}    -> *.safetensors (LFS): 302 to the absolute URL
+                                              http://HOST/cdn/{sha256} with X-Linked-Etag,
+                                              X-Linked-Size, X-Repo-Commit;
                                               other files: 200 with ETag = git blob sha1
-  HEAD/GET /cdn/{sha256}                   -> the blob, with Range support (206)
+  GET /cdn/{sha256}                        -> the blob, with Range support (206); HEAD there
+                                              is refused (403), like a URL signed for GET
+--alias OLD=NEW answers every path of repository OLD with a relative 307 to NEW's (a
+renamed repository).
 Fault injection for the tests: --cut-after N sends only N bytes of the first GET of each
 LFS blob and drops the connection; --corrupt FILE serves FILE with one byte flipped while
 advertising the true hashes; --token T answers 401 unless "Authorization: Bearer T".
@@ -118,6 +122,12 @@ class Hub(http.server.BaseHTTPRequestHandler):
         if not self.authorized():
             self.reply(401, b'{"error":"Invalid credentials"}', send_body=not head)
             return
+        for old, new in args.alias:
+            for prefix in ("/api/models/" + old + "/", "/" + old + "/"):
+                if self.path.startswith(prefix):
+                    moved = prefix.replace(old, new, 1) + self.path[len(prefix):]
+                    self.reply(307, headers={"Location": moved}, send_body=not head)
+                    return
         m = re.fullmatch(r"/api/models/(.+)/revision/main", self.path)
         if m:
             repo = m.group(1)
@@ -129,6 +139,9 @@ class Hub(http.server.BaseHTTPRequestHandler):
             self.reply(200, body.encode(), {"Content-Type": "application/json"}, not head)
             return
         m = re.fullmatch(r"/cdn/([0-9a-f]{64})", self.path)
+        if m and head:
+            self.reply(403, b"signed for GET", send_body=False)
+            return
         if m:
             p = blob_index().get(m.group(1))
             if not p:
@@ -147,7 +160,8 @@ class Hub(http.server.BaseHTTPRequestHandler):
                 data = f.read()
             if name.endswith(".safetensors"):
                 digest = hashlib.sha256(data).hexdigest()
-                self.reply(302, headers={"Location": "/cdn/" + digest,
+                host = self.headers.get("Host", "127.0.0.1")
+                self.reply(302, headers={"Location": "http://%s/cdn/%s" % (host, digest),
                                          "X-Linked-Etag": '"%s"' % digest,
                                          "X-Linked-Size": str(len(data)),
                                          "X-Repo-Commit": sha}, send_body=not head)
@@ -173,6 +187,8 @@ def main():
     p.add_argument("--cut-after", type=int, default=0)
     p.add_argument("--corrupt", default="")
     p.add_argument("--token", default="")
+    p.add_argument("--alias", action="append", default=[],
+                   type=lambda s: tuple(s.split("=", 1)))
     args = p.parse_args()
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hub)
     tmp = args.port_file + ".tmp"
