@@ -65,12 +65,19 @@ static int authorized(svc_server *srv, h2o_req_t *req, int allow_bearer)
 
 /* ---------------------------------------------------------------- reporting endpoints */
 
+/* The hottest path (readiness probes, load balancers): two bodies made once. */
 static void handle_health(svc_call *call)
 {
     svc_server *srv = call->srv;
-    size_t len;
-    char *body = svc_shape_health(srv->ready, srv->device, &len);
-    svc_respond_owned(call, srv->ready ? 200 : 503, "application/json", body, len);
+    int ready = srv->ready ? 1 : 0;
+    if (!srv->health[ready])
+        srv->health[ready] = svc_shape_health(ready, srv->device, &srv->health_len[ready]);
+    if (!srv->health[ready]) {
+        svc_respond_detail(call, 500, "out of memory");
+        return;
+    }
+    svc_respond(call, ready ? 200 : 503, "application/json", srv->health[ready],
+                srv->health_len[ready], NULL, NULL);
 }
 
 static void handle_status(svc_call *call)

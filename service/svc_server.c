@@ -392,6 +392,10 @@ cleanup:
     srv->models = NULL;
     free(srv->openapi);
     srv->openapi = NULL;
+    for (int i = 0; i < 2; i++) {
+        free(srv->health[i]);
+        srv->health[i] = NULL;
+    }
     if (!srv->loop) { /* nothing of h2o's refers to it yet */
         the_server = NULL;
         free(srv);

@@ -152,6 +152,8 @@ struct svc_server {
     char device[128];                   /* engine device ids for /health and /info */
     char *openapi;                      /* built once */
     size_t openapi_len;
+    char *health[2];                    /* /health bodies: [0] loading, [1] ok; made once */
+    size_t health_len[2];
 
     int requests_in_flight;             /* svc_calls alive */
     int jobs_outstanding;               /* jobs that still have to come back to the loop */
