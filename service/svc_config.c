@@ -11,7 +11,7 @@
 #include <string.h>
 
 typedef enum { KIND_STRING, KIND_INT, KIND_SIZE, KIND_FLAG, KIND_DEVICE, KIND_TORCH_DEVICE,
-               KIND_LOG_LEVEL } setting_kind;
+               KIND_LOG_LEVEL, KIND_WEIGHTS } setting_kind;
 
 typedef struct setting {
     const char *flag;     /* "--port"; NULL for environment-only settings */
@@ -37,7 +37,8 @@ static const setting settings[] = {
     {"--model-embed", "MODEL_EMBED", KIND_STRING, FIELD(model_embed), 0, 0, "embedding model loaded at start (default all-MiniLM-L6-v2; empty: none)"},
     {"--model-bertscore", "MODEL_BERTSCORE", KIND_STRING, FIELD(model_bertscore), 0, 0, "BERTScore model loaded at start (default roberta-large; empty: none)"},
     {NULL, "TORCH_DEVICE", KIND_TORCH_DEVICE, FIELD(device), 0, 0, "compatibility: cuda = first GPU, cuda:N = GPU N, cpu"},
-    {"--device", "VKB_DEVICE", KIND_DEVICE, FIELD(device), 0, 0, "auto, cpu, vulkan, vulkan:N or all (also cuda, cuda:N); wins over TORCH_DEVICE"},
+    {"--device", "VKB_DEVICE", KIND_DEVICE, FIELD(device), 0, 0, "auto, cpu, vulkan:N, all, or a list (vulkan:0,vulkan:1); cuda, cuda:N too; wins over TORCH_DEVICE"},
+    {"--weights", "VKB_WEIGHTS", KIND_WEIGHTS, FIELD(weights_f16), 0, 0, "auto (checkpoint precision, default) or f16 (F32 weights stored as f16 where the device allows)"},
     {"--model-dir", "VKB_MODEL_DIR", KIND_STRING, FIELD(model_dir), 0, 0, "folder of model folders (the Hugging Face cache is searched too)"},
     {"--baseline-dir", "VKB_BASELINE_DIR", KIND_STRING, FIELD(baseline_dir), 0, 0, "BERTScore rescale baselines (bert_score layout)"},
     {"--pull", "VKB_PULL", KIND_FLAG, FIELD(allow_pull), 0, 0, "download missing models from the Hugging Face hub"},
@@ -137,15 +138,38 @@ static int map_torch_device(const char *s, vkb_service_config *cfg)
     return 0;
 }
 
-static int check_device(const char *s, vkb_service_config *cfg)
+static int is_single_device(const char *s, size_t len)
 {
     long n;
-    if (!strcmp(s, "auto") || !strcmp(s, "cpu") || !strcmp(s, "vulkan") || !strcmp(s, "all") ||
-        (!strncmp(s, "vulkan:", 7) && parse_long(s + 7, 0, 1023, &n) == 0)) {
+    char one[32];
+    if (len == 0 || len >= sizeof(one))
+        return 0;
+    memcpy(one, s, len);
+    one[len] = 0;
+    return !strcmp(one, "cpu") || !strcmp(one, "vulkan") ||
+           (!strncmp(one, "vulkan:", 7) && parse_long(one + 7, 0, 1023, &n) == 0);
+}
+
+/* auto, all, or a comma list of cpu / vulkan / vulkan:N (a device twice = two replicas);
+ * cuda forms read like TORCH_DEVICE. */
+static int check_device(const char *s, vkb_service_config *cfg)
+{
+    if (!strcmp(s, "auto") || !strcmp(s, "all")) {
         cfg->device = s;
         return 0;
     }
-    return map_torch_device(s, cfg); /* --device cuda:1 reads like TORCH_DEVICE */
+    const char *part = s;
+    for (;;) {
+        const char *comma = strchr(part, ',');
+        size_t len = comma ? (size_t)(comma - part) : strlen(part);
+        if (!is_single_device(part, len))
+            return map_torch_device(s, cfg);
+        if (!comma)
+            break;
+        part = comma + 1;
+    }
+    cfg->device = s;
+    return 0;
 }
 
 static int apply(const setting *st, const char *value, const char *source,
@@ -180,6 +204,11 @@ static int apply(const setting *st, const char *value, const char *source,
     case KIND_LOG_LEVEL:
         ok = parse_log_level(value, (int *)field) == 0;
         break;
+    case KIND_WEIGHTS:
+        ok = !strcmp(value, "auto") || !strcmp(value, "f16");
+        if (ok)
+            *(int *)field = !strcmp(value, "f16");
+        break;
     }
     if (ok)
         return 0;
@@ -190,8 +219,11 @@ static int apply(const setting *st, const char *value, const char *source,
         snprintf(err, errlen, "%s=%s: expected a size from 1k to 1G (e.g. 16M)", source, value);
     else if (st->kind == KIND_LOG_LEVEL)
         snprintf(err, errlen, "%s=%s: expected error, warn, info or debug", source, value);
+    else if (st->kind == KIND_WEIGHTS)
+        snprintf(err, errlen, "%s=%s: expected auto or f16", source, value);
     else
-        snprintf(err, errlen, "%s=%s: expected auto, cpu, vulkan, vulkan:N, all, cuda or cuda:N",
+        snprintf(err, errlen,
+                 "%s=%s: expected auto, cpu, vulkan, vulkan:N, all, a comma list, cuda or cuda:N",
                  source, value);
     return -1;
 }

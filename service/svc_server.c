@@ -329,8 +329,8 @@ int vkb_service_run(const vkb_service_config *cfg)
     srv->openapi = svc_openapi_build(srv->version, &srv->openapi_len);
     srv->sig_pipe[0] = srv->sig_pipe[1] = -1;
 
-    vkb_engine_config ec = {srv->cfg.device, cfg->model_dir, cfg->baseline_dir, cfg->embed_batch, 0,
-                            cfg->allow_pull};
+    vkb_engine_config ec = {srv->cfg.device, cfg->model_dir, cfg->baseline_dir, cfg->embed_batch,
+                            cfg->weights_f16, cfg->allow_pull};
     if (vkb_engine_create(&ec, &srv->engine, err, sizeof(err)) != VKB_OK) {
         vkb_log(VKB_LOG_ERROR, "cannot open device '%s': %s", srv->cfg.device, err);
         goto fail;

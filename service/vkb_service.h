@@ -29,10 +29,12 @@ typedef struct vkb_service_config {
     int embed_batch;             /* GPU_EMBED_BATCH, default 32 */
     const char *model_embed;     /* MODEL_EMBED, default all-MiniLM-L6-v2; "" = none at start */
     const char *model_bertscore; /* MODEL_BERTSCORE, default roberta-large; "" = none at start */
-    const char *device;          /* engine device spec: VKB_DEVICE, else TORCH_DEVICE mapped */
+    const char *device;          /* engine device spec: VKB_DEVICE, else TORCH_DEVICE mapped;
+                                  * auto, cpu, vulkan:N, all or a comma list */
     const char *model_dir;       /* VKB_MODEL_DIR */
     const char *baseline_dir;    /* VKB_BASELINE_DIR */
     int allow_pull;              /* --pull / VKB_PULL=1: fetch missing models from the hub */
+    int weights_f16;             /* --weights f16 / VKB_WEIGHTS=f16: F32 checkpoints as f16 */
     size_t max_body;             /* --max-body / VKB_MAX_BODY, bytes, default 16 MiB */
     int log_level;               /* --log-level / VKB_LOG_LEVEL: 0 error .. 3 debug, default 2 */
     int admission_wait_ms;       /* how long a request waits for a compute slot: 1000 */

@@ -93,6 +93,16 @@ int main(void)
         CHECK(rc == -1 && strstr(err, bad[i].want), "bad flag %zu rejected with '%s' (got '%s')",
               i, bad[i].want, rc ? err : "accepted");
     }
+    const char *list[] = {"serve", "--device", "vulkan:0,vulkan:1", "--weights", "f16"};
+    CHECK(load(&cfg, NULL, 5, list, err) == 0 && !strcmp(cfg.device, "vulkan:0,vulkan:1") &&
+              cfg.weights_f16 == 1,
+          "device list and f16 weights: %s", err);
+    const char *bad_list[] = {"serve", "--device", "vulkan:0,gpu"};
+    CHECK(load(&cfg, NULL, 3, bad_list, err) == -1 && strstr(err, "--device=vulkan:0,gpu"),
+          "a bad member of a device list is named: %s", err);
+    const char *bad_weights[] = {"VKB_WEIGHTS", "bf16", NULL};
+    CHECK(load(&cfg, bad_weights, 1, no_args, err) == -1 && strstr(err, "VKB_WEIGHTS=bf16"),
+          "bad weights: %s", err);
     const char *help[] = {"serve", "--help"};
     CHECK(load(&cfg, NULL, 2, help, err) == 1, "--help returns 1");
 
