@@ -66,10 +66,8 @@ int svc_error_status(const svc_error *e, svc_api api)
 
 const char *svc_openai_error_type(int status)
 {
+    /* as OpenAI answers: a bad key is an invalid_request_error with code invalid_api_key */
     switch (status) {
-    case 401: return "authentication_error";
-    case 403: return "permission_error";
-    case 404: return "invalid_request_error";
     case 429: return "rate_limit_error";
     default: return status >= 500 ? "server_error" : "invalid_request_error";
     }

@@ -38,7 +38,7 @@ void svc_error_add_item(svc_error *e, json_t *loc, const char *type, const char 
 char *svc_error_body(const svc_error *e, svc_api api, size_t *len);
 /* The HTTP status the error is answered with for api (422 becomes 400 on OpenAI). */
 int svc_error_status(const svc_error *e, svc_api api);
-/* OpenAI "type" for a status: invalid_request_error, authentication_error, ... */
+/* OpenAI "type" for a status: invalid_request_error (4xx), rate_limit_error, server_error. */
 const char *svc_openai_error_type(int status);
 
 #endif

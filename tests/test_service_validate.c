@@ -227,7 +227,7 @@ static void test_error_bodies(void)
     free(body);
     snprintf(err.code, sizeof(err.code), "invalid_api_key");
     body = svc_error_body(&err, SVC_API_OPENAI, NULL);
-    CHECK(strstr(body, "\"type\":\"authentication_error\"") && strstr(body, "\"code\":\"invalid_api_key\""),
+    CHECK(strstr(body, "\"type\":\"invalid_request_error\"") && strstr(body, "\"code\":\"invalid_api_key\""),
           "OpenAI 401: %s", body);
     free(body);
     /* a message cut inside a UTF-8 sequence must not lose the key */
