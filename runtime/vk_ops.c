@@ -22,8 +22,10 @@ typedef struct {
 
 /* Tile shape of matmul.comp (GPU): 64x64 outputs per workgroup of 256, 4x4 per invocation. */
 enum { MM_BM = 64, MM_BN = 64, MM_BK = 16, MM_TM = 4, MM_TN = 4 };
-/* matmul_texel.comp: RM x RN outputs per invocation, workgroups of LX x LY invocations. */
-enum { MMT_RM = 8, MMT_RN = 8, MMT_LX = 8, MMT_LY = 1 };
+/* matmul_texel.comp: RM x RN outputs per invocation, workgroups of LX x LY invocations.
+ * lavapipe packs 8 invocations along x into one SIMD vector, so LX must be >= 8 (LX = 1 ran
+ * 6x slower); tile sizes measured in the shader's header. */
+enum { MMT_RM = 16, MMT_RN = 12, MMT_LX = 8, MMT_LY = 1 };
 
 static int matmul_tiled(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *W,
                         const vkb_tensor *bias, const vkb_tensor *R, int M, int N, int K,
@@ -166,10 +168,23 @@ int vk_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
 typedef struct {
     uint32_t cols, has_res;
     float eps;
-    uint32_t x_off, r_off, y_off;
+    uint32_t x_off, r_off, y_off, rows;
 } layernorm_push;
 
-enum { LN_WG = 128 };
+/* layernorm.comp: one workgroup of LN_WG per row. layernorm_texel.comp: one subgroup per row
+ * with the row in registers, up to LNT_MAX_CHUNKS chunks per lane (cols <= 2048 at 8 lanes);
+ * wider rows take layernorm.comp, which has no such bound. */
+enum { LN_WG = 128, LNT_MAX_CHUNKS = 64 };
+
+static uint32_t texel_lanes(const vk_ctx *c)
+{
+    return c->b->info.subgroup_size ? c->b->info.subgroup_size : 8;
+}
+
+static uint32_t layernorm_chunks(const vk_ctx *c, int cols)
+{
+    return div_up((size_t)cols, texel_lanes(c) * (cols % 4 == 0 ? 4 : 1));
+}
 
 static int layernorm_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *R,
                            const vkb_tensor *gamma, const vkb_tensor *beta, int rows, int cols,
@@ -177,8 +192,8 @@ static int layernorm_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const 
 {
     int vec4 = cols % 4 == 0;
     vk_view_format f = vec4 ? VK_VIEW_RGBA32F : VK_VIEW_R32F;
-    uint32_t wg = c->b->info.subgroup_size ? c->b->info.subgroup_size : 8;
-    const uint32_t spec[] = {wg, (uint32_t)vec4};
+    const uint32_t spec[] = {texel_lanes(c), (uint32_t)vec4, layernorm_chunks(c, cols), R != NULL,
+                             1};
     size_t chunk = vk_rows_per_binding(c, sizeof(float) * (size_t)cols);
     vk_bind binds[5];
     int rc = vk_bind_texel(c, X, f, &binds[0]);
@@ -193,10 +208,11 @@ static int layernorm_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const 
     for (size_t r0 = 0; rc == VKB_OK && r0 < (size_t)rows; r0 += chunk) {
         size_t rc_rows = min_size(chunk, (size_t)rows - r0);
         layernorm_push p = {.cols = (uint32_t)cols, .has_res = R != NULL, .eps = eps,
-                            .x_off = (uint32_t)(r0 * cols), .r_off = (uint32_t)(r0 * cols)};
+                            .x_off = (uint32_t)(r0 * cols), .r_off = (uint32_t)(r0 * cols),
+                            .rows = (uint32_t)rc_rows};
         rc = vk_bind_storage(c, Y, r0 * cols, rc_rows * cols, 1, &binds[4], &p.y_off);
         if (rc == VKB_OK)
-            rc = vk_dispatch(c, VK_K_LAYERNORM_TEXEL, spec, 2, binds, 5, &p, sizeof p,
+            rc = vk_dispatch(c, VK_K_LAYERNORM_TEXEL, spec, 5, binds, 5, &p, sizeof p,
                              (uint32_t)rc_rows, 1, 1);
     }
     return rc;
@@ -214,7 +230,8 @@ static int layernorm_tiled(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const 
         rc = vk_bind_whole(c, beta, 0, &binds[3]);
     for (size_t r0 = 0; rc == VKB_OK && r0 < (size_t)rows; r0 += chunk) {
         size_t n = min_size(chunk, (size_t)rows - r0);
-        layernorm_push p = {.cols = (uint32_t)cols, .has_res = R != NULL, .eps = eps};
+        layernorm_push p = {.cols = (uint32_t)cols, .has_res = R != NULL, .eps = eps,
+                            .rows = (uint32_t)n};
         rc = vk_bind_storage(c, X, r0 * cols, n * cols, 0, &binds[0], &p.x_off);
         if (rc == VKB_OK && R)
             rc = vk_bind_storage(c, R, r0 * cols, n * cols, 0, &binds[1], &p.r_off);
@@ -236,8 +253,9 @@ int vk_layernorm(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_t
     if (vk_rows_per_binding(c, sizeof(float) * (size_t)cols) == 0)
         return VKB_EUNSUPPORTED;
     vk_op_begin(c, "layernorm");
-    int rc = c->texel_kernels ? layernorm_texel(c, Y, X, R, gamma, beta, rows, cols, eps)
-                              : layernorm_tiled(c, Y, X, R, gamma, beta, rows, cols, eps);
+    int texel = c->texel_kernels && layernorm_chunks(c, cols) <= LNT_MAX_CHUNKS;
+    int rc = texel ? layernorm_texel(c, Y, X, R, gamma, beta, rows, cols, eps)
+                   : layernorm_tiled(c, Y, X, R, gamma, beta, rows, cols, eps);
     vk_op_end(c);
     return rc;
 }

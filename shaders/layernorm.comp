@@ -9,7 +9,7 @@
 //   2 gamma float[] (cols)
 //   3 beta  float[] (cols)
 //   4 Y     float[] (rows, cols): Y[i,c] = y[y_off + i*cols + c]
-// Push constants: cols, has_res, eps, x_off, r_off, y_off.
+// Push constants: cols, has_res, eps, x_off, r_off, y_off, rows (unused: one workgroup a row).
 //
 // Workgroup i normalises row i: the WG invocations sum their strided columns, the sums are
 // combined in shared memory (mean), then again for the squared deviations (biased variance,
@@ -26,7 +26,7 @@ layout(std430, binding = 4) writeonly buffer YBuf { float y[]; };
 layout(push_constant) uniform Push {
     uint cols, has_res;
     float eps;
-    uint x_off, r_off, y_off;
+    uint x_off, r_off, y_off, rows;
 } p;
 
 shared float partial[WG];

@@ -26,26 +26,35 @@ typedef struct bench_cfg {
     int n_devices;
     int repeats, warmup;
     int json;
+    const char *only; /* --op: one op, or NULL for all */
 } bench_cfg;
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: vkbridge bench ops [--json] [--device cpu|vulkan|vulkan:N]... [--repeats N]\n"
-            "                          [--warmup N]\n\n"
+            "                          [--warmup N] [--op matmul|attention|layernorm]\n\n"
             "Times matmul (MiniLM and roberta-large shapes at 4096 tokens, f32 and f16\n"
             "weights), attention (32x12x128x32) and layernorm (4096x384) on each backend:\n"
             "median of N runs (default 5) after warm-up runs (default 1). Without --device:\n"
             "the CPU backend and the default Vulkan device (when there is one).\n\n"
-            "  --json      one JSON object {\"device\": {...}, \"results\": [...]}\n");
+            "Each result has ms (median wall time, submit and wait included), gpu_ms (median\n"
+            "GPU timestamp time, null without timestamps) and cpu_ms (median CPU time of the\n"
+            "whole process: on a CPU-type device like lavapipe, what the op cost the cores,\n"
+            "which stays meaningful when other processes share them).\n\n"
+            "  --json      one JSON object {\"device\": {...}, \"results\": [...]}\n"
+            "  --op NAME   only this op\n");
 }
 
-static double now_s(void)
+static double clock_s(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
+
+static double now_s(void) { return clock_s(CLOCK_MONOTONIC); }
+static double cpu_s(void) { return clock_s(CLOCK_PROCESS_CPUTIME_ID); }
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -143,19 +152,23 @@ static void free_tensors(op_case *c)
     }
 }
 
-/* Median wall and GPU milliseconds of cfg->repeats runs; *gpu_ms = -1 without timestamps. */
-static int time_case(vkb_backend *b, op_case *c, const bench_cfg *cfg, double *ms,
-                     double *gpu_ms)
+/* Median times of one op over cfg->repeats runs, in milliseconds. */
+typedef struct op_times {
+    double ms, gpu_ms, cpu_ms; /* gpu_ms = -1 without timestamps */
+} op_times;
+
+static int time_case(vkb_backend *b, op_case *c, const bench_cfg *cfg, op_times *out)
 {
     int rc = make_tensors(b, c);
-    double wall[256], gpu[256];
+    double wall[256], gpu[256], cpu[256];
     int n = cfg->repeats;
     for (int i = 0; rc == VKB_OK && i < cfg->warmup; i++)
         rc = run_once(b, c);
     for (int i = 0; rc == VKB_OK && i < n; i++) {
-        double t0 = now_s();
+        double t0 = now_s(), c0 = cpu_s();
         rc = run_once(b, c);
         wall[i] = (now_s() - t0) * 1e3;
+        cpu[i] = (cpu_s() - c0) * 1e3;
         const char **names;
         const double *tms;
         gpu[i] = vkb_batch_timings(b, &names, &tms) == 1 ? tms[0] : -1;
@@ -163,42 +176,49 @@ static int time_case(vkb_backend *b, op_case *c, const bench_cfg *cfg, double *m
     free_tensors(c);
     if (rc != VKB_OK)
         return rc;
-    *ms = median(wall, n);
-    *gpu_ms = gpu[0] < 0 ? -1 : median(gpu, n);
+    out->ms = median(wall, n);
+    out->gpu_ms = gpu[0] < 0 ? -1 : median(gpu, n);
+    out->cpu_ms = median(cpu, n);
     return VKB_OK;
 }
 
 /* Plain cblas_sgemm of the same product: the CPU backend's baseline. */
-static double time_sgemm(const op_case *c, const bench_cfg *cfg)
+static op_times time_sgemm(const op_case *c, const bench_cfg *cfg)
 {
+    op_times t = {-1, -1, -1};
     size_t mk = (size_t)c->M * c->K, nk = (size_t)c->N * c->K, mn = (size_t)c->M * c->N;
     float *x = malloc(mk * 4), *w = malloc(nk * 4), *y = malloc(mn * 4);
-    double wall[256];
+    double wall[256], cpu[256];
     if (!x || !w || !y) {
         free(x);
         free(w);
         free(y);
-        return -1;
+        return t;
     }
     for (size_t i = 0; i < mk; i++)
         x[i] = (float)(i % 7) * 0.1f - 0.3f;
     for (size_t i = 0; i < nk; i++)
         w[i] = (float)(i % 5) * 0.1f - 0.2f;
     for (int i = 0; i < cfg->warmup + cfg->repeats; i++) {
-        double t0 = now_s();
+        double t0 = now_s(), c0 = cpu_s();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->M, c->N, c->K, 1.0f, x, c->K, w,
                     c->K, 0.0f, y, c->N);
-        if (i >= cfg->warmup)
+        if (i >= cfg->warmup) {
             wall[i - cfg->warmup] = (now_s() - t0) * 1e3;
+            cpu[i - cfg->warmup] = (cpu_s() - c0) * 1e3;
+        }
     }
     free(x);
     free(w);
     free(y);
-    return median(wall, cfg->repeats);
+    t.ms = median(wall, cfg->repeats);
+    t.cpu_ms = median(cpu, cfg->repeats);
+    return t;
 }
 
-static json_t *result_row(const char *backend, const op_case *c, double ms, double gpu_ms)
+static json_t *result_row(const char *backend, const op_case *c, op_times t)
 {
+    double ms = t.ms;
     json_t *r = json_object();
     json_object_set_new(r, "op", json_string(c->op));
     json_object_set_new(r, "backend", json_string(backend));
@@ -217,7 +237,8 @@ static json_t *result_row(const char *backend, const op_case *c, double ms, doub
         json_object_set_new(r, "cols", json_integer(c->cols));
     }
     json_object_set_new(r, "ms", json_real(ms));
-    json_object_set_new(r, "gpu_ms", gpu_ms >= 0 ? json_real(gpu_ms) : json_null());
+    json_object_set_new(r, "gpu_ms", t.gpu_ms >= 0 ? json_real(t.gpu_ms) : json_null());
+    json_object_set_new(r, "cpu_ms", json_real(t.cpu_ms));
     if (!strcmp(c->op, "matmul"))
         json_object_set_new(r, "gflops", json_real(2.0 * c->M * c->N * c->K / (ms * 1e6)));
     else if (!strcmp(c->op, "attention"))
@@ -249,11 +270,11 @@ static void print_row(const json_t *r)
                  json_integer_value(json_object_get(r, "rows")),
                  json_integer_value(json_object_get(r, "cols")));
     json_t *gf = json_object_get(r, "gflops");
-    printf("%-10s %-9s %-22s %10.3f ms %9.2f %s\n", op,
+    printf("%-10s %-9s %-22s %10.3f ms %9.2f %-7s (cpu %.1f ms)\n", op,
            json_string_value(json_object_get(r, "backend")), shape,
            json_real_value(json_object_get(r, "ms")),
            gf ? json_real_value(gf) : json_real_value(json_object_get(r, "gbps")),
-           gf ? "GFLOP/s" : "GB/s");
+           gf ? "GFLOP/s" : "GB/s", json_real_value(json_object_get(r, "cpu_ms")));
     fflush(stdout);
 }
 
@@ -288,23 +309,24 @@ static int bench_backend(vkb_backend *b, const bench_cfg *cfg, json_t *results)
     cases[n++] = (op_case){.op = "attention", .B = 32, .L = 128, .H = 12, .d = 32};
     cases[n++] = (op_case){.op = "layernorm", .rows = 4096, .cols = 384};
     for (int i = 0; i < n; i++) {
-        double ms = 0, gpu_ms = -1;
-        if (cases[i].wtype == VKB_F16 && !vkb_backend_supports_f16(b))
+        op_times t;
+        if ((cases[i].wtype == VKB_F16 && !vkb_backend_supports_f16(b)) ||
+            (cfg->only && strcmp(cfg->only, cases[i].op)))
             continue;
-        int rc = time_case(b, &cases[i], cfg, &ms, &gpu_ms);
+        int rc = time_case(b, &cases[i], cfg, &t);
         if (rc != VKB_OK) {
             fprintf(stderr, "vkbridge bench ops: %s on %s failed: %s\n", cases[i].op,
                     vkb_backend_id(b), vkb_status_str(rc));
             return rc;
         }
-        json_t *row = result_row(backend, &cases[i], ms, gpu_ms);
+        json_t *row = result_row(backend, &cases[i], t);
         json_object_set_new(row, "device", json_string(vkb_backend_id(b)));
         if (!cfg->json)
             print_row(row);
         json_array_append_new(results, row);
         if (!vkb_backend_is_vulkan(b) && !strcmp(cases[i].op, "matmul") &&
             cases[i].wtype == VKB_F32) {
-            json_t *base = result_row("openblas", &cases[i], time_sgemm(&cases[i], cfg), -1);
+            json_t *base = result_row("openblas", &cases[i], time_sgemm(&cases[i], cfg));
             if (!cfg->json)
                 print_row(base);
             json_array_append_new(results, base);
@@ -320,6 +342,13 @@ static int parse_args(int argc, char **argv, bench_cfg *cfg)
         const char *a = argv[i];
         if (!strcmp(a, "--json")) {
             cfg->json = 1;
+        } else if (!strcmp(a, "--op") && i + 1 < argc) {
+            cfg->only = argv[++i];
+            if (strcmp(cfg->only, "matmul") && strcmp(cfg->only, "attention") &&
+                strcmp(cfg->only, "layernorm")) {
+                fprintf(stderr, "vkbridge bench ops: unknown op '%s'\n", cfg->only);
+                return 2;
+            }
         } else if (!strcmp(a, "--device") && i + 1 < argc && cfg->n_devices < 8) {
             cfg->devices[cfg->n_devices++] = argv[++i];
         } else if ((!strcmp(a, "--repeats") || !strcmp(a, "--warmup")) && i + 1 < argc) {
