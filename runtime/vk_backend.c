@@ -184,16 +184,18 @@ static void read_limits(vk_ctx *c)
     c->max_alloc = m3.maxMemoryAllocationSize ? m3.maxMemoryAllocationSize : (1ull << 30);
 }
 
-/* texel kernels on CPU-type devices (they reduce with subgroup arithmetic), else gpu;
- * VKB_KERNELS=cpu|gpu overrides. */
+/* texel kernels on CPU-type devices, else gpu; VKB_KERNELS=cpu|gpu overrides. The texel
+ * kernels reduce with subgroup arithmetic and share loads with subgroup shuffles, so a
+ * device without both in compute shaders always gets the gpu kernels. */
 static int want_texel_kernels(const vkb_device_info *info)
 {
     const char *env = getenv("VKB_KERNELS");
+    int able = info->subgroup_arithmetic && (info->subgroup_ops & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
     if (env && !strcmp(env, "cpu"))
-        return info->subgroup_arithmetic;
+        return able;
     if (env && !strcmp(env, "gpu"))
         return 0;
-    return !strcmp(info->type, "cpu") && info->subgroup_arithmetic;
+    return !strcmp(info->type, "cpu") && able;
 }
 
 int vk_backend_open(vkb_backend *b, int device_index, char *err, size_t errlen)

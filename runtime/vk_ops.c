@@ -14,6 +14,12 @@
 static uint32_t div_up(size_t a, size_t b) { return (uint32_t)((a + b - 1) / b); }
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
+/* Lanes of one subgroup: the texel kernels' workgroups are one subgroup wide. */
+static uint32_t texel_lanes(const vk_ctx *c)
+{
+    return c->b->info.subgroup_size ? c->b->info.subgroup_size : 8;
+}
+
 /* ---------------------------------------------------------------- matmul */
 
 typedef struct {
@@ -116,7 +122,9 @@ typedef struct {
     uint32_t b0;
 } attention_push;
 
-enum { ATT_QB = 64, ATT_KT = 32, ATTT_KT = 8, ATTT_LX = 8 };
+/* attention.comp: QB queries per workgroup, K/V tiles of KT keys in shared memory.
+ * attention_texel.comp: one subgroup of queries per workgroup, tiles of ATTT_KT keys. */
+enum { ATT_QB = 64, ATT_KT = 32, ATTT_KT = 8 };
 
 int vk_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
                  const vkb_tensor *lengths, int B, int L, int H, int d)
@@ -134,7 +142,8 @@ int vk_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
     while (kt > 1 && 2 * kt * (uint32_t)d * sizeof(float) > b->info.max_shared_memory)
         kt /= 2;
     uint32_t spec_tiled[] = {(uint32_t)d, ATT_QB, kt};
-    uint32_t spec_texel[] = {(uint32_t)d, ATTT_KT, (uint32_t)vec4, ATTT_LX};
+    uint32_t lanes = texel_lanes(c);
+    uint32_t spec_texel[] = {(uint32_t)d, ATTT_KT, (uint32_t)vec4, lanes, lanes};
     vk_bind binds[3];
     vk_op_begin(c, "attention");
     int rc = vk_bind_whole(c, lengths, 0, &binds[1]);
@@ -153,8 +162,8 @@ int vk_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
             rc = vk_bind_storage(c, ctx, b0 * L * out_row, nb * L * out_row, 1, &binds[2],
                                  &p.ctx_off);
         if (rc == VKB_OK && texel)
-            rc = vk_dispatch(c, VK_K_ATTENTION_TEXEL, spec_texel, 4, binds, 3, &p, sizeof p,
-                             div_up(L, ATTT_LX), (uint32_t)H, (uint32_t)nb);
+            rc = vk_dispatch(c, VK_K_ATTENTION_TEXEL, spec_texel, 5, binds, 3, &p, sizeof p,
+                             div_up(L, lanes), (uint32_t)H, (uint32_t)nb);
         else if (rc == VKB_OK)
             rc = vk_dispatch(c, VK_K_ATTENTION, spec_tiled, 3, binds, 3, &p, sizeof p,
                              div_up(L, ATT_QB), (uint32_t)H, (uint32_t)nb);
@@ -175,11 +184,6 @@ typedef struct {
  * with the row in registers, up to LNT_MAX_CHUNKS chunks per lane (cols <= 2048 at 8 lanes);
  * wider rows take layernorm.comp, which has no such bound. */
 enum { LN_WG = 128, LNT_MAX_CHUNKS = 64 };
-
-static uint32_t texel_lanes(const vk_ctx *c)
-{
-    return c->b->info.subgroup_size ? c->b->info.subgroup_size : 8;
-}
 
 static uint32_t layernorm_chunks(const vk_ctx *c, int cols)
 {
