@@ -30,7 +30,8 @@ typedef struct {
 enum { MM_BM = 64, MM_BN = 64, MM_BK = 16, MM_TM = 4, MM_TN = 4 };
 /* matmul_texel.comp: RM x RN outputs per invocation, workgroups of LX x LY invocations.
  * lavapipe packs 8 invocations along x into one SIMD vector, so LX must be >= 8 (LX = 1 ran
- * 6x slower); tile sizes measured in the shader's header. */
+ * 6x slower), and a multiple of the subgroup size (X rows are shared across the subgroup);
+ * tile sizes measured in the shader's header. */
 enum { MMT_RM = 16, MMT_RN = 12, MMT_LX = 8, MMT_LY = 1 };
 
 static int matmul_tiled(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *W,
@@ -71,7 +72,10 @@ static int matmul_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb
                         vkb_act act)
 {
     int vec4 = K % 4 == 0;
-    const uint32_t spec[] = {MMT_RM, MMT_RN, (uint32_t)vec4, MMT_LX, MMT_LY};
+    /* Shared X rows unless the rows are 4 KiB apart (then the per-lane skew wins). */
+    int share_x = vec4 && ((size_t)K * 4) % 4096 != 0;
+    uint32_t lanes = texel_lanes(c), lx = lanes > MMT_LX ? lanes : MMT_LX;
+    const uint32_t spec[] = {MMT_RM, MMT_RN, (uint32_t)vec4, lx, MMT_LY, (uint32_t)share_x, lanes};
     vk_view_format xf = vec4 ? VK_VIEW_RGBA32F : VK_VIEW_R32F;
     vk_view_format wf = W->dtype == VKB_F16 ? (vec4 ? VK_VIEW_RGBA16F : VK_VIEW_R16F) : xf;
     size_t chunk = vk_rows_per_binding(c, sizeof(float) * (size_t)N);
@@ -96,9 +100,8 @@ static int matmul_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb
         if (rc == VKB_OK)
             rc = vk_bind_storage(c, Y, m0 * N, mc * N, 1, &binds[4], &p.y_off);
         if (rc == VKB_OK)
-            rc = vk_dispatch(c, VK_K_MATMUL_TEXEL, spec, 5, binds, 5, &p, sizeof p,
-                             div_up(div_up(N, MMT_RN), MMT_LX), div_up(div_up(mc, MMT_RM), MMT_LY),
-                             1);
+            rc = vk_dispatch(c, VK_K_MATMUL_TEXEL, spec, 7, binds, 5, &p, sizeof p,
+                             div_up(div_up(N, MMT_RN), lx), div_up(div_up(mc, MMT_RM), MMT_LY), 1);
     }
     return rc;
 }
