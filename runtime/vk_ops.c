@@ -3,8 +3,10 @@
  *
  * Each op picks its kernel variant (texel for CPU-type devices, tiled for GPUs; see
  * vk_backend.c), binds its tensors, and records one dispatch per row chunk: a chunk is as
- * many rows (sequences for attention) as every storage window can hold, which is all of
- * them unless a tensor exceeds maxStorageBufferRange. Shapes were checked in backend.c.
+ * many rows (sequences for attention) as every storage window can hold and the workgroup
+ * count limit allows, which is all of them unless a tensor exceeds maxStorageBufferRange or
+ * the rows exceed maxComputeWorkGroupCount (65535 per dimension is common). Shapes were
+ * checked in backend.c.
  */
 #include "vk_internal.h"
 
@@ -40,7 +42,8 @@ static int matmul_tiled(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb
 {
     const uint32_t spec[] = {MM_BM, MM_BN, MM_BK, MM_TM, MM_TN, W->dtype == VKB_F16,
                              (MM_BM / MM_TM) * (MM_BN / MM_TN)};
-    size_t chunk = vk_rows_per_binding(c, sizeof(float) * (size_t)(K > N ? K : N));
+    size_t chunk = min_size(vk_rows_per_binding(c, sizeof(float) * (size_t)(K > N ? K : N)),
+                            (size_t)c->max_groups[1] * MM_BM);
     if (chunk == 0)
         return VKB_EUNSUPPORTED;
     vk_bind binds[5];
@@ -78,7 +81,8 @@ static int matmul_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb
     const uint32_t spec[] = {MMT_RM, MMT_RN, (uint32_t)vec4, lx, MMT_LY, (uint32_t)share_x, lanes};
     vk_view_format xf = vec4 ? VK_VIEW_RGBA32F : VK_VIEW_R32F;
     vk_view_format wf = W->dtype == VKB_F16 ? (vec4 ? VK_VIEW_RGBA16F : VK_VIEW_R16F) : xf;
-    size_t chunk = vk_rows_per_binding(c, sizeof(float) * (size_t)N);
+    size_t chunk = min_size(vk_rows_per_binding(c, sizeof(float) * (size_t)N),
+                            (size_t)c->max_groups[1] * MMT_RM);
     if (chunk == 0)
         return VKB_EUNSUPPORTED;
     vk_bind binds[5];
@@ -137,7 +141,9 @@ int vk_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
     int texel = c->texel_kernels;
     int vec4 = d % 4 == 0;
     /* Sequences per dispatch: every window holds whole sequences. */
-    size_t chunk = vk_rows_per_binding(c, sizeof(float) * (size_t)L * (texel ? out_row : in_row));
+    size_t chunk = min_size(
+        vk_rows_per_binding(c, sizeof(float) * (size_t)L * (texel ? out_row : in_row)),
+        c->max_groups[2]);
     if (chunk == 0)
         return VKB_EUNSUPPORTED;
     /* K and V tiles share the device's shared memory; shrink the tile for big heads. */
@@ -201,7 +207,8 @@ static int layernorm_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const 
     vk_view_format f = vec4 ? VK_VIEW_RGBA32F : VK_VIEW_R32F;
     const uint32_t spec[] = {texel_lanes(c), (uint32_t)vec4, layernorm_chunks(c, cols), R != NULL,
                              1};
-    size_t chunk = vk_rows_per_binding(c, sizeof(float) * (size_t)cols);
+    size_t chunk = min_size(vk_rows_per_binding(c, sizeof(float) * (size_t)cols),
+                            c->max_groups[0]);
     vk_bind binds[5];
     int rc = vk_bind_texel(c, X, f, &binds[0]);
     if (rc == VKB_OK && R)
@@ -230,7 +237,8 @@ static int layernorm_tiled(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const 
                            float eps)
 {
     const uint32_t spec[] = {LN_WG};
-    size_t chunk = vk_rows_per_binding(c, sizeof(float) * (size_t)cols);
+    size_t chunk = min_size(vk_rows_per_binding(c, sizeof(float) * (size_t)cols),
+                            c->max_groups[0]);
     vk_bind binds[5];
     int rc = vk_bind_whole(c, gamma, 0, &binds[2]);
     if (rc == VKB_OK)

@@ -57,7 +57,8 @@ int vk_embed(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *ids, const vkb_ten
 {
     vk_ctx *c = vk_ctx_of(b);
     const uint32_t spec[] = {EMB_WG};
-    size_t chunk = vk_rows_per_binding(c, sizeof(float) * (size_t)L * C);
+    size_t chunk = min_size(vk_rows_per_binding(c, sizeof(float) * (size_t)L * C),
+                            c->max_groups[1]);
     if (chunk == 0)
         return VKB_EUNSUPPORTED;
     embed_push p = {
@@ -107,7 +108,8 @@ int vk_pool(vkb_backend *b, vkb_tensor *out, const vkb_tensor *H, const vkb_tens
     vk_ctx *c = vk_ctx_of(b);
     const uint32_t spec[] = {POOL_WG};
     size_t width = (size_t)__builtin_popcount((unsigned)modes & 15u) * C;
-    size_t chunk = vk_rows_per_binding(c, sizeof(float) * (size_t)L * C);
+    size_t chunk = min_size(vk_rows_per_binding(c, sizeof(float) * (size_t)L * C),
+                            c->max_groups[0]);
     if (chunk == 0)
         return VKB_EUNSUPPORTED;
     vk_bind binds[3];

@@ -293,8 +293,10 @@ static void run_all(ops_pair *op, int big)
     test_layernorm(op, 1, 383, 0);
     test_layernorm(op, 7, 384, 1);
     test_layernorm(op, 129, 1024, 1);
-    if (big)
+    if (big) {
         test_layernorm(op, 4099, 383, 1);
+        test_layernorm(op, 70001, 8, 1); /* more rows than 65535 workgroups */
+    }
     test_embed(op, 3, 13, 384, 1000, VKB_POS_BERT, VKB_F32);
     test_embed(op, 3, 13, 383, 999, VKB_POS_ROBERTA, VKB_F32);
     test_embed(op, 2, 7, 384, 500, VKB_POS_ROBERTA, VKB_F16);
