@@ -48,31 +48,37 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL on_validation_message(
     return VK_FALSE;
 }
 
-/* Opens the loader library once; 0 on success. */
+/* Opens the loader library once; 0 on success. VKB_VULKAN_LOADER names another library
+ * (a loader in a non-standard place, or a driver's own loader). */
 static int open_loader(char *err, size_t errlen)
 {
     if (get_instance_proc)
         return 0;
+    const char *name = getenv("VKB_VULKAN_LOADER");
 #ifdef _WIN32
-    HMODULE lib = LoadLibraryA("vulkan-1.dll");
+    if (!name || !*name)
+        name = "vulkan-1.dll";
+    HMODULE lib = LoadLibraryA(name);
     if (!lib) {
-        vkb_set_err(err, errlen, "no Vulkan loader (vulkan-1.dll not found)");
+        vkb_set_err(err, errlen, "no Vulkan loader (%s not found)", name);
         return -1;
     }
     get_instance_proc = (PFN_vkGetInstanceProcAddr)(void *)GetProcAddress(lib, "vkGetInstanceProcAddr");
 #else
-    void *lib = dlopen("libvulkan.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!name || !*name)
+        name = "libvulkan.so.1";
+    void *lib = dlopen(name, RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
-        vkb_set_err(err, errlen, "no Vulkan loader (libvulkan.so.1: %s)", dlerror());
+        vkb_set_err(err, errlen, "no Vulkan loader (%s)", dlerror());
         return -1;
     }
-    /* POSIX allows converting dlsym's void * to a function pointer; go through a union-free
-     * memcpy so -Wpedantic stays quiet too. */
+    /* POSIX allows converting dlsym's void * to a function pointer; memcpy keeps
+     * -Wpedantic quiet about it. */
     void *sym = dlsym(lib, "vkGetInstanceProcAddr");
     memcpy(&get_instance_proc, &sym, sizeof sym);
 #endif
     if (!get_instance_proc) {
-        vkb_set_err(err, errlen, "the Vulkan loader has no vkGetInstanceProcAddr");
+        vkb_set_err(err, errlen, "%s is not a Vulkan loader (no vkGetInstanceProcAddr)", name);
         return -1;
     }
     loader_lib = (void *)lib;
@@ -189,6 +195,10 @@ static int create_instance(char *err, size_t errlen)
     PFN_vkCreateInstance create =
         (PFN_vkCreateInstance)get_instance_proc(NULL, "vkCreateInstance");
     VkResult r = create ? create(&ci, NULL, &shared.instance) : VK_ERROR_INITIALIZATION_FAILED;
+    if (r == VK_ERROR_INCOMPATIBLE_DRIVER) {
+        vkb_set_err(err, errlen, "no Vulkan driver installed (the loader found no ICD)");
+        return -1;
+    }
     if (r != VK_SUCCESS) {
         vkb_set_err(err, errlen, "vkCreateInstance failed: %s", vk_result_str(r));
         return -1;
