@@ -131,12 +131,18 @@ typedef struct {
 
 /* attention.comp: QB queries per workgroup, K/V tiles of KT keys in shared memory.
  * attention_texel.comp: one subgroup of queries per workgroup, tiles of ATTT_KT keys. */
-enum { ATT_QB = 64, ATT_KT = 32, ATTT_KT = 8 };
+enum { ATT_QB = 64, ATT_KT = 32, ATTT_KT = 8, ATT_MAX_D = 256 };
 
 int vk_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
                  const vkb_tensor *lengths, int B, int L, int H, int d)
 {
     vk_ctx *c = vk_ctx_of(b);
+    /* One invocation keeps a query row and its output in registers, unrolled over d. */
+    if (d > ATT_MAX_D) {
+        vkb_log(VKB_LOG_ERROR, "vulkan: attention head size %d is over the %d this build supports",
+                d, ATT_MAX_D);
+        return VKB_EUNSUPPORTED;
+    }
     size_t in_row = (size_t)3 * H * d, out_row = (size_t)H * d;
     int texel = c->texel_kernels;
     int vec4 = d % 4 == 0;

@@ -246,6 +246,20 @@ static void test_big_table(ops_pair *op)
     free(bt);
 }
 
+/* What the Vulkan kernels cannot do is refused with a status, never a crash. */
+static void test_refusals(vkb_backend *b)
+{
+    int B = 1, L = 2, H = 1, d = 300;
+    vkb_tensor *qkv = vkb_tensor_new(b, VKB_F32, (size_t)B * L * 3 * H * d);
+    vkb_tensor *ctx = vkb_tensor_new(b, VKB_F32, (size_t)B * L * H * d);
+    vkb_tensor *len = vkb_tensor_new(b, VKB_I32, 1);
+    int rc = vkb_op_attention(b, ctx, qkv, len, B, L, H, d);
+    CHECK(rc == VKB_EUNSUPPORTED, "attention with d=300: rc %d", rc);
+    vkb_tensor_free(qkv);
+    vkb_tensor_free(ctx);
+    vkb_tensor_free(len);
+}
+
 /* After a backend that compiled pipelines closes, $XDG_CACHE_HOME/vkbridge holds the cache. */
 static void test_pipeline_cache(const char *cache_home)
 {
@@ -279,6 +293,7 @@ int main(void)
     test_memory(op.vk);
     test_batch(&op);
     test_big_table(&op);
+    test_refusals(op.vk);
     ops_pair_close(&op);
     test_pipeline_cache(cache_home);
     test_staging();
