@@ -237,7 +237,13 @@ int vk_batch_end(vkb_backend *b)
     c->recording = 0;
     if (rc == VKB_OK)
         read_timings(c);
-    free_temps(c);
+    /* A lost device may still be running the command buffer: its memory stays (leaked)
+     * rather than being freed under it. */
+    if (!c->lost)
+        free_temps(c);
+    /* New pipelines were compiled for this batch: keep them on disk now, not only at close
+     * (a killed process never closes). */
+    vk_pipeline_cache_save(c);
     return rc;
 }
 

@@ -7,8 +7,10 @@
  * of specialisation constants (tile sizes, head dim, modes) and kept until close.
  *
  * The VkPipelineCache is loaded from and saved to $XDG_CACHE_HOME/vkbridge (default
- * ~/.cache/vkbridge), one file per device and driver, so a restart skips shader compilation
- * (seconds on lavapipe). The driver validates the blob's header itself and ignores a stale one.
+ * ~/.cache/vkbridge), one file per device and driver, so a restart skips shader compilation.
+ * It is written after any batch that compiled new pipelines and at close. The driver
+ * validates the blob's header itself and ignores a stale one. (lavapipe keeps only a header
+ * there and caches its LLVM output in Mesa's own disk cache instead.)
  */
 #include "vk_internal.h"
 
