@@ -6,7 +6,9 @@
  *
  * Kernel variants are chosen per device class: CPU-type devices (lavapipe) get the texel-
  * buffer kernels, everything else the shared-memory tiled ones. VKB_KERNELS=cpu|gpu forces
- * one, which is how the tests prove both correct on lavapipe.
+ * one, which is how the tests prove both correct on lavapipe. Reductions use subgroup
+ * arithmetic where the device has it, shared memory otherwise; VKB_SUBGROUPS=0 acts as if it
+ * had none (so the shared-memory kernels are tested too).
  */
 #include "vk_device.h"
 #include "vk_internal.h"
@@ -180,8 +182,18 @@ static void read_limits(vk_ctx *c)
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
         .pNext = &m3,
     };
+    /* Subgroup size control (1.3 core, or the EXT) says whether a driver may pick narrower
+     * subgroups than it reports; without it, assume it may. */
+    VkPhysicalDeviceSubgroupSizeControlProperties ssc = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_PROPERTIES,
+    };
+    if (c->b->info.api_version >= VK_API_VERSION_1_3 ||
+        vk_device_has_extension(c->inst, c->pd, "VK_EXT_subgroup_size_control"))
+        m3.pNext = &ssc;
     c->inst->fn.GetPhysicalDeviceProperties2(c->pd, &p2);
     c->max_alloc = m3.maxMemoryAllocationSize ? m3.maxMemoryAllocationSize : (1ull << 30);
+    c->fixed_subgroup = m3.pNext && ssc.minSubgroupSize == ssc.maxSubgroupSize &&
+                        ssc.maxSubgroupSize == c->b->info.subgroup_size;
 }
 
 /* texel kernels on CPU-type devices, else gpu; VKB_KERNELS=cpu|gpu overrides. The texel
@@ -238,7 +250,9 @@ int vk_backend_open(vkb_backend *b, int device_index, char *err, size_t errlen)
     b->supports_f16 = infos[idx].storage16;
     b->impl = c;
     read_limits(c);
-    c->texel_kernels = want_texel_kernels(&b->info);
+    const char *sg = getenv("VKB_SUBGROUPS");
+    c->subgroups = b->info.subgroup_arithmetic && !(sg && !strcmp(sg, "0"));
+    c->texel_kernels = c->subgroups && want_texel_kernels(&b->info);
     /* batch before memory: staged uploads need the command buffer */
     if ((rc = create_device(c, err, errlen)) != VKB_OK ||
         (rc = vk_batch_init(c, err, errlen)) != VKB_OK ||

@@ -111,6 +111,8 @@ typedef struct vk_ctx {
     uint32_t max_groups[3];
     uint32_t max_invocations; /* maxComputeWorkGroupInvocations */
     int texel_kernels;     /* 1: the CPU-type (texel-buffer) kernel variants */
+    int subgroups;         /* subgroup arithmetic usable (VKB_SUBGROUPS=0 turns it off) */
+    int fixed_subgroup;    /* every workgroup of subgroup_size invocations is one subgroup */
     int timestamps;
     double timestamp_ns;
 

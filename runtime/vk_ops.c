@@ -195,9 +195,10 @@ typedef struct {
     uint32_t x_off, r_off, y_off, rows;
 } layernorm_push;
 
-/* layernorm.comp: one workgroup of LN_WG per row. layernorm_texel.comp: one subgroup per row
- * with the row in registers, up to LNT_MAX_CHUNKS chunks per lane (cols <= 2048 at 8 lanes);
- * wider rows take layernorm.comp, which has no such bound. */
+/* layernorm.comp: one workgroup of LN_WG per row, shared-memory reductions.
+ * layernorm_texel.comp: one subgroup per row with the row in registers, subgroup reductions,
+ * up to LNT_MAX_CHUNKS chunks per lane (cols <= 2048 at 8 lanes); wider rows take
+ * layernorm.comp, which has no such bound. */
 enum { LN_WG = 128, LNT_MAX_CHUNKS = 64 };
 
 static uint32_t layernorm_chunks(const vk_ctx *c, int cols)
@@ -212,7 +213,7 @@ static int layernorm_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const 
     int vec4 = cols % 4 == 0;
     vk_view_format f = vec4 ? VK_VIEW_RGBA32F : VK_VIEW_R32F;
     const uint32_t spec[] = {texel_lanes(c), (uint32_t)vec4, layernorm_chunks(c, cols), R != NULL,
-                             1};
+                             !c->fixed_subgroup};
     size_t chunk = min_size(vk_rows_per_binding(c, sizeof(float) * (size_t)cols),
                             c->max_groups[0]);
     vk_bind binds[5];
@@ -274,7 +275,9 @@ int vk_layernorm(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_t
     if (vk_rows_per_binding(c, sizeof(float) * (size_t)cols) == 0)
         return VKB_EUNSUPPORTED;
     vk_op_begin(c, "layernorm");
-    int texel = c->texel_kernels && layernorm_chunks(c, cols) <= LNT_MAX_CHUNKS;
+    /* The subgroup kernel wherever subgroup arithmetic exists (lavapipe and real GPUs alike),
+     * the shared-memory one elsewhere and for very wide rows. */
+    int texel = (c->texel_kernels || c->subgroups) && layernorm_chunks(c, cols) <= LNT_MAX_CHUNKS;
     int rc = texel ? layernorm_texel(c, Y, X, R, gamma, beta, rows, cols, eps)
                    : layernorm_tiled(c, Y, X, R, gamma, beta, rows, cols, eps);
     vk_op_end(c);

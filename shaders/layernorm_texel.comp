@@ -12,12 +12,16 @@
 //   3 beta  samplerBuffer (cols), same view format as X
 //   4 Y     float[] (rows, cols): Y[i,c] = y[y_off + i*cols + c] (written as vec4 when VEC4)
 // Push constants: cols, has_res (unused here: HAS_RES is the spec constant), eps, x_off,
-// r_off, y_off, rows.
+// r_off, y_off, rows (unused: one workgroup per row).
 //
-// Subgroup (x = WG lanes, one workgroup row y) i normalises row i: lane l holds the NV
-// chunks l, l+WG, ... of 4 columns (VEC4) or 1 column in registers, the sum is reduced with
-// subgroupAdd (mean), then the squared deviations (biased variance, exact two-pass), then the
-// lane writes its chunks. WG must equal the subgroup size.
+// Workgroup i (WG lanes) normalises row i: lane l holds the NV chunks l, l+WG, ... of 4
+// columns (VEC4) or 1 column in registers, the sum is reduced with subgroupAdd (mean), then
+// the squared deviations (biased variance, exact two-pass), then the lane writes its chunks.
+// WG is the reported subgroup size; where a driver may run narrower subgroups (Intel, AMD:
+// minSubgroupSize < maxSubgroupSize), COMBINE adds the subgroup sums through shared memory.
+//
+// Also the layernorm of real GPUs that have subgroup arithmetic (layernorm.comp, with
+// shared-memory reductions only, serves the others).
 //
 // Why it looks like this (lavapipe, [4096, 384] with residual): a dynamic branch around a
 // texelFetch made the kernel 2x slower (hence HAS_RES as a spec constant and clamped,
@@ -30,8 +34,8 @@ layout(constant_id = 0) const uint WG = 8;       // = subgroup size
 layout(constant_id = 1) const bool VEC4 = true;
 layout(constant_id = 2) const uint NV = 12;      // chunks per lane: ceil(cols / (WG * 4 or 1))
 layout(constant_id = 3) const bool HAS_RES = false;
-layout(constant_id = 4) const uint ROWS = 1;     // rows per workgroup (local size y)
-layout(local_size_x_id = 0, local_size_y_id = 4) in;
+layout(constant_id = 4) const bool COMBINE = true; // false where a workgroup is one subgroup
+layout(local_size_x_id = 0) in;
 
 layout(binding = 0) uniform samplerBuffer X;
 layout(binding = 1) uniform samplerBuffer R;
@@ -48,6 +52,23 @@ layout(push_constant) uniform Push {
 
 const uint STEP = VEC4 ? 4u : 1u;
 
+shared float partial[64]; // one slot per subgroup when a workgroup has several
+
+float row_sum(float v)
+{
+    v = subgroupAdd(v);
+    if (!COMBINE) // (a barrier anywhere in the shader costs lavapipe ~15%)
+        return v;
+    if (subgroupElect())
+        partial[gl_SubgroupID] = v;
+    barrier();
+    float total = 0.0;
+    for (uint i = 0; i < gl_NumSubgroups; i++)
+        total += partial[i];
+    barrier();
+    return total;
+}
+
 // The chunk at column c (clamped to the row, so no branch guards the fetch).
 vec4 fetch(samplerBuffer t, uint off, uint c)
 {
@@ -58,9 +79,7 @@ vec4 fetch(samplerBuffer t, uint off, uint c)
 
 void main()
 {
-    uint row = gl_WorkGroupID.x * ROWS + gl_LocalInvocationID.y, lid = gl_LocalInvocationID.x;
-    if (row >= p.rows)
-        return;
+    uint row = gl_WorkGroupID.x, lid = gl_LocalInvocationID.x;
     uint last = p.cols - STEP;
     vec4 v[NV];
     vec4 s = vec4(0.0);
@@ -74,7 +93,7 @@ void main()
         v[i] *= live;
         s += v[i];
     }
-    float mean = subgroupAdd(s.x + s.y + s.z + s.w) / float(p.cols);
+    float mean = row_sum(s.x + s.y + s.z + s.w) / float(p.cols);
     vec4 mean4 = VEC4 ? vec4(mean) : vec4(mean, 0.0, 0.0, 0.0);
     vec4 q = vec4(0.0);
     [[unroll]] for (uint i = 0; i < NV; i++) {
@@ -82,7 +101,7 @@ void main()
         vec4 d = (v[i] - mean4) * (c < p.cols ? 1.0 : 0.0);
         q += d * d;
     }
-    float inv = inversesqrt(subgroupAdd(q.x + q.y + q.z + q.w) / float(p.cols) + p.eps);
+    float inv = inversesqrt(row_sum(q.x + q.y + q.z + q.w) / float(p.cols) + p.eps);
     [[unroll]] for (uint i = 0; i < NV; i++) {
         uint c = (i * WG + lid) * STEP;
         uint cc = min(c, last);

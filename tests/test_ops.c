@@ -2,7 +2,8 @@
  * test_ops.c — every op on Vulkan against its CPU twin, for both kernel variants.
  *
  * The variants are forced with VKB_KERNELS=cpu (texel-buffer kernels, lavapipe's default) and
- * VKB_KERNELS=gpu (shared-memory tiled kernels, real GPUs' default), so both are proven here.
+ * VKB_KERNELS=gpu (shared-memory tiled kernels, real GPUs' default), so both are proven here,
+ * and once more with VKB_SUBGROUPS=0 (reductions through shared memory only).
  * Inputs are random and never zero, shapes are not multiples of any tile (M = 1, 7, 129,
  * 4099; K = 383; N = 1537; L = 1, 13, 512), outputs are poisoned with NaN before each run, and
  * the relative error must stay within 1e-4 (f32 weights) or 2e-3 (f16 weights). A third pass
@@ -342,6 +343,15 @@ int main(void)
         run_all(&op, 1);
         ops_pair_close(&op);
     }
+    /* A device without subgroup arithmetic: the shared-memory reductions. */
+    setenv("VKB_KERNELS", "gpu", 1);
+    setenv("VKB_SUBGROUPS", "0", 1);
+    ops_pair plain;
+    if (ops_pair_open(&plain, "gpu-no-subgroups") == VKB_OK) {
+        run_all(&plain, 0);
+        ops_pair_close(&plain);
+    }
+    unsetenv("VKB_SUBGROUPS");
     /* Windows: a 64 KiB range forces every op (and embed's word table) to split. */
     setenv("VKB_MAX_STORAGE_RANGE", "65536", 1);
     for (int v = 0; v < 2; v++) {
