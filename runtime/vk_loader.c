@@ -19,6 +19,7 @@
 #include <windows.h>
 #else
 #include <dlfcn.h>
+#include <link.h>
 #endif
 
 static pthread_mutex_t instance_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -224,6 +225,25 @@ static int create_instance(char *err, size_t errlen)
     return 0;
 }
 
+#if !defined(_WIN32) && defined(VKB_PIN_DRIVERS)
+/* LeakSanitizer runs after the loader's destructors have unloaded the driver, so blocks the
+ * driver keeps in its globals for the life of the process look unreachable and are reported
+ * as leaks from "<unknown module>". Sanitizer builds pin every library loaded so far (the
+ * driver and its LLVM included) with RTLD_NODELETE, so LSan still scans the driver's globals
+ * at exit and reports only what is really lost. Release builds leave the loader alone. */
+static int pin_one(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    (void)data;
+    if (info->dlpi_name && info->dlpi_name[0])
+        dlopen(info->dlpi_name, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+    return 0;
+}
+static void pin_loaded_drivers(void) { dl_iterate_phdr(pin_one, NULL); }
+#else
+static void pin_loaded_drivers(void) {}
+#endif
+
 /* The instance, once created, is kept for the life of the process: vkDestroyInstance makes
  * the loader unload the driver, whose static allocations (Mesa: LLVM, caches) are then
  * unreachable (LeakSanitizer reports them), and reloading would cost a driver init each time. */
@@ -231,8 +251,12 @@ const vk_instance *vk_instance_get(char *err, size_t errlen)
 {
     const vk_instance *out = NULL;
     pthread_mutex_lock(&instance_lock);
-    if (shared.instance || (open_loader(err, errlen) == 0 && create_instance(err, errlen) == 0))
+    if (shared.instance) {
         out = &shared;
+    } else if (open_loader(err, errlen) == 0 && create_instance(err, errlen) == 0) {
+        pin_loaded_drivers();
+        out = &shared;
+    }
     pthread_mutex_unlock(&instance_lock);
     return out;
 }
