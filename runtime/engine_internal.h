@@ -43,7 +43,7 @@ typedef struct engine_model {
     char err[512];
 } engine_model;
 
-typedef enum { JOB_EMBED, JOB_BERTSCORE } job_kind;
+typedef enum { JOB_EMBED, JOB_BERTSCORE, JOB_HIDDEN } job_kind;
 typedef enum { JOB_NEW, JOB_TOKENIZING, JOB_READY } job_state;
 
 typedef struct engine_job {
@@ -71,6 +71,10 @@ typedef struct engine_job {
     vkb_bertscore_opts bs_opts;
     char *bs_lang;
     float *P, *R, *F;
+    /* hidden states: texts[0] (one text), the layer, where to put (n_tokens, hidden) */
+    int hs_layer;
+    float **hs_out;
+    int *hs_ntok;
     /* completion */
     vkb_progress_fn progress;
     vkb_embed_done_fn done;

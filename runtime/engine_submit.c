@@ -356,3 +356,45 @@ int vkb_engine_bertscore(vkb_engine *e, const char *model, const char *const *ca
     }
     return sync_wait_for(&w, err, errlen);
 }
+
+int vkb_engine_hidden_states(vkb_engine *e, const char *model, const char *text, size_t len,
+                             int layer, float **out, int *n_tokens, char *err, size_t errlen)
+{
+    if (!e || !model || !text || !out || !n_tokens) {
+        vkb_set_err(err, errlen, "vkb_engine_hidden_states: bad arguments");
+        return VKB_EINVAL;
+    }
+    *out = NULL;
+    *n_tokens = 0;
+    int rc = vkb_engine_load(e, model, err, errlen);
+    if (rc != VKB_OK)
+        return rc;
+    engine_job *j = job_alloc(JOB_HIDDEN, 1);
+    if (j) {
+        j->texts = calloc(1, sizeof *j->texts);
+        j->text_lens = calloc(1, sizeof *j->text_lens);
+        if (!j->texts || !j->text_lens || !(j->texts[0] = copy_text(text, len))) {
+            engine_job_free(j);
+            j = NULL;
+        }
+    }
+    if (!j) {
+        vkb_set_err(err, errlen, "out of memory");
+        return VKB_ENOMEM;
+    }
+    j->text_lens[0] = len;
+    j->hs_layer = layer;
+    j->hs_out = out;
+    j->hs_ntok = n_tokens;
+    j->state = JOB_READY;
+    sync_wait w;
+    sync_init(&w);
+    j->done = sync_done;
+    j->user = &w;
+    rc = queue_async(e, model, j);
+    if (rc != VKB_OK) {
+        vkb_set_err(err, errlen, "cannot queue the job: %s", vkb_status_str(rc));
+        sync_done(&w, rc, err);
+    }
+    return sync_wait_for(&w, err, errlen);
+}

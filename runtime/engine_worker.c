@@ -322,7 +322,36 @@ static void run_embed_batch(vkb_engine *e, engine_device *d, engine_job *first)
     finish_list(e, done);
 }
 
-static void run_bertscore(vkb_engine *e, engine_device *d, engine_job *j)
+/* hidden_states[j->hs_layer] of one text, tokenized as for embeddings, on replica r. */
+static int run_hidden(model_replica *r, engine_job *j, char *err, size_t errlen)
+{
+    const vkb_model_facts *f = model_facts(model_replica_model(r));
+    if (j->hs_layer < 0 || j->hs_layer > f->num_layers) {
+        vkb_set_err(err, errlen, "layer %d is out of range: the model has hidden_states 0..%d",
+                    j->hs_layer, f->num_layers);
+        return VKB_EINVAL;
+    }
+    int32_t *ids = NULL;
+    int n = 0, L = 0;
+    float *h = NULL;
+    int rc = model_tokenize_embed(model_replica_model(r), j->texts[0], j->text_lens[0], &ids, &n);
+    if (rc != VKB_OK) {
+        vkb_set_err(err, errlen, "cannot tokenize the text: %s", vkb_status_str(rc));
+        return rc;
+    }
+    rc = encoder_hidden_states(r, (const int32_t *const *)&ids, &n, 1, j->hs_layer, &h, &L);
+    free(ids);
+    if (rc != VKB_OK) {
+        vkb_set_err(err, errlen, "forward failed: %s", vkb_status_str(rc));
+        return rc;
+    }
+    *j->hs_out = h; /* one sequence: L == n, no padding rows */
+    *j->hs_ntok = n;
+    return VKB_OK;
+}
+
+/* Jobs that run whole on one device (BERTScore, hidden states): no merging with others. */
+static void run_whole_job(vkb_engine *e, engine_device *d, engine_job *j)
 {
     engine_model *em = j->model;
     model_replica *r = em->replicas[d->index];
@@ -337,9 +366,11 @@ static void run_bertscore(vkb_engine *e, engine_device *d, engine_job *j)
 
     char err[512] = "";
     pthread_mutex_lock(&d->use);
-    int rc = bertscore_run(r, &j->bs_opts, e->baseline_dir, em->name,
-                           (const char *const *)j->cands, (const char *const *)j->refs, j->n,
-                           j->P, j->R, j->F, j->progress, j->user, err, sizeof err);
+    int rc = j->kind == JOB_HIDDEN
+                 ? run_hidden(r, j, err, sizeof err)
+                 : bertscore_run(r, &j->bs_opts, e->baseline_dir, em->name,
+                                 (const char *const *)j->cands, (const char *const *)j->refs,
+                                 j->n, j->P, j->R, j->F, j->progress, j->user, err, sizeof err);
     pthread_mutex_lock(&e->lock);
     engine_device_snapshot(d);
     pthread_mutex_unlock(&d->use);
@@ -371,10 +402,10 @@ void *engine_worker_main(void *arg)
             pthread_cond_wait(&e->work, &e->lock);
             continue;
         }
-        if (j->kind == JOB_BERTSCORE)
-            run_bertscore(e, d, j);
-        else
+        if (j->kind == JOB_EMBED)
             run_embed_batch(e, d, j);
+        else
+            run_whole_job(e, d, j);
     }
     pthread_mutex_unlock(&e->lock);
     return NULL;
