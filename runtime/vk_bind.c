@@ -26,6 +26,12 @@ size_t vk_rows_per_binding(const vk_ctx *c, size_t row_bytes)
 int vk_bind_storage(vk_ctx *c, const vkb_tensor *t, size_t first, size_t count, int writes,
                     vk_bind *out, uint32_t *shift)
 {
+    if (!t) { /* an absent optional operand (bias, residual): the dummy range */
+        *out = vk_bind_dummy(c);
+        if (shift)
+            *shift = 0;
+        return VKB_OK;
+    }
     const vk_mem *m = vk_mem_of(t);
     size_t es = vkb_dtype_size(t->dtype);
     VkDeviceSize begin = m->offset + (VkDeviceSize)first * es;
@@ -55,11 +61,15 @@ int vk_bind_storage(vk_ctx *c, const vkb_tensor *t, size_t first, size_t count, 
 
 int vk_bind_whole(vk_ctx *c, const vkb_tensor *t, int writes, vk_bind *out)
 {
-    return vk_bind_storage(c, t, 0, t->n, writes, out, NULL);
+    return vk_bind_storage(c, t, 0, t ? t->n : 0, writes, out, NULL);
 }
 
 int vk_bind_texel(vk_ctx *c, const vkb_tensor *t, vk_view_format f, vk_bind *out)
 {
+    if (!t) { /* an absent optional operand: the dummy range, viewed in format f */
+        *out = vk_bind_dummy_texel(c, f);
+        return VKB_OK;
+    }
     vk_mem *m = vk_mem_of(t);
     VkBufferView view = vk_mem_view(c, m, f);
     if (!view) {

@@ -213,7 +213,8 @@ int vk_oneshot_submit(vk_ctx *c);
 size_t vk_rows_per_binding(const vk_ctx *c, size_t row_bytes);
 /* Storage window over elements [first, first+count) of t; *shift (may be NULL) receives the
  * elements between the window's aligned start and `first`. VKB_EUNSUPPORTED if the window
- * exceeds maxStorageBufferRange. */
+ * exceeds maxStorageBufferRange. For all three binders, t == NULL (an absent optional
+ * operand such as a bias or residual) binds the dummy range with shift 0. */
 int vk_bind_storage(vk_ctx *c, const vkb_tensor *t, size_t first, size_t count, int writes,
                     vk_bind *out, uint32_t *shift);
 int vk_bind_whole(vk_ctx *c, const vkb_tensor *t, int writes, vk_bind *out);

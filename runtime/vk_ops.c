@@ -48,19 +48,15 @@ static int matmul_tiled(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb
         return VKB_EUNSUPPORTED;
     vk_bind binds[5];
     int rc = vk_bind_whole(c, W, 0, &binds[1]);
-    if (rc == VKB_OK && bias)
+    if (rc == VKB_OK)
         rc = vk_bind_whole(c, bias, 0, &binds[2]);
-    else
-        binds[2] = vk_bind_dummy(c);
     for (size_t m0 = 0; rc == VKB_OK && m0 < (size_t)M; m0 += chunk) {
         size_t mc = min_size(chunk, (size_t)M - m0);
         matmul_push p = {.M = (uint32_t)mc, .N = (uint32_t)N, .K = (uint32_t)K, .act = act,
                          .flags = (bias ? 1u : 0u) | (R ? 2u : 0u)};
         rc = vk_bind_storage(c, X, m0 * K, mc * K, 0, &binds[0], &p.x_off);
-        if (rc == VKB_OK && R)
+        if (rc == VKB_OK)
             rc = vk_bind_storage(c, R, m0 * N, mc * N, 0, &binds[3], &p.r_off);
-        else
-            binds[3] = vk_bind_dummy(c);
         if (rc == VKB_OK)
             rc = vk_bind_storage(c, Y, m0 * N, mc * N, 1, &binds[4], &p.y_off);
         if (rc == VKB_OK)
@@ -89,18 +85,13 @@ static int matmul_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb
     int rc = vk_bind_texel(c, X, xf, &binds[0]);
     if (rc == VKB_OK)
         rc = vk_bind_texel(c, W, wf, &binds[1]);
-    if (rc == VKB_OK && bias)
+    if (rc == VKB_OK)
         rc = vk_bind_whole(c, bias, 0, &binds[2]);
-    else
-        binds[2] = vk_bind_dummy(c);
     for (size_t m0 = 0; rc == VKB_OK && m0 < (size_t)M; m0 += chunk) {
         size_t mc = min_size(chunk, (size_t)M - m0);
         matmul_push p = {.M = (uint32_t)mc, .N = (uint32_t)N, .K = (uint32_t)K, .act = act,
                          .flags = (bias ? 1u : 0u) | (R ? 2u : 0u), .x_off = (uint32_t)(m0 * K)};
-        if (R)
-            rc = vk_bind_storage(c, R, m0 * N, mc * N, 0, &binds[3], &p.r_off);
-        else
-            binds[3] = vk_bind_dummy(c);
+        rc = vk_bind_storage(c, R, m0 * N, mc * N, 0, &binds[3], &p.r_off);
         if (rc == VKB_OK)
             rc = vk_bind_storage(c, Y, m0 * N, mc * N, 1, &binds[4], &p.y_off);
         if (rc == VKB_OK)
@@ -218,10 +209,8 @@ static int layernorm_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const 
                             c->max_groups[0]);
     vk_bind binds[5];
     int rc = vk_bind_texel(c, X, f, &binds[0]);
-    if (rc == VKB_OK && R)
+    if (rc == VKB_OK)
         rc = vk_bind_texel(c, R, f, &binds[1]);
-    else
-        binds[1] = vk_bind_dummy_texel(c, f);
     if (rc == VKB_OK)
         rc = vk_bind_texel(c, gamma, f, &binds[2]);
     if (rc == VKB_OK)
@@ -255,10 +244,8 @@ static int layernorm_tiled(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const 
         layernorm_push p = {.cols = (uint32_t)cols, .has_res = R != NULL, .eps = eps,
                             .rows = (uint32_t)n};
         rc = vk_bind_storage(c, X, r0 * cols, n * cols, 0, &binds[0], &p.x_off);
-        if (rc == VKB_OK && R)
+        if (rc == VKB_OK)
             rc = vk_bind_storage(c, R, r0 * cols, n * cols, 0, &binds[1], &p.r_off);
-        else
-            binds[1] = vk_bind_dummy(c);
         if (rc == VKB_OK)
             rc = vk_bind_storage(c, Y, r0 * cols, n * cols, 1, &binds[4], &p.y_off);
         if (rc == VKB_OK)
