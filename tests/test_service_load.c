@@ -294,21 +294,28 @@ static void test_sigterm_drain(void)
     if (start_slow_server(&p, "drain", "32") != 0)
         return;
     double per_text = seconds_per_text(&p, 120);
-    /* about 3 s of compute in all, so none finishes before the last one is in */
-    int per_request = (int)(3.0 / (20 * per_text)) + 1;
+    /* about 5 s of compute in all at the fastest rate seen, so usually none finishes before
+     * the last one is in; a loaded machine may still finish some early, which is fine as long
+     * as many are left to drain */
+    int per_request = (int)(5.0 / (20 * per_text)) + 1;
     per_request = per_request > 2000 ? 2000 : per_request;
     enum { N = 20 };
     CURLM *m = curl_multi_init();
     transfer t[N];
     for (int i = 0; i < N; i++)
         transfer_start(m, &t[i], &p, i % 2 ? TC_H2C : TC_H1, "/embed", embed_body(per_request, 120, 50 * i));
-    int in_flight = 0;
+    int in_flight = 0, done = 0;
     double deadline = tc_now() + 30;
-    while (in_flight < N && tc_now() < deadline) {
+    while (in_flight + done < N && tc_now() < deadline) {
         drive(m, 0.02);
         in_flight = requests_in_flight(&p);
+        done = 0;
+        for (int i = 0; i < N; i++)
+            done += t[i].done;
     }
-    CHECK(in_flight == N, "%d requests in flight before SIGTERM (%d texts each)", in_flight, per_request);
+    CHECK(in_flight + done == N && in_flight >= N / 2,
+          "every request was received and %d of %d are in flight before SIGTERM (%d texts each)",
+          in_flight, N, per_request);
     kill(p.pid, SIGTERM);
     usleep(100000);
     /* new connections are refused once the listener is closed */
@@ -332,7 +339,13 @@ static void test_sigterm_drain(void)
     CHECK(ok == N, "all %d accepted requests completed with 200 after SIGTERM (%d did)", N, ok);
     int code = tc_stop(&p, 0, 60); /* signal 0: only wait for the exit */
     CHECK(code == 0, "exit 0 after the drain (got %d)", code);
-    CHECK(tc_log_has(&p, "finishing 20 accepted requests"), "the stop says what it waits for");
+    char *log = tc_log(&p);
+    const char *said = strstr(log, "finishing ");
+    int finishing = said ? atoi(said + strlen("finishing ")) : -1;
+    CHECK(said && strstr(said, " accepted requests") && finishing >= 1 && finishing <= in_flight,
+          "the stop says what it waits for: %d accepted requests (%d were in flight just before)",
+          finishing, in_flight);
+    free(log);
 }
 
 int main(void)
