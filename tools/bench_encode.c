@@ -30,6 +30,7 @@ typedef struct bench_opts {
     int lengths[16], n_lengths;
     double seconds;
     int json;
+    int profile; /* print each cell's per-op device time */
 } bench_opts;
 
 static double now_s(void)
@@ -83,12 +84,14 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: vkbridge bench encode [--device cpu|vulkan|vulkan:N]... [--json]\n"
                "          [--weights f32|f16|both] [--model DIR] [--batches 1,8,32,128]\n"
-               "          [--lengths 16,64,128,256] [--seconds S]\n\n"
+               "          [--lengths 16,64,128,256] [--seconds S] [--profile]\n\n"
                "Sentence-embedding throughput of the all-MiniLM-L6-v2 shape (random weights,\n"
                "generated into a temporary folder unless --model is given) per backend, batch\n"
                "size and sequence length. Default: the CPU backend and the first Vulkan device\n"
                "if there is one; weights both f32 and f16 (f16 only where the device stores\n"
-               "16-bit; the CPU backend widens f16 to f32, so it runs f32 only).\n");
+               "16-bit; the CPU backend widens f16 to f32, so it runs f32 only).\n"
+               "--profile prints, per cell, the device time of the last batch per op kind\n"
+               "(Vulkan devices with timestamp queries only).\n");
 }
 
 static int parse_args(int argc, char **argv, bench_opts *o)
@@ -108,6 +111,10 @@ static int parse_args(int argc, char **argv, bench_opts *o)
         }
         if (!strcmp(a, "--json")) {
             o->json = 1;
+            continue;
+        }
+        if (!strcmp(a, "--profile")) {
+            o->profile = 1;
             continue;
         }
         if (i + 1 >= argc) {
@@ -159,6 +166,52 @@ static void free_batch(int32_t **ids, int B)
     for (int i = 0; ids && i < B; i++)
         free(ids[i]);
     free(ids);
+}
+
+/* The last batch's device time per op name (summed over its calls), largest first. */
+static void print_profile(const vkb_backend *b)
+{
+    const char **names;
+    const double *ms;
+    int n = vkb_batch_timings(b, &names, &ms);
+    enum { MAX_KINDS = 32 };
+    const char *kind[MAX_KINDS];
+    double total[MAX_KINDS], all = 0;
+    int calls[MAX_KINDS], kinds = 0;
+    for (int i = 0; i < n; i++) {
+        if (ms[i] < 0)
+            continue;
+        int k = 0;
+        while (k < kinds && strcmp(kind[k], names[i]))
+            k++;
+        if (k == kinds) {
+            if (kinds == MAX_KINDS)
+                continue;
+            kind[k] = names[i];
+            total[k] = 0;
+            calls[k] = 0;
+            kinds++;
+        }
+        total[k] += ms[i];
+        calls[k]++;
+        all += ms[i];
+    }
+    if (!kinds) {
+        printf("    (no device timings: the CPU backend, or no timestamp queries)\n");
+        return;
+    }
+    for (int done = 0; done < kinds; done++) {
+        int best = done;
+        for (int k = done + 1; k < kinds; k++)
+            best = total[k] > total[best] ? k : best;
+        const char *tn = kind[done];
+        double tt = total[done];
+        int tc = calls[done];
+        kind[done] = kind[best], total[done] = total[best], calls[done] = calls[best];
+        kind[best] = tn, total[best] = tt, calls[best] = tc;
+        printf("    %-14s %4d calls %9.2f ms %5.1f%%\n", kind[done], calls[done], total[done],
+               100 * total[done] / all);
+    }
 }
 
 /* One cell: returns seconds per batch (< 0 on failure). */
@@ -258,6 +311,8 @@ static int run_backend(const char *dir, const char *dev, int f16, const bench_op
                 printf("%-10s %-4s B=%-4d L=%-4d %9.2f ms/batch %9.1f sent/s %10.0f tok/s "
                        "%7.1f GFLOP/s\n", vkb_backend_id(be), wname, B, L, s * 1e3, B / s,
                        B * (double)L / s, gflops);
+                if (o->profile)
+                    print_profile(be);
                 fflush(stdout);
             }
         }
