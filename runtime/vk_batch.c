@@ -25,14 +25,15 @@ static int add_desc_pool(vk_ctx *c)
 {
     if (c->n_desc_pools == VK_MAX_DESC_POOLS)
         return VKB_ENOMEM;
-    VkDescriptorPoolSize sizes[2] = {
+    VkDescriptorPoolSize sizes[3] = {
         {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, VK_SETS_PER_POOL * VK_MAX_BINDINGS},
         {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, VK_SETS_PER_POOL * 4},
+        {VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER, VK_SETS_PER_POOL * 2},
     };
     VkDescriptorPoolCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
         .maxSets = VK_SETS_PER_POOL,
-        .poolSizeCount = 2,
+        .poolSizeCount = 3,
         .pPoolSizes = sizes,
     };
     if (c->fn.CreateDescriptorPool(c->dev, &ci, NULL, &c->desc_pools[c->n_desc_pools]) !=
@@ -373,13 +374,12 @@ int vk_dispatch(vk_ctx *c, vk_kernel_id k, const uint32_t *spec, int n_spec,
             .dstBinding = (uint32_t)i,
             .descriptorCount = 1,
         };
-        if (binds[i].view) {
-            writes[i].descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
-            writes[i].pTexelBufferView = &binds[i].view;
-        } else {
+        writes[i].descriptorType = vk_descriptor_type(c->kernels[k].bindings[i]);
+        if (writes[i].descriptorType == VK_DESCRIPTOR_TYPE_STORAGE_BUFFER) {
             infos[i] = (VkDescriptorBufferInfo){binds[i].buffer, binds[i].offset, binds[i].range};
-            writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
             writes[i].pBufferInfo = &infos[i];
+        } else {
+            writes[i].pTexelBufferView = &binds[i].view;
         }
     }
     c->fn.UpdateDescriptorSets(c->dev, (uint32_t)n_binds, writes, 0, NULL);

@@ -6,7 +6,8 @@
  * split their work by rows and bind a window per dispatch: the window starts at the aligned
  * offset at or before the first element, and the shader gets the distance (in elements) as
  * a push constant. Texel views always cover a whole tensor (up to maxTexelBufferElements
- * texels: 2 GiB of RGBA32F on lavapipe), so texel kernels only window their outputs.
+ * texels: 2 GiB of RGBA32F on lavapipe), so texel kernels only window the outputs they write
+ * through storage buffers (matmul_texel writes through a storage texel view instead).
  */
 #include "vk_internal.h"
 
@@ -80,6 +81,13 @@ int vk_bind_texel(vk_ctx *c, const vkb_tensor *t, vk_view_format f, vk_bind *out
     *out = (vk_bind){.buffer = m->block->buffer, .offset = m->offset, .range = m->size,
                      .view = view};
     return VKB_OK;
+}
+
+int vk_bind_texel_out(vk_ctx *c, vkb_tensor *t, vk_view_format f, vk_bind *out)
+{
+    int rc = vk_bind_texel(c, t, f, out);
+    out->writes = 1;
+    return rc;
 }
 
 vk_bind vk_bind_dummy(vk_ctx *c)

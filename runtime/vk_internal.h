@@ -64,9 +64,10 @@ typedef enum {
 } vk_kernel_id;
 
 #define VK_MAX_BINDINGS 12
-#define VK_MAX_SPEC 8
+#define VK_MAX_SPEC 12
 
 typedef struct vk_kernel {
+    const char *bindings;  /* one letter per binding: see vk_pipeline.c */
     VkDescriptorSetLayout set_layout;
     VkPipelineLayout layout;
     VkShaderModule module;
@@ -78,7 +79,9 @@ typedef struct vk_pipeline {
     VkPipeline pipeline;
 } vk_pipeline;
 
-/* One binding of one dispatch: a storage range (buffer, offset, range) or a texel view. */
+/* One binding of one dispatch: a storage range (buffer, offset, range) or a texel view
+ * (read through a uniform texel buffer, or written through a storage texel buffer: which
+ * one is the kernel's binding letter). */
 typedef struct vk_bind {
     VkBuffer buffer;
     VkDeviceSize offset, range;
@@ -111,6 +114,8 @@ typedef struct vk_ctx {
     uint32_t max_groups[3];
     uint32_t max_invocations; /* maxComputeWorkGroupInvocations */
     int texel_kernels;     /* 1: the CPU-type (texel-buffer) kernel variants */
+    VkBufferUsageFlags tensor_usage; /* of every tensor buffer (texel kernels add storage
+                                        texel buffers: they write through texel views) */
     int subgroups;         /* subgroup arithmetic usable (VKB_SUBGROUPS=0 turns it off) */
     int fixed_subgroup;    /* every workgroup of subgroup_size invocations is one subgroup */
     int timestamps;
@@ -164,6 +169,8 @@ static inline vk_mem *vk_mem_of(const vkb_tensor *t) { return (vk_mem *)t->impl;
 
 /* vk_memory.c */
 int vk_memory_init(vk_ctx *c, char *err, size_t errlen);
+/* 1 if every vk_view_format can be a storage texel buffer on this device. */
+int vk_storage_texel_views(vk_ctx *c);
 void vk_memory_destroy(vk_ctx *c);
 int vk_mem_alloc(vk_ctx *c, VkDeviceSize bytes, vk_mem *m);
 void vk_mem_free(vk_ctx *c, vk_mem *m);
@@ -180,6 +187,8 @@ void vk_kernels_destroy(vk_ctx *c);
  * created on first use; VK_NULL_HANDLE on failure. */
 VkPipeline vk_pipeline_get(vk_ctx *c, vk_kernel_id k, const uint32_t *spec, int n_spec);
 const char *vk_kernel_name(vk_kernel_id k);
+/* The descriptor type of a binding letter of the kernel table (S, T, I). */
+VkDescriptorType vk_descriptor_type(char letter);
 /* Writes the pipeline cache to disk if it changed. */
 void vk_pipeline_cache_save(vk_ctx *c);
 
@@ -220,6 +229,8 @@ int vk_bind_storage(vk_ctx *c, const vkb_tensor *t, size_t first, size_t count, 
 int vk_bind_whole(vk_ctx *c, const vkb_tensor *t, int writes, vk_bind *out);
 /* Whole-tensor texel view of t in format f (read-only). */
 int vk_bind_texel(vk_ctx *c, const vkb_tensor *t, vk_view_format f, vk_bind *out);
+/* The whole-tensor view in format f as a storage texel buffer the dispatch writes. */
+int vk_bind_texel_out(vk_ctx *c, vkb_tensor *t, vk_view_format f, vk_bind *out);
 /* A small zeroed range for bindings an op does not use (bias, residual). */
 vk_bind vk_bind_dummy(vk_ctx *c);
 vk_bind vk_bind_dummy_texel(vk_ctx *c, vk_view_format f);

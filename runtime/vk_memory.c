@@ -20,9 +20,22 @@
 #define VK_BLOCK_SIZE ((VkDeviceSize)128 << 20)
 #define VK_STAGING_SIZE ((VkDeviceSize)32 << 20)
 
-static const VkBufferUsageFlags tensor_usage =
-    VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
-    VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+static const VkFormat view_formats[VK_VIEW_COUNT] = {
+    VK_FORMAT_R32_SFLOAT, VK_FORMAT_R32G32B32A32_SFLOAT, VK_FORMAT_R16_SFLOAT,
+    VK_FORMAT_R16G16B16A16_SFLOAT, VK_FORMAT_R32_SINT,
+};
+static const VkDeviceSize view_texel_bytes[VK_VIEW_COUNT] = {4, 16, 2, 8, 4};
+
+int vk_storage_texel_views(vk_ctx *c)
+{
+    for (int f = 0; f < VK_VIEW_COUNT; f++) {
+        VkFormatProperties fp;
+        c->inst->fn.GetPhysicalDeviceFormatProperties(c->pd, view_formats[f], &fp);
+        if (!(fp.bufferFeatures & VK_FORMAT_FEATURE_STORAGE_TEXEL_BUFFER_BIT))
+            return 0;
+    }
+    return 1;
+}
 
 static VkDeviceSize round_up(VkDeviceSize x, VkDeviceSize a) { return (x + a - 1) / a * a; }
 
@@ -77,7 +90,7 @@ static int tensor_type_bits(vk_ctx *c, uint32_t *bits)
     VkBufferCreateInfo bci = {
         .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
         .size = 4096,
-        .usage = tensor_usage,
+        .usage = c->tensor_usage,
         .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
     };
     VkBuffer probe;
@@ -173,7 +186,7 @@ static vk_block *new_block(vk_ctx *c, VkDeviceSize size)
     vk_free_range *f = calloc(1, sizeof *f);
     if (!blk || !f)
         goto fail;
-    if (create_buffer(c, size, tensor_usage, c->mem_type, &blk->buffer, &blk->memory) != VKB_OK)
+    if (create_buffer(c, size, c->tensor_usage, c->mem_type, &blk->buffer, &blk->memory) != VKB_OK)
         goto fail;
     if (c->mem_mapped &&
         c->fn.MapMemory(c->dev, blk->memory, 0, VK_WHOLE_SIZE, 0, &blk->mapped) != VK_SUCCESS) {
@@ -364,12 +377,6 @@ int vk_mem_download(vk_ctx *c, const vk_mem *m, VkDeviceSize off, void *dst, VkD
     }
     return rc;
 }
-
-static const VkFormat view_formats[VK_VIEW_COUNT] = {
-    VK_FORMAT_R32_SFLOAT, VK_FORMAT_R32G32B32A32_SFLOAT, VK_FORMAT_R16_SFLOAT,
-    VK_FORMAT_R16G16B16A16_SFLOAT, VK_FORMAT_R32_SINT,
-};
-static const VkDeviceSize view_texel_bytes[VK_VIEW_COUNT] = {4, 16, 2, 8, 4};
 
 VkBufferView vk_mem_view(vk_ctx *c, vk_mem *m, vk_view_format f)
 {

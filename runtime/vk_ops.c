@@ -34,7 +34,7 @@ enum { MM_BM = 64, MM_BN = 64, MM_BK = 16, MM_TM = 4, MM_TN = 4 };
  * lavapipe packs 8 invocations along x into one SIMD vector, so LX must be >= 8 (LX = 1 ran
  * 6x slower), and a multiple of the subgroup size (X rows are shared across the subgroup);
  * tile sizes measured in the shader's header. */
-enum { MMT_RM = 16, MMT_RN = 12, MMT_LX = 8, MMT_LY = 1 };
+enum { MMT_RM = 32, MMT_RN = 8, MMT_LX = 8, MMT_LY = 1 };
 
 static int matmul_tiled(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *W,
                         const vkb_tensor *bias, const vkb_tensor *R, int M, int N, int K,
@@ -74,29 +74,36 @@ static int matmul_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb
     /* Shared X rows unless the rows are 4 KiB apart (then the per-lane skew wins). */
     int share_x = vec4 && ((size_t)K * 4) % 4096 != 0;
     uint32_t lanes = texel_lanes(c), lx = lanes > MMT_LX ? lanes : MMT_LX;
-    const uint32_t spec[] = {MMT_RM, MMT_RN, (uint32_t)vec4, lx, MMT_LY, (uint32_t)share_x, lanes};
+    /* The epilogue reads bias and residual and writes Y four columns at a time when the
+     * columns come in fours. */
+    int vec4_out = N % 4 == 0 && MMT_RN % 4 == 0;
     vk_view_format xf = vec4 ? VK_VIEW_RGBA32F : VK_VIEW_R32F;
     vk_view_format wf = W->dtype == VKB_F16 ? (vec4 ? VK_VIEW_RGBA16F : VK_VIEW_R16F) : xf;
-    size_t chunk = min_size(vk_rows_per_binding(c, sizeof(float) * (size_t)N),
-                            (size_t)c->max_groups[1] * MMT_RM);
-    if (chunk == 0)
-        return VKB_EUNSUPPORTED;
-    vk_bind binds[5];
+    vk_view_format of = vec4_out ? VK_VIEW_RGBA32F : VK_VIEW_R32F;
+    /* Every operand is a whole-tensor texel view, so only the workgroup count limit splits
+     * the rows. */
+    size_t chunk = (size_t)c->max_groups[1] * MMT_RM;
+    vk_bind binds[6];
     int rc = vk_bind_texel(c, X, xf, &binds[0]);
     if (rc == VKB_OK)
         rc = vk_bind_texel(c, W, wf, &binds[1]);
     if (rc == VKB_OK)
-        rc = vk_bind_whole(c, bias, 0, &binds[2]);
+        rc = vk_bind_texel(c, bias, of, &binds[2]);
+    if (rc == VKB_OK)
+        rc = vk_bind_texel(c, R, of, &binds[3]);
+    if (rc == VKB_OK)
+        rc = vk_bind_texel_out(c, vec4_out ? Y : NULL, VK_VIEW_RGBA32F, &binds[4]);
+    if (rc == VKB_OK)
+        rc = vk_bind_texel_out(c, vec4_out ? NULL : Y, VK_VIEW_R32F, &binds[5]);
+    const uint32_t spec[] = {MMT_RM, MMT_RN, (uint32_t)vec4, lx, MMT_LY, (uint32_t)share_x,
+                             lanes, (uint32_t)vec4_out};
     for (size_t m0 = 0; rc == VKB_OK && m0 < (size_t)M; m0 += chunk) {
         size_t mc = min_size(chunk, (size_t)M - m0);
         matmul_push p = {.M = (uint32_t)mc, .N = (uint32_t)N, .K = (uint32_t)K, .act = act,
-                         .flags = (bias ? 1u : 0u) | (R ? 2u : 0u), .x_off = (uint32_t)(m0 * K)};
-        rc = vk_bind_storage(c, R, m0 * N, mc * N, 0, &binds[3], &p.r_off);
-        if (rc == VKB_OK)
-            rc = vk_bind_storage(c, Y, m0 * N, mc * N, 1, &binds[4], &p.y_off);
-        if (rc == VKB_OK)
-            rc = vk_dispatch(c, VK_K_MATMUL_TEXEL, spec, 7, binds, 5, &p, sizeof p,
-                             div_up(div_up(N, MMT_RN), lx), div_up(div_up(mc, MMT_RM), MMT_LY), 1);
+                         .flags = (bias ? 1u : 0u) | (R ? 2u : 0u), .x_off = (uint32_t)(m0 * K),
+                         .y_off = (uint32_t)(m0 * N), .r_off = (uint32_t)(m0 * N)};
+        rc = vk_dispatch(c, VK_K_MATMUL_TEXEL, spec, 8, binds, 6, &p, sizeof p,
+                         div_up(div_up(N, MMT_RN), lx), div_up(div_up(mc, MMT_RM), MMT_LY), 1);
     }
     return rc;
 }

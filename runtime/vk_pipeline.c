@@ -30,11 +30,11 @@ extern const struct vkb_embedded_shader vkb_embedded_shaders[];
 
 static const struct {
     const char *name;
-    const char *bindings;  /* S = storage buffer, T = uniform texel buffer */
+    const char *bindings;  /* S storage buffer, T uniform texel buffer, I storage texel buffer */
     uint32_t push_bytes;   /* size of the shader's push-constant block */
 } kernel_table[VK_K_COUNT] = {
     [VK_K_MATMUL] = {"matmul", "SSSSS", 32},
-    [VK_K_MATMUL_TEXEL] = {"matmul_texel", "TTSSS", 32},
+    [VK_K_MATMUL_TEXEL] = {"matmul_texel", "TTTTII", 32},
     [VK_K_ATTENTION] = {"attention", "SSS", 24},
     [VK_K_ATTENTION_TEXEL] = {"attention_texel", "TSS", 24},
     [VK_K_LAYERNORM] = {"layernorm", "SSSSS", 28},
@@ -43,6 +43,13 @@ static const struct {
     [VK_K_POOL] = {"pool", "SSS", 28},
     [VK_K_GREEDY_MATCH] = {"greedy_match", "SSSSS", 12},
 };
+
+VkDescriptorType vk_descriptor_type(char letter)
+{
+    return letter == 'T'   ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
+           : letter == 'I' ? VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER
+                           : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+}
 
 static const struct vkb_embedded_shader *find_shader(const char *name)
 {
@@ -61,13 +68,13 @@ static int create_kernel(vk_ctx *c, vk_kernel_id id, char *err, size_t errlen)
         vkb_set_err(err, errlen, "shader %s is not embedded in this build", kernel_table[id].name);
         return VKB_EDEVICE;
     }
+    k->bindings = letters;
     VkDescriptorSetLayoutBinding binds[VK_MAX_BINDINGS];
     uint32_t n = (uint32_t)strlen(letters);
     for (uint32_t i = 0; i < n; i++)
         binds[i] = (VkDescriptorSetLayoutBinding){
             .binding = i,
-            .descriptorType = letters[i] == 'T' ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
-                                                : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+            .descriptorType = vk_descriptor_type(letters[i]),
             .descriptorCount = 1,
             .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
         };

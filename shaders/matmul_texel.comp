@@ -9,9 +9,17 @@
 //          x_off + m*K + k holds X[m,k].
 //   1 W    samplerBuffer (N,K), PyTorch Linear layout: RGBA32F or RGBA16F view (VEC4) or
 //          R32F / R16F (scalar); the view's format does the f16 -> f32 conversion.
-//   2 bias float[]  (N), read when flags & 1
-//   3 R    float[]  (M,N) residual: R[m,n] = r[r_off + m*N + n], added after act when flags & 2
-//   4 Y    float[]  (M,N): Y[m,n] = y[y_off + m*N + n]
+//   2 bias samplerBuffer (N), read when flags & 1: RGBA32F view (VEC4_OUT, texel n/4 holds
+//          bias[n..n+3]) or R32F.
+//   3 R    samplerBuffer (M,N) residual, added after act when flags & 2: texel view of the
+//          whole tensor, R[m,n] at element r_off + m*N + n (RGBA32F when VEC4_OUT, else R32F).
+//   4 Y4   imageBuffer rgba32f, written when VEC4_OUT (N, RN multiples of 4): texel
+//          (y_off + m*N + n)/4 holds Y[m,n..n+3], a view of the whole output tensor.
+//   5 Y1   imageBuffer r32f, written otherwise: texel y_off + m*N + n holds Y[m,n].
+//   (The unused one of 4 and 5 is bound to a dummy.) lavapipe runs a storage-buffer access
+//   as a loop over the lanes with a branch per lane; texel loads and image stores are
+//   vectorised, so the epilogue goes through them: at K = 384 the per-element
+//   storage-buffer epilogue cost 25-30% of the op.
 // Push constants: M, N, K, act (vkb_act), flags, x_off, y_off, r_off.
 //
 // One invocation computes an RM x RN block of Y (rows gl_GlobalInvocationID.y*RM.., cols
@@ -24,7 +32,13 @@
 // a multiple of 4 KiB apart, so unskewed lanes hit the same L1 sets at the same moment and
 // evict each other; skewing lifted 4096x1024x1024 from 28 to 43 GFLOP/s on lavapipe (per
 // 2 cores of CPU time), with no cost at K = 384. Measured tiles (RM x RN, lanes along N):
-// 8x8 43, 16x8 50, 16x12 54, 16x16 52, 24x8 53 GFLOP/s at 4096x1024x1024.
+// 8x8 43, 16x8 50, 16x12 54, 16x16 52, 24x8 53 GFLOP/s at 4096x1024x1024 (storage-buffer
+// epilogue). With the texel/image epilogue, one MiniLM layer's four products at 2048 rows
+// (384x384, 1152x384, 1536x384, 384x1536) took 32x8 107-110 ms, 24x8 112, 64x4 122,
+// 40x8 127, 32x4 132, 16x8 134, 24x16 140 (16x12: 120). Mesa 22.3 compiles each texel fetch
+// into a call that clobbers every vector register, and keeps loop-carried values under an
+// execution mask (load, blend, store per update), so bigger tiles mostly buy fewer calls;
+// summing 2 or 4 texels of K before touching the accumulators made it slower.
 //
 // SHARE_X: the lanes of a subgroup use the same X rows, so lane l fetches rows l, l+SG, ...
 // and the others read them through subgroupShuffle (fewer texel fetches: 4096x768x768 went
@@ -35,18 +49,21 @@
 #extension GL_KHR_shader_subgroup_shuffle : require
 #include "common.glsl"
 
-layout(constant_id = 0) const uint RM = 16;
-layout(constant_id = 1) const uint RN = 12;
+layout(constant_id = 0) const uint RM = 32;
+layout(constant_id = 1) const uint RN = 8;
 layout(constant_id = 2) const bool VEC4 = true;
 layout(local_size_x_id = 3, local_size_y_id = 4) in; // x: a multiple of SG, y: 1
 layout(constant_id = 5) const bool SHARE_X = false;
 layout(constant_id = 6) const uint SG = 8; // subgroup size
 
+layout(constant_id = 7) const bool VEC4_OUT = false; // the epilogue works on 4 columns at once
+
 layout(binding = 0) uniform samplerBuffer X;
 layout(binding = 1) uniform samplerBuffer W;
-layout(std430, binding = 2) readonly buffer BBuf { float bias[]; };
-layout(std430, binding = 3) readonly buffer RBuf { float r[]; };
-layout(std430, binding = 4) writeonly buffer YBuf { float y[]; };
+layout(binding = 2) uniform samplerBuffer BIAS;
+layout(binding = 3) uniform samplerBuffer R;
+layout(binding = 4, rgba32f) uniform writeonly imageBuffer Y4;
+layout(binding = 5, r32f) uniform writeonly imageBuffer Y1;
 
 layout(push_constant) uniform Push {
     uint M, N, K, act, flags, x_off, y_off, r_off;
@@ -106,6 +123,30 @@ void main()
         }
     }
 
+    // The epilogue: bias, act, residual, store (texel views and images: see the header).
+    if (VEC4_OUT) {
+        [[unroll]] for (uint q = 0; q < RN / 4u; q++) {
+            uint n = n0 + 4u * q;
+            if (n >= p.N)
+                break;
+            vec4 b4 = (p.flags & 1u) != 0u ? texelFetch(BIAS, int(n / 4u)) : vec4(0.0);
+            [[unroll]] for (uint i = 0; i < RM; i++) {
+                uint m = m0 + i;
+                if (m >= p.M)
+                    break;
+                uint e = m * p.N + n;
+                vec4 v = vec4(acc[i * RN + 4u * q], acc[i * RN + 4u * q + 1u],
+                              acc[i * RN + 4u * q + 2u], acc[i * RN + 4u * q + 3u]) + b4;
+                if (p.act != 0u)
+                    v = vec4(vkb_activate(v.x, int(p.act)), vkb_activate(v.y, int(p.act)),
+                             vkb_activate(v.z, int(p.act)), vkb_activate(v.w, int(p.act)));
+                if ((p.flags & 2u) != 0u)
+                    v += texelFetch(R, int((p.r_off + e) / 4u));
+                imageStore(Y4, int((p.y_off + e) / 4u), v);
+            }
+        }
+        return;
+    }
     [[unroll]] for (uint i = 0; i < RM; i++) {
         uint m = m0 + i;
         if (m >= p.M)
@@ -116,11 +157,11 @@ void main()
                 break;
             float v = acc[i * RN + j];
             if ((p.flags & 1u) != 0u)
-                v += bias[n];
+                v += texelFetch(BIAS, int(n)).x;
             v = vkb_activate(v, int(p.act));
             if ((p.flags & 2u) != 0u)
-                v += r[p.r_off + m * p.N + n];
-            y[p.y_off + m * p.N + n] = v;
+                v += texelFetch(R, int(p.r_off + m * p.N + n)).x;
+            imageStore(Y1, int(p.y_off + m * p.N + n), vec4(v));
         }
     }
 }

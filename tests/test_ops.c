@@ -277,6 +277,11 @@ static void run_all(ops_pair *op, int big)
     }
     test_matmul(op, 129, 385, 384, VKB_ACT_GELU_ERF, 1, 1, VKB_F32); /* 4-wide loads */
     test_matmul(op, 129, 385, 384, VKB_ACT_GELU_TANH, 1, 0, VKB_F16);
+    /* N a multiple of 4: the texel kernel's 4-column epilogue (bias, residual, stores) */
+    test_matmul(op, 131, 388, 384, VKB_ACT_GELU_ERF, 1, 1, VKB_F32);
+    test_matmul(op, 37, 100, 96, VKB_ACT_GELU_TANH, 1, 0, VKB_F16);
+    test_matmul(op, 70, 1152, 384, VKB_ACT_NONE, 1, 0, VKB_F32);
+    test_matmul(op, 45, 64, 383, VKB_ACT_RELU, 0, 1, VKB_F32);
     /* K = 4096 (roberta-large's FFN output): the longest loop of the matmul kernels */
     test_matmul(op, 33, 65, 4096, VKB_ACT_NONE, 1, 1, VKB_F32);
     test_matmul(op, 33, 65, 4096, VKB_ACT_RELU, 0, 0, VKB_F16);

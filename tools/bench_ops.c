@@ -27,13 +27,16 @@ typedef struct bench_cfg {
     int repeats, warmup;
     int json;
     const char *only; /* --op: one op, or NULL for all */
+    int shapes[8][3]; /* --shape MxNxK: matmul shapes instead of the default ones */
+    int n_shapes;
 } bench_cfg;
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: vkbridge bench ops [--json] [--device cpu|vulkan|vulkan:N]... [--repeats N]\n"
-            "                          [--warmup N] [--op matmul|attention|layernorm]\n\n"
+            "                          [--warmup N] [--op matmul|attention|layernorm]\n"
+            "                          [--shape MxNxK]...\n\n"
             "Times matmul (MiniLM and roberta-large shapes at 4096 tokens, f32 and f16\n"
             "weights), attention (32x12x128x32) and layernorm (4096x384) on each backend:\n"
             "median of N runs (default 5) after warm-up runs (default 1). Without --device:\n"
@@ -43,7 +46,8 @@ static void usage(FILE *f)
             "whole process: on a CPU-type device like lavapipe, what the op cost the cores,\n"
             "which stays meaningful when other processes share them).\n\n"
             "  --json      one JSON object {\"device\": {...}, \"results\": [...]}\n"
-            "  --op NAME   only this op\n");
+            "  --op NAME   only this op\n"
+            "  --shape MxNxK  time matmul at these shapes (up to 8) instead of the default ones\n");
 }
 
 static double clock_s(clockid_t id)
@@ -300,12 +304,20 @@ static int bench_backend(vkb_backend *b, const bench_cfg *cfg, json_t *results)
     static const int shapes[6][2] = {{384, 384}, {1536, 384}, {384, 1536},
                                      {1024, 1024}, {4096, 1024}, {1024, 4096}};
     const char *backend = vkb_backend_is_vulkan(b) ? "vulkan" : "cpu";
-    op_case cases[16];
+    op_case cases[24];
     int n = 0;
-    for (int w = 0; w < 2; w++)
+    for (int w = 0; w < 2; w++) {
+        if (cfg->n_shapes) {
+            for (int s = 0; s < cfg->n_shapes; s++)
+                cases[n++] = (op_case){.op = "matmul", .M = cfg->shapes[s][0],
+                                       .N = cfg->shapes[s][1], .K = cfg->shapes[s][2],
+                                       .wtype = w ? VKB_F16 : VKB_F32};
+            continue;
+        }
         for (int s = 0; s < 6; s++)
             cases[n++] = (op_case){.op = "matmul", .M = 4096, .N = shapes[s][0],
                                    .K = shapes[s][1], .wtype = w ? VKB_F16 : VKB_F32};
+    }
     cases[n++] = (op_case){.op = "attention", .B = 32, .L = 128, .H = 12, .d = 32};
     cases[n++] = (op_case){.op = "layernorm", .rows = 4096, .cols = 384};
     for (int i = 0; i < n; i++) {
@@ -349,6 +361,18 @@ static int parse_args(int argc, char **argv, bench_cfg *cfg)
                 fprintf(stderr, "vkbridge bench ops: unknown op '%s'\n", cfg->only);
                 return 2;
             }
+        } else if (!strcmp(a, "--shape") && i + 1 < argc) {
+            int *sh = cfg->shapes[cfg->n_shapes];
+            char tail;
+            if (cfg->n_shapes == 8 ||
+                sscanf(argv[++i], "%dx%dx%d%c", &sh[0], &sh[1], &sh[2], &tail) != 3 ||
+                sh[0] < 1 || sh[1] < 1 || sh[2] < 1 || sh[0] > 65536 || sh[1] > 65536 ||
+                sh[2] > 65536) {
+                fprintf(stderr, "vkbridge bench ops: --shape wants MxNxK, up to 8 ('%s')\n",
+                        argv[i]);
+                return 2;
+            }
+            cfg->n_shapes++;
         } else if (!strcmp(a, "--device") && i + 1 < argc && cfg->n_devices < 8) {
             cfg->devices[cfg->n_devices++] = argv[++i];
         } else if ((!strcmp(a, "--repeats") || !strcmp(a, "--warmup")) && i + 1 < argc) {
