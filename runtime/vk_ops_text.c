@@ -1,9 +1,11 @@
 /*
  * vk_ops_text.c — the sequence-level ops on Vulkan: embed, pool, greedy_match, and copy.
  *
- * One kernel each on every device (their cost is small next to the encoder's matmuls).
- * The word-embedding table may exceed maxStorageBufferRange (roberta-large: 206 MB f32 vs
- * 128 MiB on lavapipe), so embed binds it as up to four row windows.
+ * One kernel each on every device (their cost is small next to the encoder's matmuls), but
+ * embed has a texel variant for CPU-type devices, where embed.comp's storage-buffer loads
+ * cost 15 ms of a 2048-row MiniLM batch. The word-embedding table may exceed
+ * maxStorageBufferRange (roberta-large: 206 MB f32 vs 128 MiB on lavapipe), so embed.comp
+ * binds it as up to four row windows; texel views cover it whole.
  */
 #include "vk_internal.h"
 
@@ -50,12 +52,82 @@ static int bind_word_windows(vk_ctx *c, const vkb_tensor *word, int C, vk_bind *
     return VKB_OK;
 }
 
+typedef struct {
+    uint32_t L, C, pos_mode, pad_id;
+    float eps;
+    uint32_t n_words, b0;
+} embed_texel_push;
+
+/* The four-wide chunks each lane of embed_texel.comp holds: at most this many. */
+enum { EMBT_MAX_CHUNKS = 32 };
+
+static vk_view_format table_view(const vkb_tensor *t)
+{
+    return t->dtype == VKB_F16 ? VK_VIEW_RGBA16F : VK_VIEW_RGBA32F;
+}
+
+/* embed_texel.comp applies: a CPU-type device whose workgroups of subgroup_size lanes are
+ * one subgroup, C in fours, a row that fits the lanes' registers, and texel views of every
+ * table (the word table is viewed whole). */
+static int embed_texel_fits(vk_ctx *c, const vkb_tensor *word, const vkb_tensor *pos,
+                            const vkb_tensor *type, int C)
+{
+    if (!c->texel_kernels || !c->fixed_subgroup || C % 4 != 0 ||
+        div_up((size_t)C / 4, c->b->info.subgroup_size) > EMBT_MAX_CHUNKS)
+        return 0;
+    return vk_mem_view(c, vk_mem_of(word), table_view(word)) &&
+           vk_mem_view(c, vk_mem_of(pos), table_view(pos)) &&
+           vk_mem_view(c, vk_mem_of(type), table_view(type));
+}
+
+static int embed_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *ids,
+                       const vkb_tensor *lengths, const vkb_tensor *word, const vkb_tensor *pos,
+                       const vkb_tensor *type, const vkb_tensor *gamma, const vkb_tensor *beta,
+                       int B, int L, int C, vkb_pos_mode pos_mode, int pad_id, float eps)
+{
+    uint32_t lanes = c->b->info.subgroup_size;
+    const uint32_t spec[] = {lanes, div_up((size_t)C / 4, lanes)};
+    embed_texel_push p = {.L = (uint32_t)L, .C = (uint32_t)C, .pos_mode = pos_mode,
+                          .pad_id = (uint32_t)pad_id, .eps = eps,
+                          .n_words = (uint32_t)(word->n / (size_t)C)};
+    vk_bind binds[8];
+    int rc = vk_bind_texel(c, ids, VK_VIEW_R32I, &binds[0]);
+    if (rc == VKB_OK)
+        rc = vk_bind_texel(c, lengths, VK_VIEW_R32I, &binds[1]);
+    if (rc == VKB_OK)
+        rc = vk_bind_texel(c, word, table_view(word), &binds[2]);
+    if (rc == VKB_OK)
+        rc = vk_bind_texel(c, pos, table_view(pos), &binds[3]);
+    if (rc == VKB_OK)
+        rc = vk_bind_texel(c, type, table_view(type), &binds[4]);
+    if (rc == VKB_OK)
+        rc = vk_bind_texel(c, gamma, VK_VIEW_RGBA32F, &binds[5]);
+    if (rc == VKB_OK)
+        rc = vk_bind_texel(c, beta, VK_VIEW_RGBA32F, &binds[6]);
+    if (rc == VKB_OK)
+        rc = vk_bind_texel_out(c, Y, VK_VIEW_RGBA32F, &binds[7]);
+    for (size_t b0 = 0; rc == VKB_OK && b0 < (size_t)B; b0 += c->max_groups[1]) {
+        size_t nb = min_size(c->max_groups[1], (size_t)B - b0);
+        p.b0 = (uint32_t)b0;
+        rc = vk_dispatch(c, VK_K_EMBED_TEXEL, spec, 2, binds, 8, &p, sizeof p, (uint32_t)L,
+                         (uint32_t)nb, 1);
+    }
+    return rc;
+}
+
 int vk_embed(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *ids, const vkb_tensor *lengths,
              const vkb_tensor *word, const vkb_tensor *pos, const vkb_tensor *type,
              const vkb_tensor *gamma, const vkb_tensor *beta, int B, int L, int C,
              vkb_pos_mode pos_mode, int pad_id, float eps)
 {
     vk_ctx *c = vk_ctx_of(b);
+    if (embed_texel_fits(c, word, pos, type, C)) {
+        vk_op_begin(c, "embed");
+        int rc = embed_texel(c, Y, ids, lengths, word, pos, type, gamma, beta, B, L, C, pos_mode,
+                             pad_id, eps);
+        vk_op_end(c);
+        return rc;
+    }
     const uint32_t spec[] = {EMB_WG};
     size_t chunk = min_size(vk_rows_per_binding(c, sizeof(float) * (size_t)L * C),
                             c->max_groups[1]);

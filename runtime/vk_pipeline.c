@@ -40,6 +40,7 @@ static const struct {
     [VK_K_LAYERNORM] = {"layernorm", "SSSSS", 28},
     [VK_K_LAYERNORM_TEXEL] = {"layernorm_texel", "TTTTS", 28},
     [VK_K_EMBED] = {"embed", "SSSSSSSSSSS", 56},
+    [VK_K_EMBED_TEXEL] = {"embed_texel", "TTTTTTTI", 28},
     [VK_K_POOL] = {"pool", "SSS", 28},
     [VK_K_GREEDY_MATCH] = {"greedy_match", "SSSSS", 12},
 };

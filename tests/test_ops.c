@@ -306,6 +306,11 @@ static void run_all(ops_pair *op, int big)
     test_embed(op, 3, 13, 384, 1000, VKB_POS_BERT, VKB_F32);
     test_embed(op, 3, 13, 383, 999, VKB_POS_ROBERTA, VKB_F32);
     test_embed(op, 2, 7, 384, 500, VKB_POS_ROBERTA, VKB_F16);
+    /* the texel variant's masked tail chunks (C/4 not a multiple of the lanes) and its
+     * widest row (roberta-large's 1024) */
+    test_embed(op, 2, 9, 388, 300, VKB_POS_ROBERTA, VKB_F32);
+    test_embed(op, 3, 5, 36, 40, VKB_POS_BERT, VKB_F16);
+    test_embed(op, 2, 6, 1024, 70, VKB_POS_BERT, VKB_F32);
     for (int modes = 1; modes <= 15; modes += 3)
         test_pool(op, 3, 13, 383, modes, modes & 1);
     test_pool(op, 2, 9, 384, VKB_POOL_MEAN, 1);
