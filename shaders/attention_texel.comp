@@ -8,8 +8,12 @@
 //             h*D..h*D+D-1 of each third. VEC4 = true: RGBA32F view, element (row, col) in
 //             texel (qkv_off + row*3*H*D + col)/4 (D and qkv_off multiples of 4);
 //             VEC4 = false: R32F view, texel qkv_off + row*3*H*D + col.
-//   1 lengths int[]   (B): real tokens of sequence b are 0..lengths[b]-1
-//   2 ctx     float[] (B*L, H*D): element (row, col) at ctx_off + row*H*D + col
+//   1 lengths isamplerBuffer R32I (B): real tokens of sequence b are 0..lengths[b]-1
+//   2 ctx4    imageBuffer rgba32f (B*L, H*D), written when VEC4: element (row, col) in texel
+//             (ctx_off + row*H*D + col)/4, a view of the whole output tensor
+//   3 ctx1    imageBuffer r32f, the same written one element per texel when not VEC4 (the
+//             unused one of 2 and 3 is bound to a dummy). Images, not storage buffers:
+//             lavapipe turns each storage-buffer access into a loop over the lanes.
 // Push constants: L, H, qkv_off, ctx_off, scale (1/sqrt(D)), b0 (first sequence in lengths).
 //
 // Invocation (x = query row t, y = head h, z = sequence b) computes softmax_j(q·k_j*scale)·v_j
@@ -32,8 +36,9 @@ layout(local_size_x_id = 3) in;               // a multiple of SG
 layout(constant_id = 4) const uint SG = 8;    // subgroup size
 
 layout(binding = 0) uniform samplerBuffer qkv;
-layout(std430, binding = 1) readonly buffer Len { int lengths[]; };
-layout(std430, binding = 2) writeonly buffer Ctx { float ctx[]; };
+layout(binding = 1) uniform isamplerBuffer lengths;
+layout(binding = 2, rgba32f) uniform writeonly imageBuffer ctx4;
+layout(binding = 3, r32f) uniform writeonly imageBuffer ctx1;
 
 layout(push_constant) uniform Push {
     uint L, H, qkv_off, ctx_off;
@@ -83,7 +88,7 @@ void load_row(int e, out float v[D])
 void main()
 {
     uint t = gl_GlobalInvocationID.x, h = gl_GlobalInvocationID.y, b = gl_GlobalInvocationID.z;
-    uint len = uint(clamp(lengths[p.b0 + b], 0, int(p.L)));
+    uint len = uint(clamp(texelFetch(lengths, int(p.b0 + b)).x, 0, int(p.L)));
     int stride = int(3u * p.H * D);
     int base = int(p.qkv_off + b * p.L * uint(stride) + h * D);
 
@@ -130,6 +135,12 @@ void main()
     if (t >= p.L)
         return;
     uint orow = p.ctx_off + (b * p.L + t) * p.H * D + h * D;
-    [[unroll]] for (uint c = 0; c < D; c++)
-        ctx[orow + c] = acc[c] * inv;
+    if (VEC4) {
+        [[unroll]] for (uint c = 0; c < D; c += 4u)
+            imageStore(ctx4, int((orow + c) / 4u),
+                       vec4(acc[c], acc[c + 1u], acc[c + 2u], acc[c + 3u]) * inv);
+    } else {
+        [[unroll]] for (uint c = 0; c < D; c++)
+            imageStore(ctx1, int(orow + c), vec4(acc[c] * inv));
+    }
 }
