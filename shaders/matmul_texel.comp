@@ -124,25 +124,24 @@ void main()
     }
 
     // The epilogue: bias, act, residual, store (texel views and images: see the header).
+    // No break and no branch around a fetch (both cost lavapipe dearly): an absent bias or
+    // residual is the zeroed dummy read at texel 0, and the edge test guards only the store.
+    bool has_bias = (p.flags & 1u) != 0u, has_res = (p.flags & 2u) != 0u;
     if (VEC4_OUT) {
         [[unroll]] for (uint q = 0; q < RN / 4u; q++) {
-            uint n = n0 + 4u * q;
-            if (n >= p.N)
-                break;
-            vec4 b4 = (p.flags & 1u) != 0u ? texelFetch(BIAS, int(n / 4u)) : vec4(0.0);
+            uint n = min(n0 + 4u * q, p.N - 4u);
+            vec4 b4 = texelFetch(BIAS, has_bias ? int(n / 4u) : 0);
             [[unroll]] for (uint i = 0; i < RM; i++) {
-                uint m = m0 + i;
-                if (m >= p.M)
-                    break;
+                uint m = min(m0 + i, p.M - 1u);
                 uint e = m * p.N + n;
                 vec4 v = vec4(acc[i * RN + 4u * q], acc[i * RN + 4u * q + 1u],
                               acc[i * RN + 4u * q + 2u], acc[i * RN + 4u * q + 3u]) + b4;
                 if (p.act != 0u)
                     v = vec4(vkb_activate(v.x, int(p.act)), vkb_activate(v.y, int(p.act)),
                              vkb_activate(v.z, int(p.act)), vkb_activate(v.w, int(p.act)));
-                if ((p.flags & 2u) != 0u)
-                    v += texelFetch(R, int((p.r_off + e) / 4u));
-                imageStore(Y4, int((p.y_off + e) / 4u), v);
+                v += texelFetch(R, has_res ? int((p.r_off + e) / 4u) : 0);
+                if (m0 + i < p.M && n0 + 4u * q < p.N)
+                    imageStore(Y4, int((p.y_off + e) / 4u), v);
             }
         }
         return;
