@@ -34,21 +34,28 @@ enum { MM_BM = 64, MM_BN = 64, MM_BK = 16, MM_TM = 4, MM_TN = 4 };
  * lavapipe packs 8 invocations along x into one SIMD vector, so LX must be >= 8 (LX = 1 ran
  * 6x slower), and a multiple of the subgroup size (X rows are shared across the subgroup);
  * tile sizes measured in the shader's header. */
-enum { MMT_RM = 32, MMT_RN = 8, MMT_LX = 8, MMT_LY = 1 };
+enum { MMT_LX = 8, MMT_LY = 1 };
+/* With shared X rows (the subgroup fetches each row once) 32 x 8 is best; when rows are
+ * 4 KiB-aliased (K = 1024, 4096) and each lane walks its own skewed X rows, every row is a
+ * fetch per lane, and 16 x 12 is (roberta-large shapes: 50-52 GFLOP/s against 43-50 at
+ * 32 x 8). */
+enum { MMT_SHARED_RM = 32, MMT_SHARED_RN = 8, MMT_SKEW_RM = 16, MMT_SKEW_RN = 12 };
 
-/* Rows per invocation for M rows: 32 is the fastest per row, but an invocation computes all
- * its rows even past M, so short inputs (one sentence: M = 16) take the tile that wastes the
- * least: cost ~ padded rows x relative per-row cost (32: 1, 16: 1.25, 8: 1.6, measured on
- * lavapipe at the MiniLM shapes). */
-static uint32_t matmul_texel_rows(int M)
+/* Rows per invocation for M rows: the largest is the fastest per row, but an invocation
+ * computes all its rows even past M, so short inputs (one sentence: M = 16) take the tile
+ * that wastes the least: cost ~ padded rows x relative per-row cost (32: 1, 16: 1.25,
+ * 8: 1.6, measured on lavapipe at the MiniLM shapes). */
+static uint32_t matmul_texel_rows(int M, uint32_t largest)
 {
-    static const uint32_t rm[3] = {MMT_RM, 16, 8};
+    static const uint32_t rm[3] = {32, 16, 8};
     static const double per_row[3] = {1.0, 1.25, 1.6};
-    uint32_t best = rm[0];
+    uint32_t best = 0;
     double best_cost = 0;
     for (int i = 0; i < 3; i++) {
+        if (rm[i] > largest)
+            continue;
         double cost = (double)div_up((size_t)M, rm[i]) * rm[i] * per_row[i];
-        if (i == 0 || cost < best_cost) {
+        if (!best || cost < best_cost) {
             best = rm[i];
             best_cost = cost;
         }
@@ -96,13 +103,14 @@ static int matmul_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb
     uint32_t lanes = texel_lanes(c), lx = lanes > MMT_LX ? lanes : MMT_LX;
     /* The epilogue reads bias and residual and writes Y four columns at a time when the
      * columns come in fours. */
-    int vec4_out = N % 4 == 0 && MMT_RN % 4 == 0;
+    uint32_t rn = share_x ? MMT_SHARED_RN : MMT_SKEW_RN;
+    int vec4_out = N % 4 == 0 && rn % 4 == 0;
     vk_view_format xf = vec4 ? VK_VIEW_RGBA32F : VK_VIEW_R32F;
     vk_view_format wf = W->dtype == VKB_F16 ? (vec4 ? VK_VIEW_RGBA16F : VK_VIEW_R16F) : xf;
     vk_view_format of = vec4_out ? VK_VIEW_RGBA32F : VK_VIEW_R32F;
     /* Every operand is a whole-tensor texel view, so only the workgroup count limit splits
      * the rows. */
-    uint32_t rm = matmul_texel_rows(M);
+    uint32_t rm = matmul_texel_rows(M, share_x ? MMT_SHARED_RM : MMT_SKEW_RM);
     size_t chunk = (size_t)c->max_groups[1] * rm;
     vk_bind binds[6];
     int rc = vk_bind_texel(c, X, xf, &binds[0]);
@@ -116,7 +124,7 @@ static int matmul_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb
         rc = vk_bind_texel_out(c, vec4_out ? Y : NULL, VK_VIEW_RGBA32F, &binds[4]);
     if (rc == VKB_OK)
         rc = vk_bind_texel_out(c, vec4_out ? NULL : Y, VK_VIEW_R32F, &binds[5]);
-    const uint32_t spec[] = {rm, MMT_RN, (uint32_t)vec4, lx, MMT_LY, (uint32_t)share_x, lanes,
+    const uint32_t spec[] = {rm, rn, (uint32_t)vec4, lx, MMT_LY, (uint32_t)share_x, lanes,
                              (uint32_t)vec4_out};
     for (size_t m0 = 0; rc == VKB_OK && m0 < (size_t)M; m0 += chunk) {
         size_t mc = min_size(chunk, (size_t)M - m0);
@@ -124,7 +132,7 @@ static int matmul_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb
                          .flags = (bias ? 1u : 0u) | (R ? 2u : 0u), .x_off = (uint32_t)(m0 * K),
                          .y_off = (uint32_t)(m0 * N), .r_off = (uint32_t)(m0 * N)};
         rc = vk_dispatch(c, VK_K_MATMUL_TEXEL, spec, 8, binds, 6, &p, sizeof p,
-                         div_up(div_up(N, MMT_RN), lx), div_up(div_up(mc, rm), MMT_LY), 1);
+                         div_up(div_up(N, rn), lx), div_up(div_up(mc, rm), MMT_LY), 1);
     }
     return rc;
 }
