@@ -207,7 +207,7 @@ int vk_batch_begin(vkb_backend *b)
     c->n_queries = 0;
     c->n_written = c->n_read = 0;
     c->n_dispatches = 0;
-    c->op_query_begin = -1;
+    c->op_name = NULL;
     c->recording = 1;
     return VKB_OK;
 }
@@ -224,7 +224,7 @@ static void read_timings(vk_ctx *c)
                                   sizeof(uint64_t) * c->n_queries, stamps, sizeof(uint64_t),
                                   VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT) ==
         VK_SUCCESS) {
-        /* Op i owns queries 2i (start) and 2i+1 (end) while queries lasted. */
+        /* Timings entry i owns queries 2i (start) and 2i+1 (end). */
         for (int i = 0; i < b->n_timings && (uint32_t)(2 * i + 1) < c->n_queries; i++)
             b->timing_ms[i] = (double)(stamps[2 * i + 1] - stamps[2 * i]) * c->timestamp_ns / 1e6;
     }
@@ -250,31 +250,37 @@ int vk_batch_end(vkb_backend *b)
 
 void vk_op_begin(vk_ctx *c, const char *name)
 {
-    vkb_backend *b = c->b;
-    c->op_query_begin = -1;
-    if (b->n_timings >= VKB_MAX_TIMINGS)
-        return;
-    b->timing_names[b->n_timings] = name;
-    b->timing_ms[b->n_timings] = -1;
-    /* Queries 2i, 2i+1 belong to op i; they run out together with the timings array. */
-    if (c->timestamps && c->n_queries == (uint32_t)(2 * b->n_timings)) {
-        c->fn.CmdWriteTimestamp(c->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, c->queries,
-                                c->n_queries);
-        c->op_query_begin = (int)c->n_queries++;
-    }
+    c->op_name = name;
 }
 
 void vk_op_end(vk_ctx *c)
 {
+    c->op_name = NULL;
+}
+
+/* Opens the timings entry of the dispatch or copy about to be recorded (after its barrier, so
+ * the barrier's wait is not counted): returns its index, or -1 when the entries ran out. */
+static int timing_begin(vk_ctx *c, const char *fallback)
+{
     vkb_backend *b = c->b;
     if (b->n_timings >= VKB_MAX_TIMINGS)
-        return;
-    if (c->op_query_begin >= 0) {
+        return -1;
+    int i = b->n_timings++;
+    b->timing_names[i] = c->op_name ? c->op_name : fallback;
+    b->timing_ms[i] = -1;
+    if (c->timestamps) {
         c->fn.CmdWriteTimestamp(c->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, c->queries,
-                                c->n_queries++);
+                                (uint32_t)(2 * i));
+        c->n_queries = (uint32_t)(2 * i + 2);
     }
-    c->op_query_begin = -1;
-    b->n_timings++;
+    return i;
+}
+
+static void timing_end(vk_ctx *c, int i)
+{
+    if (i >= 0 && c->timestamps)
+        c->fn.CmdWriteTimestamp(c->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, c->queries,
+                                (uint32_t)(2 * i + 1));
 }
 
 static int overlaps(const vk_range_use *list, int n, VkBuffer buf, VkDeviceSize begin,
@@ -384,6 +390,7 @@ int vk_dispatch(vk_ctx *c, vk_kernel_id k, const uint32_t *spec, int n_spec,
     }
     c->fn.UpdateDescriptorSets(c->dev, (uint32_t)n_binds, writes, 0, NULL);
     track(c, binds, n_binds);
+    int timing = timing_begin(c, vk_kernel_name(k));
     c->fn.CmdBindPipeline(c->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipe);
     c->fn.CmdBindDescriptorSets(c->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, c->kernels[k].layout, 0,
                                 1, &set, 0, NULL);
@@ -391,6 +398,7 @@ int vk_dispatch(vk_ctx *c, vk_kernel_id k, const uint32_t *spec, int n_spec,
         c->fn.CmdPushConstants(c->cmd, c->kernels[k].layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
                                push_bytes, push);
     c->fn.CmdDispatch(c->cmd, gx, gy, gz);
+    timing_end(c, timing);
     c->n_dispatches++;
     return VKB_OK;
 }
@@ -403,8 +411,10 @@ int vk_record_copy(vk_ctx *c, VkBuffer src, VkDeviceSize src_off, VkBuffer dst,
         {.buffer = dst, .offset = dst_off, .range = bytes, .writes = 1},
     };
     track(c, binds, 2);
+    int timing = timing_begin(c, "copy");
     VkBufferCopy region = {.srcOffset = src_off, .dstOffset = dst_off, .size = bytes};
     c->fn.CmdCopyBuffer(c->cmd, src, dst, 1, &region);
+    timing_end(c, timing);
     return VKB_OK;
 }
 

@@ -90,6 +90,12 @@ int vk_bind_texel_out(vk_ctx *c, vkb_tensor *t, vk_view_format f, vk_bind *out)
     return rc;
 }
 
+int vk_bind_out_images(vk_ctx *c, vkb_tensor *t, int vec4, vk_bind out[2])
+{
+    int rc = vk_bind_texel_out(c, vec4 ? t : NULL, VK_VIEW_RGBA32F, &out[0]);
+    return rc == VKB_OK ? vk_bind_texel_out(c, vec4 ? NULL : t, VK_VIEW_R32F, &out[1]) : rc;
+}
+
 vk_bind vk_bind_dummy(vk_ctx *c)
 {
     return (vk_bind){.buffer = c->dummy.block->buffer, .offset = c->dummy.offset,

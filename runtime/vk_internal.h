@@ -152,7 +152,7 @@ typedef struct vk_ctx {
     int recording;
     int lost;              /* a submit failed or timed out: the device is unusable */
     int n_dispatches;      /* in this batch */
-    int op_query_begin;    /* query index of the current op's start, or -1 */
+    const char *op_name;   /* the op being recorded (names its dispatches' timings), or NULL */
     /* ranges written / read since the last barrier */
     vk_range_use written[VK_MAX_HAZARDS], read[VK_MAX_HAZARDS];
     int n_written, n_read;
@@ -197,7 +197,8 @@ int vk_batch_init(vk_ctx *c, char *err, size_t errlen);
 void vk_batch_destroy(vk_ctx *c);
 int vk_batch_begin(vkb_backend *b);
 int vk_batch_end(vkb_backend *b);
-/* Brackets one op's dispatches: its GPU time becomes one timings entry named name. */
+/* Brackets one op's dispatches and copies: each becomes a timings entry named name, with its
+ * GPU time where the device has timestamps. */
 void vk_op_begin(vk_ctx *c, const char *name);
 void vk_op_end(vk_ctx *c);
 /* Records one dispatch of kernel k: binds binds[0..n_binds) at bindings 0..n-1, pushes
@@ -231,6 +232,9 @@ int vk_bind_whole(vk_ctx *c, const vkb_tensor *t, int writes, vk_bind *out);
 int vk_bind_texel(vk_ctx *c, const vkb_tensor *t, vk_view_format f, vk_bind *out);
 /* The whole-tensor view in format f as a storage texel buffer the dispatch writes. */
 int vk_bind_texel_out(vk_ctx *c, vkb_tensor *t, vk_view_format f, vk_bind *out);
+/* The output pair of the texel kernels: out[0] an RGBA32F image (vec4 != 0) and out[1] an
+ * R32F image (vec4 == 0), the unused one bound to the dummy. */
+int vk_bind_out_images(vk_ctx *c, vkb_tensor *t, int vec4, vk_bind out[2]);
 /* A small zeroed range for bindings an op does not use (bias, residual). */
 vk_bind vk_bind_dummy(vk_ctx *c);
 vk_bind vk_bind_dummy_texel(vk_ctx *c, vk_view_format f);

@@ -121,9 +121,7 @@ static int matmul_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb
     if (rc == VKB_OK)
         rc = vk_bind_texel(c, R, of, &binds[3]);
     if (rc == VKB_OK)
-        rc = vk_bind_texel_out(c, vec4_out ? Y : NULL, VK_VIEW_RGBA32F, &binds[4]);
-    if (rc == VKB_OK)
-        rc = vk_bind_texel_out(c, vec4_out ? NULL : Y, VK_VIEW_R32F, &binds[5]);
+        rc = vk_bind_out_images(c, Y, vec4_out, &binds[4]);
     const uint32_t spec[] = {rm, rn, (uint32_t)vec4, lx, MMT_LY, (uint32_t)share_x, lanes,
                              (uint32_t)vec4_out};
     for (size_t m0 = 0; rc == VKB_OK && m0 < (size_t)M; m0 += chunk) {
@@ -195,9 +193,7 @@ int vk_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
         if (rc == VKB_OK)
             rc = vk_bind_texel(c, lengths, VK_VIEW_R32I, &binds[1]);
         if (rc == VKB_OK)
-            rc = vk_bind_texel_out(c, vec4 ? ctx : NULL, VK_VIEW_RGBA32F, &binds[2]);
-        if (rc == VKB_OK)
-            rc = vk_bind_texel_out(c, vec4 ? NULL : ctx, VK_VIEW_R32F, &binds[3]);
+            rc = vk_bind_out_images(c, ctx, vec4, &binds[2]);
     } else {
         rc = vk_bind_whole(c, lengths, 0, &binds[1]);
     }

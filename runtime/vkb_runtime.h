@@ -136,11 +136,14 @@ float vkb_f16_to_f32(uint16_t h);
  * records one step (Vulkan: dispatches + barriers into one command buffer; CPU: runs at once);
  * vkb_batch_end submits, waits, and returns the first error. One recording at a time per
  * backend; a backend is used by one thread at a time (the engine's worker).
- * timings: if non-NULL and the device has timestamps, per-op GPU milliseconds are kept and
- * can be read with vkb_batch_timings after end. */
+ * Every recorded dispatch (and device copy) of a Vulkan batch gets a timings entry named by
+ * its op, with its GPU milliseconds where the device has timestamp queries; read them with
+ * vkb_batch_timings after end. An op split into several dispatches (windows of a large
+ * tensor) has several entries. The CPU backend keeps none. */
 int vkb_batch_begin(vkb_backend *b);
 int vkb_batch_end(vkb_backend *b);
-/* After vkb_batch_end: number of recorded ops and their GPU times in ms (-1 if unknown). */
+/* After vkb_batch_end: the number of timings entries (dispatches), their op names and GPU
+ * times in ms (-1 if unknown). */
 int vkb_batch_timings(const vkb_backend *b, const char ***names, const double **ms);
 
 typedef enum {

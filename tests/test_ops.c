@@ -324,6 +324,19 @@ static void run_all(ops_pair *op, int big)
 /* Shapes for a 64 KiB maxStorageBufferRange: outputs and activations split into several
  * windows, the word table into four; weights still fit (every real device allows 128 MiB,
  * far above any weight matrix). */
+/* The lone op just run on op->vk split into windows: a timings entry per dispatch, each
+ * named by the op and timed where the device has timestamps. */
+static void check_window_timings(ops_pair *op, const char *name)
+{
+    const char **names;
+    const double *ms;
+    int n = vkb_batch_timings(op->vk, &names, &ms);
+    int timed = vkb_backend_device_info(op->vk)->timestamps, ok = n > 1;
+    for (int i = 0; ok && i < n; i++)
+        ok = !strcmp(names[i], name) && (timed ? ms[i] >= 0 : ms[i] == -1);
+    CHECK(ok, "%s %s: one timings entry per window dispatch (%d)", op->name, name, n);
+}
+
 static void run_windows(ops_pair *op)
 {
     test_matmul(op, 700, 37, 383, VKB_ACT_GELU_ERF, 1, 1, VKB_F32);
@@ -331,6 +344,7 @@ static void run_windows(ops_pair *op)
     test_attention(op, 40, 13, 2, 32);
     test_layernorm(op, 300, 383, 1);
     test_layernorm(op, 300, 384, 0);
+    check_window_timings(op, "layernorm");
     test_embed(op, 20, 13, 384, 150, VKB_POS_BERT, VKB_F32);
     test_embed(op, 20, 13, 383, 150, VKB_POS_ROBERTA, VKB_F16);
     test_pool(op, 20, 13, 383, VKB_POOL_MEAN | VKB_POOL_MAX, 1);

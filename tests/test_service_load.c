@@ -159,20 +159,27 @@ static int start_slow_server(svc_proc *p, const char *name, const char *max_conc
     return 0;
 }
 
-/* vkbridge_rejected_busy_total from /metrics, or -1. */
-static long busy_rejections(const svc_proc *p)
+/* The value of a metric line `name VALUE` on /metrics, or -1. */
+static long metric_value(const svc_proc *p, const char *name)
 {
     CURL *h = curl_easy_init();
     tc_reply r;
     long n = -1;
+    char needle[128];
+    snprintf(needle, sizeof needle, "\n%s ", name);
     if (tc_request(h, p, TC_H1, "GET", "/metrics", NULL, NULL, &r) == 200) {
-        const char *line = strstr(r.body, "\nvkbridge_rejected_busy_total ");
+        const char *line = strstr(r.body, needle);
         if (line)
-            n = atol(line + strlen("\nvkbridge_rejected_busy_total "));
+            n = atol(line + strlen(needle));
     }
     tc_reply_free(&r);
     curl_easy_cleanup(h);
     return n;
+}
+
+static long busy_rejections(const svc_proc *p)
+{
+    return metric_value(p, "vkbridge_rejected_busy_total");
 }
 
 /* One try at saturating the only slot with a job of n texts. Returns 1 when it tested
@@ -275,17 +282,8 @@ static void test_saturation(void)
 /* The in-flight count /metrics reports (requests received and not yet answered). */
 static int requests_in_flight(const svc_proc *p)
 {
-    CURL *h = curl_easy_init();
-    tc_reply r;
-    int n = -1;
-    if (tc_request(h, p, TC_H1, "GET", "/metrics", NULL, NULL, &r) == 200) {
-        const char *line = strstr(r.body, "\nvkbridge_http_requests_in_flight ");
-        if (line)
-            n = atoi(line + strlen("\nvkbridge_http_requests_in_flight "));
-    }
-    tc_reply_free(&r);
-    curl_easy_cleanup(h);
-    return n - 1; /* not counting this /metrics request */
+    /* not counting the /metrics request itself */
+    return (int)metric_value(p, "vkbridge_http_requests_in_flight") - 1;
 }
 
 static void test_sigterm_drain(void)

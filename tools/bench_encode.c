@@ -91,6 +91,7 @@ static void usage(FILE *f)
                "if there is one; weights both f32 and f16 (f16 only where the device stores\n"
                "16-bit; the CPU backend widens f16 to f32, so it runs f32 only).\n"
                "--profile prints, per cell, the device time of the last batch per op kind\n"
+               "and how many dispatches it took\n"
                "(Vulkan devices with timestamp queries only).\n");
 }
 
@@ -168,7 +169,7 @@ static void free_batch(int32_t **ids, int B)
     free(ids);
 }
 
-/* The last batch's device time per op name (summed over its calls), largest first. */
+/* The last batch's device time per op name (summed over its dispatches), largest first. */
 static void print_profile(const vkb_backend *b)
 {
     const char **names;
@@ -209,7 +210,7 @@ static void print_profile(const vkb_backend *b)
         int tc = calls[done];
         kind[done] = kind[best], total[done] = total[best], calls[done] = calls[best];
         kind[best] = tn, total[best] = tt, calls[best] = tc;
-        printf("    %-14s %4d calls %9.2f ms %5.1f%%\n", kind[done], calls[done], total[done],
+        printf("    %-14s %4d dispatches %9.2f ms %5.1f%%\n", kind[done], calls[done], total[done],
                100 * total[done] / all);
     }
 }

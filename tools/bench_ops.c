@@ -175,7 +175,10 @@ static int time_case(vkb_backend *b, op_case *c, const bench_cfg *cfg, op_times 
         cpu[i] = (cpu_s() - c0) * 1e3;
         const char **names;
         const double *tms;
-        gpu[i] = vkb_batch_timings(b, &names, &tms) == 1 ? tms[0] : -1;
+        int nt = vkb_batch_timings(b, &names, &tms); /* one entry per dispatch */
+        gpu[i] = nt > 0 ? 0 : -1;
+        for (int d = 0; d < nt && gpu[i] >= 0; d++)
+            gpu[i] = tms[d] < 0 ? -1 : gpu[i] + tms[d];
     }
     free_tensors(c);
     if (rc != VKB_OK)
