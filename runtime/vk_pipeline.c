@@ -3,8 +3,9 @@
  *
  * A kernel is one shaders/NAME.comp: its descriptor layout is written in kernel_table below
  * (one letter per binding: S storage buffer, T uniform texel buffer, I storage texel buffer)
- * and must match the comment block at the top of the shader. Pipelines are created on first use for each set
- * of specialisation constants (tile sizes, head dim, modes) and kept until close.
+ * and must match the comment block at the top of the shader. Pipelines are created on first
+ * use for each set of specialisation constants (tile sizes, head dim, modes) and kept until
+ * close.
  *
  * The VkPipelineCache is loaded from and saved to $XDG_CACHE_HOME/vkbridge (default
  * ~/.cache/vkbridge), one file per device and driver, so a restart skips shader compilation.
