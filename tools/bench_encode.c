@@ -170,49 +170,50 @@ static void free_batch(int32_t **ids, int B)
 }
 
 /* The last batch's device time per op name (summed over its dispatches), largest first. */
+typedef struct op_kind {
+    const char *name;
+    double ms;
+    int dispatches;
+} op_kind;
+
+static int by_time_desc(const void *a, const void *b)
+{
+    double x = ((const op_kind *)a)->ms, y = ((const op_kind *)b)->ms;
+    return (x < y) - (x > y);
+}
+
 static void print_profile(const vkb_backend *b)
 {
     const char **names;
     const double *ms;
     int n = vkb_batch_timings(b, &names, &ms);
     enum { MAX_KINDS = 32 };
-    const char *kind[MAX_KINDS];
-    double total[MAX_KINDS], all = 0;
-    int calls[MAX_KINDS], kinds = 0;
+    op_kind kinds[MAX_KINDS];
+    int n_kinds = 0;
+    double all = 0;
     for (int i = 0; i < n; i++) {
         if (ms[i] < 0)
             continue;
         int k = 0;
-        while (k < kinds && strcmp(kind[k], names[i]))
+        while (k < n_kinds && strcmp(kinds[k].name, names[i]))
             k++;
-        if (k == kinds) {
-            if (kinds == MAX_KINDS)
+        if (k == n_kinds) {
+            if (n_kinds == MAX_KINDS)
                 continue;
-            kind[k] = names[i];
-            total[k] = 0;
-            calls[k] = 0;
-            kinds++;
+            kinds[n_kinds++] = (op_kind){.name = names[i]};
         }
-        total[k] += ms[i];
-        calls[k]++;
+        kinds[k].ms += ms[i];
+        kinds[k].dispatches++;
         all += ms[i];
     }
-    if (!kinds) {
+    if (!n_kinds) {
         printf("    (no device timings: the CPU backend, or no timestamp queries)\n");
         return;
     }
-    for (int done = 0; done < kinds; done++) {
-        int best = done;
-        for (int k = done + 1; k < kinds; k++)
-            best = total[k] > total[best] ? k : best;
-        const char *tn = kind[done];
-        double tt = total[done];
-        int tc = calls[done];
-        kind[done] = kind[best], total[done] = total[best], calls[done] = calls[best];
-        kind[best] = tn, total[best] = tt, calls[best] = tc;
-        printf("    %-14s %4d dispatches %9.2f ms %5.1f%%\n", kind[done], calls[done], total[done],
-               100 * total[done] / all);
-    }
+    qsort(kinds, (size_t)n_kinds, sizeof kinds[0], by_time_desc);
+    for (int k = 0; k < n_kinds; k++)
+        printf("    %-14s %4d dispatches %9.2f ms %5.1f%%\n", kinds[k].name, kinds[k].dispatches,
+               kinds[k].ms, 100 * kinds[k].ms / all);
 }
 
 /* One cell: returns seconds per batch (< 0 on failure). */
