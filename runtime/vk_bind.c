@@ -86,7 +86,9 @@ int vk_bind_texel(vk_ctx *c, const vkb_tensor *t, vk_view_format f, vk_bind *out
 int vk_bind_texel_out(vk_ctx *c, vkb_tensor *t, vk_view_format f, vk_bind *out)
 {
     int rc = vk_bind_texel(c, t, f, out);
-    out->writes = 1;
+    /* The dummy standing in for an unused output is never written: marking it would make
+     * every later dispatch that binds the dummy wait behind a barrier. */
+    out->writes = t != NULL;
     return rc;
 }
 
