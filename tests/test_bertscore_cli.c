@@ -280,8 +280,9 @@ int main(void)
 {
     const char *td = tl_testdata("bertscore CLI");
     if (td) {
-        snprintf(scratch, sizeof scratch, "/tmp/vkb-bs-cli-%d", (int)getpid());
-        mkdir(scratch, 0700);
+        snprintf(scratch, sizeof scratch, "/tmp/vkb-bs-cli-XXXXXX");
+        if (!CHECK(mkdtemp(scratch) != NULL, "make a scratch folder"))
+            return tl_finish();
         check_model(td, "tiny-bert");
         check_model(td, "tiny-roberta");
         char model_dir[1024];

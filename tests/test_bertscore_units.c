@@ -184,8 +184,9 @@ static int ends_with(const char *s, const char *tail)
 
 static void test_baseline(void)
 {
-    snprintf(scratch, sizeof scratch, "/tmp/vkb-bs-test-%d", (int)getpid());
-    mkdir(scratch, 0700);
+    snprintf(scratch, sizeof scratch, "/tmp/vkb-bs-test-XXXXXX");
+    if (!CHECK(mkdtemp(scratch) != NULL, "make a scratch folder"))
+        return;
     const char *tsv = "LAYER,P,R,F\n0,0.1,0.2,0.3\n1,0.85,0.5,0.25\n2,0.9,0.91,0.92\n";
     write_file("models/rescale_baseline/en/tiny.tsv", tsv);
     write_file("models/tiny/config.json", "{}");
