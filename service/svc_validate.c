@@ -407,7 +407,10 @@ static int openai_input(json_t *root, const svc_limits *lim, svc_openai_request 
                            NULL);
         return -1;
     }
-    json_t *arr = checked_list(root, "input", lim->max_batch_size, err);
+    /* [int] is one input, so GPU_MAX_BATCH_SIZE does not bound its length: token_inputs
+     * holds it to GPU_MAX_TEXT_LENGTH ids. */
+    int one_token_list = json_is_integer(json_array_get(input, 0));
+    json_t *arr = checked_list(root, "input", one_token_list ? INT_MAX : lim->max_batch_size, err);
     if (!arr)
         return -1;
     json_t *first = json_array_get(arr, 0);

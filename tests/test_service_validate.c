@@ -180,6 +180,23 @@ static void test_openai(void)
           "one token list");
     svc_openai_request_free(&r);
 
+    /* one list of more ids than GPU_MAX_BATCH_SIZE (3) but within GPU_MAX_TEXT_LENGTH (5) */
+    const char *long_ids = "{\"input\":[1,2,3,4,5]}";
+    CHECK(svc_parse_openai(long_ids, strlen(long_ids), &limits, &r, &err) == 0 && r.n == 1 &&
+              r.n_ids[0] == 5,
+          "one token list longer than the batch limit");
+    svc_openai_request_free(&r);
+    const char *too_long_ids = "{\"input\":[1,2,3,4,5,6]}";
+    CHECK(svc_parse_openai(too_long_ids, strlen(too_long_ids), &limits, &r, &err) == -1 &&
+              svc_error_status(&err, SVC_API_OPENAI) == 400,
+          "one token list over the text limit is 400");
+    size_t elen;
+    char *ebody = svc_error_body(&err, SVC_API_OPENAI, &elen);
+    CHECK(ebody && strstr(ebody, "at most 5 token ids"), "the limit named is the token one: %s",
+          ebody ? ebody : "(null)");
+    free(ebody);
+    svc_error_clear(&err);
+
     const char *nested = "{\"input\":[[1,2],[3]]}";
     CHECK(svc_parse_openai(nested, strlen(nested), &limits, &r, &err) == 0 && r.n == 2 &&
               r.n_ids[1] == 1 && r.ids[1][0] == 3,
