@@ -252,10 +252,12 @@ int vk_backend_open(vkb_backend *b, int device_index, char *err, size_t errlen)
     read_limits(c);
     const char *sg = getenv("VKB_SUBGROUPS");
     c->subgroups = b->info.subgroup_arithmetic && !(sg && !strcmp(sg, "0"));
-    /* The texel kernels write through storage texel buffers, so every view format must be
-     * one (a tensor buffer with that usage may only be viewed in such formats). */
-    c->texel_kernels =
-        c->subgroups && want_texel_kernels(&b->info) && vk_storage_texel_views(c);
+    /* The texel kernels share rows across a subgroup with shuffles sized by subgroup_size, so
+     * a workgroup of that many lanes must be one subgroup; and they write through storage
+     * texel buffers, so every view format must be one (a tensor buffer with that usage may
+     * only be viewed in such formats). */
+    c->texel_kernels = c->subgroups && c->fixed_subgroup && want_texel_kernels(&b->info) &&
+                       vk_storage_texel_views(c);
     c->tensor_usage =
         VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
         VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT |

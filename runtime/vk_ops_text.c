@@ -66,13 +66,13 @@ static vk_view_format table_view(const vkb_tensor *t)
     return t->dtype == VKB_F16 ? VK_VIEW_RGBA16F : VK_VIEW_RGBA32F;
 }
 
-/* embed_texel.comp applies: a CPU-type device whose workgroups of subgroup_size lanes are
- * one subgroup, C in fours, a row that fits the lanes' registers, and texel views of every
+/* embed_texel.comp applies: the texel kernels (which imply workgroups of subgroup_size lanes
+ * are one subgroup), C in fours, a row that fits the lanes' registers, and texel views of every
  * table (the word table is viewed whole). */
 static int embed_texel_fits(vk_ctx *c, const vkb_tensor *word, const vkb_tensor *pos,
                             const vkb_tensor *type, int C)
 {
-    if (!c->texel_kernels || !c->fixed_subgroup || C % 4 != 0 ||
+    if (!c->texel_kernels || C % 4 != 0 ||
         div_up((size_t)C / 4, c->b->info.subgroup_size) > EMBT_MAX_CHUNKS)
         return 0;
     return vk_mem_view(c, vk_mem_of(word), table_view(word)) &&
