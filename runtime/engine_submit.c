@@ -264,7 +264,7 @@ int vkb_engine_embed_ids(vkb_engine *e, const char *model, const int32_t *const 
         return VKB_OK;
     }
     /* Ids the model cannot embed are refused here, so they never fail a shared batch. */
-    int vocab = vkb_tokenizer_vocab_size(model_tokenizer(em->m));
+    int vocab = model_id_limit(em->m);
     j->ids = calloc((size_t)n, sizeof *j->ids);
     j->n_ids = calloc((size_t)n, sizeof *j->n_ids);
     if (!j->ids || !j->n_ids)

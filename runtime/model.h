@@ -32,6 +32,9 @@ const vkb_model_facts *model_facts(const vkb_model *m);
 const vkb_tokenizer *model_tokenizer(const vkb_model *m);
 /* The folder the model was loaded from. */
 const char *model_dir(const vkb_model *m);
+/* Token ids the model accepts: those its tokenizer knows that index its embedding table
+ * (0 .. min(tokenizer vocabulary, config vocab_size) - 1). */
+int model_id_limit(const vkb_model *m);
 
 /* Token ids as sentence-transformers makes them: str.strip(), special tokens, truncated to
  * max_seq_length (closing special kept). *ids malloc'd, caller frees. */

@@ -279,7 +279,8 @@ cleanup:
     return rc;
 }
 
-/* tokenizer_config.json's model_max_length, or 0 if absent or "unset" (HF writes 1e30). */
+/* tokenizer_config.json's model_max_length, or 0 if absent, "unset" (HF writes 1e30) or too
+ * small to hold the two special tokens (as an explicit max_seq_length must). */
 static int tokenizer_max_length(const char *dir)
 {
     json_t *tc;
@@ -289,7 +290,7 @@ static int tokenizer_max_length(const char *dir)
     json_t *v = json_object_get(tc, "model_max_length");
     double d = json_is_number(v) ? json_number_value(v) : 0;
     json_decref(tc);
-    return d >= 1 && d <= 1e7 ? (int)d : 0;
+    return d >= 2 && d <= 1e7 ? (int)d : 0;
 }
 
 static int min_int(int a, int b) { return a < b ? a : b; }

@@ -119,6 +119,11 @@ void model_free(vkb_model *m)
 const vkb_model_facts *model_facts(const vkb_model *m) { return &m->facts; }
 const vkb_tokenizer *model_tokenizer(const vkb_model *m) { return m->tok; }
 const char *model_dir(const vkb_model *m) { return m->dir; }
+int model_id_limit(const vkb_model *m)
+{
+    int tok = vkb_tokenizer_vocab_size(m->tok);
+    return tok < m->cfg.vocab ? tok : m->cfg.vocab;
+}
 int model_cls_id(const vkb_model *m) { return vkb_tokenizer_cls_id(m->tok); }
 int model_sep_id(const vkb_model *m) { return vkb_tokenizer_sep_id(m->tok); }
 int model_pad_id(const vkb_model *m) { return m->cfg.pad_id; }
