@@ -47,15 +47,9 @@ static const char *const wanted_files[] = {
     "1_Pooling/config.json",
 };
 
-int hub_file_wanted(const char *rfilename)
-{
-    for (size_t i = 0; i < sizeof wanted_files / sizeof *wanted_files; i++)
-        if (!strcmp(rfilename, wanted_files[i]))
-            return 1;
-    return 0;
-}
-
-int hub_file_name_ok(const char *f)
+/* Whether a repository file name is safe to place under the cache: components of
+ * [A-Za-z0-9._-], none starting with '.', at most 4 deep. */
+static int hub_file_name_ok(const char *f)
 {
     size_t len = strlen(f);
     if (len == 0 || len > 255)

@@ -34,10 +34,4 @@ typedef struct hub_opts {
 int hub_pull(const char *name, const hub_opts *opts, char *dir, size_t dirlen, char *err,
              size_t errlen);
 
-/* Whether a repository file name is one pull would fetch (before shards are known), and
- * whether it is safe to place under the cache (components of [A-Za-z0-9._-], none starting
- * with '.', at most 4 deep). Exposed for tests. */
-int hub_file_wanted(const char *rfilename);
-int hub_file_name_ok(const char *rfilename);
-
 #endif

@@ -206,7 +206,6 @@ int vk_batch_begin(vkb_backend *b)
         c->fn.CmdResetQueryPool(c->cmd, c->queries, 0, c->max_queries);
     c->n_queries = 0;
     c->n_written = c->n_read = 0;
-    c->n_dispatches = 0;
     c->op_name = NULL;
     c->recording = 1;
     return VKB_OK;
@@ -399,7 +398,6 @@ int vk_dispatch(vk_ctx *c, vk_kernel_id k, const uint32_t *spec, int n_spec,
                                push_bytes, push);
     c->fn.CmdDispatch(c->cmd, gx, gy, gz);
     timing_end(c, timing);
-    c->n_dispatches++;
     return VKB_OK;
 }
 

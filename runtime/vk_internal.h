@@ -151,7 +151,6 @@ typedef struct vk_ctx {
     uint32_t max_queries, n_queries;
     int recording;
     int lost;              /* a submit failed or timed out: the device is unusable */
-    int n_dispatches;      /* in this batch */
     const char *op_name;   /* the op being recorded (names its dispatches' timings), or NULL */
     /* ranges written / read since the last barrier */
     vk_range_use written[VK_MAX_HAZARDS], read[VK_MAX_HAZARDS];

@@ -73,7 +73,6 @@
     X(CmdDispatch)                                                                              \
     X(CmdPipelineBarrier)                                                                       \
     X(CmdCopyBuffer)                                                                            \
-    X(CmdFillBuffer)                                                                            \
     X(CmdWriteTimestamp)                                                                        \
     X(CmdResetQueryPool)                                                                        \
     X(CreateQueryPool)                                                                          \

@@ -283,7 +283,6 @@ static void on_model_loaded(svc_msg *msg)
 static void job_begin(svc_job *job)
 {
     svc_server *srv = job->srv;
-    job->holds_slot = 1;
     job->started_at = svc_now_unix();
     job->next = srv->running;
     job->prev = NULL;

@@ -15,11 +15,6 @@ static const char *labels[SVC_EP_COUNT] = {
     "/health", "/info", "/status", "/embed", "/bertscore", "/v1/embeddings", "/v1/models",
     "/metrics", "/openapi.json", "/docs", "other"};
 
-const char *svc_endpoint_label(svc_endpoint ep)
-{
-    return ep >= 0 && ep < SVC_EP_COUNT ? labels[ep] : "other";
-}
-
 void svc_metrics_init(svc_metrics *m, double now)
 {
     memset(m, 0, sizeof(*m));

@@ -29,8 +29,6 @@ typedef enum {
     SVC_EP_COUNT
 } svc_endpoint;
 
-/* "/health", ..., "other" */
-const char *svc_endpoint_label(svc_endpoint ep);
 
 enum { SVC_LATENCY_BUCKETS = 16, SVC_ITEMS_BUCKETS = 12 };
 

@@ -76,7 +76,6 @@ struct svc_job {
     unsigned long id;
     svc_waiter waiter;     /* in the admission line */
     h2o_timeout_entry_t wait_timer;
-    int holds_slot;
     double started_at;     /* unix seconds, when it got its slot */
     char model[256];
     int items;

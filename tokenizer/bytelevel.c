@@ -28,8 +28,6 @@ __attribute__((constructor)) static void init_maps(void)
     }
 }
 
-uint32_t tk_byte_to_cp(uint8_t b) { return byte_cp[b]; }
-
 int tk_cp_to_byte(uint32_t cp)
 {
     return cp < 256 + 68 ? cp_byte[cp] : -1;

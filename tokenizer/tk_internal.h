@@ -46,8 +46,6 @@ void tk_chars_free(tk_chars *c);
 int tk_utf8_decode(const char *s, size_t len, tk_chars *out);
 /* Writes cp as UTF-8 into dst (room for 4 bytes); returns the byte count. */
 int tk_utf8_encode(uint32_t cp, char *dst);
-/* Byte length of cp in UTF-8. */
-int tk_utf8_len(uint32_t cp);
 /* Decodes one code point of a valid UTF-8 string at s (NUL-terminated or with n bytes left);
  * returns its length, or 0 if s does not start a valid sequence. */
 int tk_utf8_next(const char *s, size_t n, uint32_t *cp);
@@ -317,8 +315,7 @@ int tk_bpe_init_cache(tk_bpe *bpe);
 
 /* ---- byte-level mapping (bytelevel.c) ---- */
 
-/* GPT-2's map from bytes to printable code points, and back (-1: not a byte char). */
-uint32_t tk_byte_to_cp(uint8_t b);
+/* GPT-2's map from printable code points back to bytes (-1: not a byte char). */
 int tk_cp_to_byte(uint32_t cp);
 /* Converts a byte-level vocabulary string to the raw bytes it stands for; -1 if a char is
  * outside the byte alphabet. out needs strlen(s) bytes. Returns the byte count. */

@@ -162,11 +162,6 @@ int tk_utf8_decode(const char *s, size_t len, tk_chars *out)
     return 0;
 }
 
-int tk_utf8_len(uint32_t cp)
-{
-    return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-}
-
 int tk_utf8_encode(uint32_t cp, char *dst)
 {
     unsigned char *d = (unsigned char *)dst;
