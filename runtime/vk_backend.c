@@ -151,6 +151,10 @@ static int create_device(vk_ctx *c, char *err, size_t errlen)
     if (vk_load_device_fns(c->inst, c->dev, &c->fn) != 0) {
         vkb_set_err(err, errlen, "the Vulkan driver of %s lacks core device functions",
                     c->b->info.name);
+        /* destroy_ctx would call through the incomplete table: close the device here */
+        if (c->fn.DestroyDevice)
+            c->fn.DestroyDevice(c->dev, NULL);
+        c->dev = VK_NULL_HANDLE;
         return VKB_EDEVICE;
     }
     c->fn.GetDeviceQueue(c->dev, c->queue_family, 0, &c->queue);
