@@ -53,8 +53,8 @@ int svc_models_loaded_labels(svc_server *srv, char ***labels, int *n)
     if (vkb_engine_loaded_models(srv->engine, &names, &n_names) != VKB_OK)
         return -1;
     char **out = calloc((size_t)n_names * 2 + 1, sizeof(*out));
-    int count = 0;
-    for (int i = 0; out && i < n_names; i++) {
+    int count = 0, oom = !out;
+    for (int i = 0; !oom && i < n_names; i++) {
         svc_model *m = svc_models_find(srv, names[i]);
         int embed = m ? m->for_embed : 0, bertscore = m ? m->for_bertscore : 0;
         if (!embed && !bertscore)
@@ -62,16 +62,20 @@ int svc_models_loaded_labels(svc_server *srv, char ***labels, int *n)
         char label[300];
         if (bertscore) {
             snprintf(label, sizeof(label), "bertscore:%s", names[i]);
-            out[count++] = strdup(label);
+            oom = !(out[count++] = strdup(label));
         }
-        if (embed) {
+        if (embed && !oom) {
             snprintf(label, sizeof(label), "embed:%s", names[i]);
-            out[count++] = strdup(label);
+            oom = !(out[count++] = strdup(label));
         }
     }
     vkb_engine_free_names(names, n_names);
-    if (!out)
+    if (oom) {
+        for (int i = 0; out && i < count; i++)
+            free(out[i]);
+        free(out);
         return -1;
+    }
     qsort(out, (size_t)count, sizeof(*out), compare_strings);
     *labels = out;
     *n = count;

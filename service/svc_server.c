@@ -328,6 +328,10 @@ int vkb_service_run(const vkb_service_config *cfg)
     svc_metrics_init(&srv->metrics, svc_now_unix());
     srv->openapi = svc_openapi_build(srv->version, &srv->openapi_len);
     srv->sig_pipe[0] = srv->sig_pipe[1] = -1;
+    if (!srv->openapi) {
+        vkb_log(VKB_LOG_ERROR, "out of memory building the OpenAPI document");
+        goto fail;
+    }
 
     vkb_engine_config ec = {srv->cfg.device, cfg->model_dir, cfg->baseline_dir, cfg->embed_batch,
                             cfg->weights_f16, cfg->allow_pull};
