@@ -277,7 +277,7 @@ int vkb_op_embed(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *ids, const vkb
                                      pos_mode, pad_id, eps));
 }
 
-static int count_modes(int modes)
+int vkb_pool_mode_count(int modes)
 {
     int n = 0;
     for (int m = VKB_POOL_CLS; m <= VKB_POOL_MEAN_SQRT; m <<= 1)
@@ -288,7 +288,7 @@ static int count_modes(int modes)
 int vkb_op_pool(vkb_backend *b, vkb_tensor *out, const vkb_tensor *H, const vkb_tensor *lengths,
                 int B, int L, int C, int modes, int normalize)
 {
-    int nm = count_modes(modes);
+    int nm = vkb_pool_mode_count(modes);
     if (!b || B <= 0 || L <= 0 || C <= 0 || nm == 0 || (modes & ~15))
         return VKB_EINVAL;
     if (!tensor_ok(b, out, VKB_F32, (size_t)B * nm * C) ||

@@ -208,10 +208,7 @@ int cpu_pool(vkb_backend *b, vkb_tensor *out, const vkb_tensor *H, const vkb_ten
     const float *h = cpu_f32(H);
     const int32_t *len = cpu_i32(lengths);
     float *o = cpu_f32_mut(out);
-    int nm = 0;
-    for (int m = VKB_POOL_CLS; m <= VKB_POOL_MEAN_SQRT; m <<= 1)
-        nm += !!(modes & m);
-    size_t width = (size_t)nm * C;
+    size_t width = (size_t)vkb_pool_mode_count(modes) * C;
     for (int bi = 0; bi < B; bi++) {
         int n = len[bi] < 0 ? 0 : len[bi] > L ? L : len[bi];
         const float *rows = h + (size_t)bi * L * C;

@@ -343,10 +343,7 @@ int model_config_load(const char *dir, model_config *cfg, char *err, size_t errl
         rc = parse_lengths(dir, cfg, err, errlen);
     if (rc != VKB_OK)
         goto fail;
-    int n_modes = 0;
-    for (int m = VKB_POOL_CLS; m <= VKB_POOL_MEAN_SQRT; m <<= 1)
-        n_modes += !!(cfg->pool_modes & m);
-    cfg->dim = n_modes * cfg->hidden;
+    cfg->dim = vkb_pool_mode_count(cfg->pool_modes) * cfg->hidden;
     return VKB_OK;
 fail:
     /* Every message above starts with the file's name inside the folder: put the folder

@@ -217,6 +217,15 @@ vkb_tensor *vk_batch_temp(vk_ctx *c, vkb_dtype dtype, size_t n);
 int vk_oneshot_begin(vk_ctx *c);
 int vk_oneshot_submit(vk_ctx *c);
 
+/* Shared by the op files (vk_ops*.c): workgroup counts, chunk sizes, and the lanes of one
+ * subgroup (the texel kernels' workgroups are one subgroup wide). */
+static inline uint32_t div_up(size_t a, size_t b) { return (uint32_t)((a + b - 1) / b); }
+static inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+static inline uint32_t texel_lanes(const vk_ctx *c)
+{
+    return c->b->info.subgroup_size ? c->b->info.subgroup_size : 8;
+}
+
 /* vk_bind.c */
 /* Rows of row_bytes bytes one storage binding can always cover, wherever it starts. */
 size_t vk_rows_per_binding(const vk_ctx *c, size_t row_bytes);

@@ -13,15 +13,6 @@
 #include <math.h>
 #include <string.h>
 
-static uint32_t div_up(size_t a, size_t b) { return (uint32_t)((a + b - 1) / b); }
-static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
-
-/* Lanes of one subgroup: the texel kernels' workgroups are one subgroup wide. */
-static uint32_t texel_lanes(const vk_ctx *c)
-{
-    return c->b->info.subgroup_size ? c->b->info.subgroup_size : 8;
-}
-
 /* ---------------------------------------------------------------- matmul */
 
 typedef struct {

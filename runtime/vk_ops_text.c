@@ -11,9 +11,6 @@
 
 #include <string.h>
 
-static uint32_t div_up(size_t a, size_t b) { return (uint32_t)((a + b - 1) / b); }
-static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
-
 /* ---------------------------------------------------------------- embed */
 
 typedef struct {
@@ -73,7 +70,7 @@ static int embed_texel_fits(vk_ctx *c, const vkb_tensor *word, const vkb_tensor 
                             const vkb_tensor *type, int C)
 {
     if (!c->texel_kernels || C % 4 != 0 ||
-        div_up((size_t)C / 4, c->b->info.subgroup_size) > EMBT_MAX_CHUNKS)
+        div_up((size_t)C / 4, texel_lanes(c)) > EMBT_MAX_CHUNKS)
         return 0;
     return vk_mem_view(c, vk_mem_of(word), table_view(word)) &&
            vk_mem_view(c, vk_mem_of(pos), table_view(pos)) &&
@@ -85,7 +82,7 @@ static int embed_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *ids,
                        const vkb_tensor *type, const vkb_tensor *gamma, const vkb_tensor *beta,
                        int B, int L, int C, vkb_pos_mode pos_mode, int pad_id, float eps)
 {
-    uint32_t lanes = c->b->info.subgroup_size;
+    uint32_t lanes = texel_lanes(c);
     const uint32_t spec[] = {lanes, div_up((size_t)C / 4, lanes)};
     embed_texel_push p = {.L = (uint32_t)L, .C = (uint32_t)C, .pos_mode = pos_mode,
                           .pad_id = (uint32_t)pad_id, .eps = eps,
@@ -179,7 +176,7 @@ int vk_pool(vkb_backend *b, vkb_tensor *out, const vkb_tensor *H, const vkb_tens
 {
     vk_ctx *c = vk_ctx_of(b);
     const uint32_t spec[] = {POOL_WG};
-    size_t width = (size_t)__builtin_popcount((unsigned)modes & 15u) * C;
+    size_t width = (size_t)vkb_pool_mode_count(modes) * C;
     size_t chunk = min_size(vk_rows_per_binding(c, sizeof(float) * (size_t)L * C),
                             c->max_groups[0]);
     if (chunk == 0)

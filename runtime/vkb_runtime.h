@@ -192,6 +192,8 @@ int vkb_op_embed(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *ids, const vkb
 
 /* Pooling modes, concatenated in this order when several are set (sentence-transformers). */
 enum { VKB_POOL_CLS = 1, VKB_POOL_MAX = 2, VKB_POOL_MEAN = 4, VKB_POOL_MEAN_SQRT = 8 };
+/* How many of the four pooling modes are set in modes (the pooled width is that times C). */
+int vkb_pool_mode_count(int modes);
 
 /* out[b] = concat over set modes of pool(H[b*L .. b*L+lengths[b]-1]), then optionally
  *   out[b] /= max(||out[b]||2, 1e-12).
