@@ -44,22 +44,8 @@ layout(push_constant) uniform Push {
     uint w_shift[4];
 } p;
 
-shared float partial[WG];
-
-float workgroup_sum(float v)
-{
-    uint lid = gl_LocalInvocationID.x;
-    partial[lid] = v;
-    barrier();
-    for (uint s = WG / 2; s > 0; s >>= 1) {
-        if (lid < s)
-            partial[lid] += partial[lid + s];
-        barrier();
-    }
-    float total = partial[0];
-    barrier();
-    return total;
-}
+#extension GL_GOOGLE_include_directive : require
+#include "reduce.glsl"
 
 float decode(uint word, uint i, bool half_)
 {

@@ -29,22 +29,8 @@ layout(push_constant) uniform Push {
     uint x_off, r_off, y_off, rows;
 } p;
 
-shared float partial[WG];
-
-float workgroup_sum(float v)
-{
-    uint lid = gl_LocalInvocationID.x;
-    partial[lid] = v;
-    barrier();
-    for (uint s = WG / 2; s > 0; s >>= 1) {
-        if (lid < s)
-            partial[lid] += partial[lid + s];
-        barrier();
-    }
-    float total = partial[0];
-    barrier(); // partial[] is reused by the next call
-    return total;
-}
+#extension GL_GOOGLE_include_directive : require
+#include "reduce.glsl"
 
 float load(uint row, uint c)
 {

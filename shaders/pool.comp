@@ -24,7 +24,8 @@ layout(push_constant) uniform Push {
     uint L, C, modes, normalize, b0, h_off, o_off;
 } p;
 
-shared float partial[WG];
+#extension GL_GOOGLE_include_directive : require
+#include "reduce.glsl"
 
 void main()
 {
@@ -58,14 +59,7 @@ void main()
     }
     if (p.normalize == 0u)
         return; // uniform across the workgroup: no invocation skips a barrier below
-    partial[lid] = ss;
-    barrier();
-    for (uint s = WG / 2; s > 0; s >>= 1) {
-        if (lid < s)
-            partial[lid] += partial[lid + s];
-        barrier();
-    }
-    float inv = 1.0 / max(sqrt(partial[0]), 1e-12);
+    float inv = 1.0 / max(sqrt(workgroup_sum(ss)), 1e-12);
     for (uint c = lid; c < p.C; c += WG)
         for (uint i = 0; i < nm; i++)
             o[obase + i * p.C + c] *= inv; // only this invocation wrote these
