@@ -28,6 +28,7 @@ static void job_free(svc_job *job)
     svc_bertscore_request_free(&job->bertscore);
     svc_openai_request_free(&job->openai);
     free(job->out);
+    free(job->body);
     free(job);
 }
 
@@ -96,7 +97,10 @@ static void engine_error(svc_call *call, const svc_job *job)
     call_error(call, http_status, http_status == 404 ? "model_not_found" : NULL, "%s", job->err);
 }
 
-static void respond_result(svc_call *call, svc_job *job)
+/* The 200 body from the job's own fields. Runs where the result arrives (the engine's worker
+ * or a pool thread), not on the loop: printing 100 x 1024 floats takes ~55 ms, which would
+ * stall every connection. */
+static void shape_result(svc_job *job)
 {
     int dim = job->facts.dim;
     size_t len = 0;
@@ -118,7 +122,8 @@ static void respond_result(svc_call *call, svc_job *job)
                                            job->model, job->n_tokens, &len);
         break;
     }
-    svc_respond_owned(call, 200, "application/json", body, len);
+    job->body = body;
+    job->body_len = len;
 }
 
 static void job_finish(svc_job *job)
@@ -136,9 +141,10 @@ static void job_finish(svc_job *job)
     if (call) { /* unhook first: answering may end the request */
         job->call = NULL;
         call->job = NULL;
-        if (job->status == VKB_OK)
-            respond_result(call, job);
-        else
+        if (job->status == VKB_OK) {
+            svc_respond_owned(call, 200, "application/json", job->body, job->body_len);
+            job->body = NULL; /* svc_respond_owned took it */
+        } else
             engine_error(call, job);
     }
     job_free(job);
@@ -158,6 +164,8 @@ static void on_engine_done(void *user, int status, const char *err)
     job->status = status;
     if (status != VKB_OK)
         snprintf(job->err, sizeof(job->err), "%s", err && *err ? err : vkb_status_str(status));
+    else
+        shape_result(job);
     svc_msg_post(&job->srv->receiver, &job->msg);
 }
 
@@ -177,6 +185,8 @@ static void run_embed_ids(svc_task *t)
     job->status = vkb_engine_embed_ids(job->srv->engine, job->model, job->openai.ids,
                                        job->openai.n_ids, job->items, job->out, job->err,
                                        sizeof(job->err));
+    if (job->status == VKB_OK)
+        shape_result(job);
 }
 
 static void on_embed_ids_done(svc_msg *msg)

@@ -85,6 +85,8 @@ struct svc_job {
     vkb_model_facts facts;
     float *out;            /* embed: (items, dim); bertscore: P, R, F of items each */
     long n_tokens;
+    char *body;            /* the 200 body, shaped off the loop (NULL: out of memory) */
+    size_t body_len;
     int status;            /* engine result */
     char err[512];
     atomic_int done, total; /* progress, written by the engine worker */
