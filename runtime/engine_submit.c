@@ -243,7 +243,8 @@ int vkb_engine_embed(vkb_engine *e, const char *model, const char *const *texts,
 }
 
 int vkb_engine_embed_ids(vkb_engine *e, const char *model, const int32_t *const *ids,
-                         const int *n_ids, int n, float *out, char *err, size_t errlen)
+                         const int *n_ids, int n, float *out, long *n_tokens, char *err,
+                         size_t errlen)
 {
     if (!e || !model || n < 0 || (n > 0 && (!ids || !n_ids || !out))) {
         vkb_set_err(err, errlen, "vkb_engine_embed_ids: bad arguments");
@@ -295,6 +296,7 @@ int vkb_engine_embed_ids(vkb_engine *e, const char *model, const int32_t *const 
     }
     j->state = JOB_READY;
     j->out = out;
+    j->n_tokens_out = n_tokens;
     return run_sync(e, j, err, errlen);
 }
 

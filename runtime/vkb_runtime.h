@@ -285,9 +285,11 @@ int vkb_engine_embed(vkb_engine *e, const char *model, const char *const *texts,
                      const size_t *lens, int n, float *out, long *n_tokens, char *err,
                      size_t errlen);
 /* Same from token ids (OpenAI input as token arrays): ids[i] of length n_ids[i], special
- * tokens NOT included (added here), truncated like text. */
+ * tokens NOT included (added here), truncated like text; n_tokens as for vkb_engine_embed
+ * (the ids after truncation, specials included). */
 int vkb_engine_embed_ids(vkb_engine *e, const char *model, const int32_t *const *ids,
-                         const int *n_ids, int n, float *out, char *err, size_t errlen);
+                         const int *n_ids, int n, float *out, long *n_tokens, char *err,
+                         size_t errlen);
 
 /* hidden_states[layer] (0 = embeddings output .. num_layers) of one text, tokenized as for
  * sentence embeddings. *out is malloc'd (n_tokens, hidden), caller frees. VKB_EINVAL for a

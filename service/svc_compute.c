@@ -183,8 +183,8 @@ static void run_embed_ids(svc_task *t)
 {
     svc_job *job = H2O_STRUCT_FROM_MEMBER(svc_job, task, t);
     job->status = vkb_engine_embed_ids(job->srv->engine, job->model, job->openai.ids,
-                                       job->openai.n_ids, job->items, job->out, job->err,
-                                       sizeof(job->err));
+                                       job->openai.n_ids, job->items, job->out, &job->n_tokens,
+                                       job->err, sizeof(job->err));
     if (job->status == VKB_OK)
         shape_result(job);
 }
@@ -192,16 +192,6 @@ static void run_embed_ids(svc_task *t)
 static void on_embed_ids_done(svc_msg *msg)
 {
     job_finish(H2O_STRUCT_FROM_MEMBER(svc_job, task.msg, msg));
-}
-
-/* Tokens the engine adds around raw ids, and the truncation it applies, for usage. */
-static long count_id_tokens(const svc_job *job)
-{
-    long total = 0;
-    int max_raw = job->facts.max_seq_length > 2 ? job->facts.max_seq_length - 2 : 1;
-    for (int i = 0; i < job->items; i++)
-        total += (job->openai.n_ids[i] < max_raw ? job->openai.n_ids[i] : max_raw) + 2;
-    return total;
 }
 
 static void job_run(svc_job *job)
@@ -240,7 +230,6 @@ static void job_run(svc_job *job)
                                         job->out + 2 * job->items, on_engine_progress,
                                         on_engine_done, job);
     } else if (job->kind == SVC_JOB_OPENAI && job->openai.ids) {
-        job->n_tokens = count_id_tokens(job);
         job->task.run = run_embed_ids;
         job->task.msg.on_loop = on_embed_ids_done;
         svc_pool_submit(srv->pool, &job->task);

@@ -409,15 +409,20 @@ static void test_errors(vkb_engine *e)
     for (int k = 0; k < n; k++)
         raw[k] = (int32_t)json_integer_value(json_array_get(row, k + 1));
     const int32_t *rows[1] = {raw};
-    CHECK(vkb_engine_embed_ids(e, "tiny-bert", rows, &n, 1, out, err, sizeof err) == VKB_OK &&
-              close_to_oracle(out, pick),
-          "embed_ids of text %d's ids equals its embedding (%s)", pick, err);
+    long id_tokens = 0;
+    CHECK(vkb_engine_embed_ids(e, "tiny-bert", rows, &n, 1, out, &id_tokens, err, sizeof err) ==
+                  VKB_OK &&
+              close_to_oracle(out, pick) && id_tokens == n + 2,
+          "embed_ids of text %d's ids equals its embedding, %ld tokens with specials (%s)", pick,
+          id_tokens, err);
     raw[0] = 1 << 30;
-    CHECK(vkb_engine_embed_ids(e, "tiny-bert", rows, &n, 1, out, err, sizeof err) == VKB_EINVAL &&
+    CHECK(vkb_engine_embed_ids(e, "tiny-bert", rows, &n, 1, out, NULL, err, sizeof err) ==
+                  VKB_EINVAL &&
               strstr(err, "vocabulary"),
           "an id outside the vocabulary: EINVAL (%s)", err);
     raw[0] = -1;
-    CHECK(vkb_engine_embed_ids(e, "tiny-bert", rows, &n, 1, out, err, sizeof err) == VKB_EINVAL,
+    CHECK(vkb_engine_embed_ids(e, "tiny-bert", rows, &n, 1, out, NULL, err, sizeof err) ==
+              VKB_EINVAL,
           "a negative id: EINVAL");
     free(raw);
 }

@@ -100,8 +100,8 @@ static int run_requests(vkb_engine *e, int from, int to)
                 raw[k] = 1000 + (i * 7 + k * 13) % 20000;
             const int32_t *rows[1] = {raw};
             int n = 1 + i % 12;
-            failures += vkb_engine_embed_ids(e, "tiny-bert", rows, &n, 1, out, err, sizeof err) !=
-                        VKB_OK;
+            failures += vkb_engine_embed_ids(e, "tiny-bert", rows, &n, 1, out, NULL, err,
+                                             sizeof err) != VKB_OK;
             i++;
         } else {
             int n = 1 + i % 3;
