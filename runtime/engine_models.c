@@ -56,21 +56,25 @@ static void unlink_entry(vkb_engine *e, engine_model *em)
         }
 }
 
-/* Frees replicas (each under its device's use lock), the model and the entry. Not under
- * e->lock; em is already unlinked. */
+/* Frees replica r of device i under the device's use lock, then refreshes the device's
+ * memory numbers (for /status and /metrics). Not under e->lock. */
+static void free_replica(vkb_engine *e, int i, model_replica *r)
+{
+    engine_device *d = &e->devices[i];
+    pthread_mutex_lock(&d->use);
+    model_replica_free(r);
+    pthread_mutex_lock(&e->lock);
+    engine_device_snapshot(d);
+    pthread_mutex_unlock(&e->lock);
+    pthread_mutex_unlock(&d->use);
+}
+
+/* Frees replicas, the model and the entry. Not under e->lock; em is already unlinked. */
 void engine_free_model(vkb_engine *e, engine_model *em)
 {
-    for (int i = 0; i < e->n_devices; i++) {
-        if (!em->replicas[i])
-            continue;
-        engine_device *d = &e->devices[i];
-        pthread_mutex_lock(&d->use);
-        model_replica_free(em->replicas[i]);
-        pthread_mutex_lock(&e->lock);
-        engine_device_snapshot(d);
-        pthread_mutex_unlock(&e->lock);
-        pthread_mutex_unlock(&d->use);
-    }
+    for (int i = 0; i < e->n_devices; i++)
+        if (em->replicas[i])
+            free_replica(e, i, em->replicas[i]);
     model_free(em->m);
     free(em->name);
     free(em->dir);
@@ -137,11 +141,8 @@ static int load_entry(vkb_engine *e, engine_model *em, char *err, size_t errlen)
     }
     if (rc != VKB_OK) {
         for (int i = 0; i < e->n_devices; i++)
-            if (reps[i]) {
-                pthread_mutex_lock(&e->devices[i].use);
-                model_replica_free(reps[i]);
-                pthread_mutex_unlock(&e->devices[i].use);
-            }
+            if (reps[i])
+                free_replica(e, i, reps[i]);
         model_free(m);
         return rc;
     }
