@@ -201,21 +201,6 @@ static void cache_put(tk_bpe *bpe, uint64_t h, const char *word, uint32_t len, c
 
 /* ---- merging ---- */
 
-static int reserve(void **p, size_t *cap, size_t n, size_t elem)
-{
-    if (n <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 64;
-    while (c < n)
-        c *= 2;
-    void *q = realloc(*p, c * elem);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = c;
-    return 0;
-}
-
 static int cand_less(const cand *a, const cand *b)
 {
     return a->rank < b->rank || (a->rank == b->rank && a->pos < b->pos);
@@ -295,7 +280,7 @@ static int64_t initial_symbols(tk_bpe *bpe, const tk_strmap *vocab, tk_work *w, 
         size_t slen;
         int32_t id = unit_id(bpe, vocab, w->bytes + i, ulen, i == 0, i + ulen == len, buf,
                              sizeof(buf), &slen);
-        if (reserve(&w->bpe_sym, &w->bpe_sym_cap, nsym + slen + 2, sizeof(sym)))
+        if (tk_grow(&w->bpe_sym, &w->bpe_sym_cap, nsym + slen + 2, sizeof(sym)))
             return -1;
         sym *s = w->bpe_sym;
         if (id >= 0) {
@@ -336,7 +321,7 @@ static int64_t initial_symbols(tk_bpe *bpe, const tk_strmap *vocab, tk_work *w, 
         i += ulen;
     }
     if (unk_id >= 0) {
-        if (reserve(&w->bpe_sym, &w->bpe_sym_cap, nsym + 1, sizeof(sym)))
+        if (tk_grow(&w->bpe_sym, &w->bpe_sym_cap, nsym + 1, sizeof(sym)))
             return -1;
         ((sym *)w->bpe_sym)[nsym++] = (sym){unk_id, unk_start, unk_len, 0, 0};
     }
@@ -361,7 +346,7 @@ static int merge_word(const tk_bpe *bpe, tk_work *w, size_t nsym, int32_t *ids, 
         s[i].prev = (int32_t)i - 1;
         s[i].next = i + 1 < nsym ? (int32_t)i + 1 : -1;
     }
-    if (reserve(&w->bpe_heap, &w->bpe_heap_cap, nsym * 2 + 2, sizeof(cand)))
+    if (tk_grow(&w->bpe_heap, &w->bpe_heap_cap, nsym * 2 + 2, sizeof(cand)))
         return -1;
     cand *heap = w->bpe_heap;
     size_t nh = 0;
@@ -421,7 +406,7 @@ int tk_bpe_word(tk_bpe *bpe, tk_work *w, size_t len, tk_tokens *out)
         return -1;
     /* merge_out: ids in the first half, byte lengths in the second. */
     size_t half = (size_t)nsym + 1;
-    if (reserve((void **)&w->merge_out, &w->merge_out_cap, half * 2, sizeof(uint32_t)))
+    if (tk_grow((void **)&w->merge_out, &w->merge_out_cap, half * 2, sizeof(uint32_t)))
         return -1;
     int32_t *ids = (int32_t *)w->merge_out;
     uint32_t *lens = w->merge_out + half;

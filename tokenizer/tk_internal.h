@@ -37,6 +37,9 @@ typedef struct tk_chars {
     size_t n, cap;
 } tk_chars;
 
+/* Grows *v (of *cap elements of elem bytes) to hold at least need, doubling from 16; 0 or -1
+ * (out of memory, *v untouched). */
+int tk_grow(void **v, size_t *cap, size_t need, size_t elem);
 int tk_chars_reserve(tk_chars *c, size_t cap);
 int tk_chars_push(tk_chars *c, uint32_t cp, uint32_t start, uint32_t end);
 void tk_chars_free(tk_chars *c);

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int grow(void **v, size_t *cap, size_t need, size_t elem)
+int tk_grow(void **v, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return 0;
@@ -28,7 +28,7 @@ static int grow(void **v, size_t *cap, size_t need, size_t elem)
 
 int tk_chars_reserve(tk_chars *c, size_t cap)
 {
-    return grow((void **)&c->v, &c->cap, cap, sizeof(tk_char));
+    return tk_grow((void **)&c->v, &c->cap, cap, sizeof(tk_char));
 }
 
 int tk_chars_push(tk_chars *c, uint32_t cp, uint32_t start, uint32_t end)
@@ -47,7 +47,7 @@ void tk_chars_free(tk_chars *c)
 
 int tk_spans_push(tk_spans *s, uint32_t begin, uint32_t end)
 {
-    if (s->n == s->cap && grow((void **)&s->v, &s->cap, s->n + 1, sizeof(tk_span)))
+    if (s->n == s->cap && tk_grow((void **)&s->v, &s->cap, s->n + 1, sizeof(tk_span)))
         return -1;
     s->v[s->n++] = (tk_span){begin, end};
     return 0;
@@ -55,7 +55,7 @@ int tk_spans_push(tk_spans *s, uint32_t begin, uint32_t end)
 
 int tk_tokens_push(tk_tokens *t, int32_t id, uint32_t start, uint32_t end, uint8_t special)
 {
-    if (t->n == t->cap && grow((void **)&t->v, &t->cap, t->n + 1, sizeof(tk_token)))
+    if (t->n == t->cap && tk_grow((void **)&t->v, &t->cap, t->n + 1, sizeof(tk_token)))
         return -1;
     t->v[t->n++] = (tk_token){id, start, end, 0, -1, special};
     return 0;
