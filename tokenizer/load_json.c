@@ -202,7 +202,7 @@ static int parse_vocab(ctx *c, json_t *vocab)
     json_object_foreach(vocab, key, val)
     {
         json_int_t id = json_integer_value(val);
-        if (!json_is_integer(val) || id < 0 || id >= (1 << 24))
+        if (!json_is_integer(val) || id < 0 || id >= TK_MAX_IDS)
             return fail(c, "%s: vocab entry '%s' has no valid id", c->path, key);
         if (tk_strmap_put(&c->t->vocab, key, strlen(key), (int32_t)id))
             return fail(c, "out of memory");
@@ -334,7 +334,7 @@ static int parse_added(ctx *c, json_t *list)
         json_t *id = json_object_get(a, "id");
         const char *content = get_str(a, "content", NULL);
         if (!json_is_integer(id) || json_integer_value(id) < 0 ||
-            json_integer_value(id) >= (1 << 24) || !content)
+            json_integer_value(id) >= TK_MAX_IDS || !content)
             return fail(c, "%s: added token %zu needs an id and a content", c->path, i);
         int special = get_bool(a, "special", 0);
         if (tk_added_add(&c->t->added, content, (int32_t)json_integer_value(id), special,

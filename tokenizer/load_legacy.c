@@ -100,7 +100,7 @@ int tk_load_vocab_txt(vkb_tokenizer *t, const char *vocab_path, const char *conf
         const char *nl = memchr(text + i, '\n', len - i);
         size_t end = nl ? (size_t)(nl - text) : len;
         size_t n = trim_end(text + i, end - i);
-        if (id >= (1 << 24) || tk_strmap_put(&t->vocab, text + i, n, id)) {
+        if (id >= TK_MAX_IDS || tk_strmap_put(&t->vocab, text + i, n, id)) {
             tk_errf(err, errlen, "%s: too many tokens or out of memory", vocab_path);
             goto cleanup;
         }
@@ -205,7 +205,7 @@ int tk_load_vocab_json(vkb_tokenizer *t, const char *vocab_path, const char *mer
     json_object_foreach(vocab, key, val)
     {
         json_int_t id = json_integer_value(val);
-        if (!json_is_integer(val) || id < 0 || id >= (1 << 24)) {
+        if (!json_is_integer(val) || id < 0 || id >= TK_MAX_IDS) {
             tk_errf(err, errlen, "%s: entry '%s' has no valid id", vocab_path, key);
             goto cleanup;
         }

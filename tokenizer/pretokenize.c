@@ -109,8 +109,6 @@ static int whitespace_split(const tk_char *t, uint32_t b, uint32_t e, tk_spans *
     return 0;
 }
 
-static int not_whitespace_delim(uint32_t cp) { return tk_is_whitespace(cp); }
-
 /* ByteLevel: a leading space if asked (and the piece lacks one), then the GPT-2 pattern. */
 static int bytelevel_split(const tk_pre_step *st, int prefix_override, tk_chars *text, uint32_t b,
                            uint32_t e, tk_spans *out)
@@ -144,7 +142,7 @@ static int run_step(const tk_pre_step *st, int prefix_override, tk_chars *text, 
     case TK_PRE_WHITESPACE:
         return whitespace_split(text->v, b, e, out);
     case TK_PRE_WHITESPACE_SPLIT:
-        return split_by(text->v, b, e, not_whitespace_delim, TK_SPLIT_REMOVED, out);
+        return split_by(text->v, b, e, tk_is_whitespace, TK_SPLIT_REMOVED, out);
     case TK_PRE_PUNCTUATION:
         return split_by(text->v, b, e, tk_is_bert_punct, st->behavior, out);
     }

@@ -21,6 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Token ids run from 0 to TK_MAX_IDS - 1 (a vocabulary entry beyond is refused at load). */
+enum { TK_MAX_IDS = 1 << 24 };
+
 /* ---- text: code points with their original byte range ---- */
 
 /* One char of a (possibly normalized) text: code point cp came from original bytes

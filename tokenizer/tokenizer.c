@@ -12,8 +12,6 @@
 #include <sys/stat.h>
 
 /* Vocabularies larger than this are refused (an id table of that many pointers is allocated). */
-enum { MAX_IDS = 1 << 24 };
-
 void tk_errf(char *err, size_t errlen, const char *fmt, ...)
 {
     if (!err || !errlen)
@@ -65,14 +63,14 @@ fail:
 
 int tk_set_id_token(vkb_tokenizer *t, int32_t id, const char *token)
 {
-    if (id < 0 || id >= MAX_IDS)
+    if (id < 0 || id >= TK_MAX_IDS)
         return -1;
     if (id >= t->n_ids) {
         int32_t n = t->n_ids ? t->n_ids : 1024;
         while (n <= id)
             n *= 2;
-        if (n > MAX_IDS)
-            n = MAX_IDS;
+        if (n > TK_MAX_IDS)
+            n = TK_MAX_IDS;
         char **v = realloc(t->id_to_token, (size_t)n * sizeof(char *));
         if (!v)
             return -1;
@@ -220,7 +218,7 @@ int tk_finish_load(vkb_tokenizer *t, char *err, size_t errlen)
     }
     return 0;
 bad_id:
-    tk_errf(err, errlen, "token id out of range (0..%d) or out of memory", MAX_IDS - 1);
+    tk_errf(err, errlen, "token id out of range (0..%d) or out of memory", TK_MAX_IDS - 1);
     return -1;
 }
 
