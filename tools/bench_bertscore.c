@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 enum { MAX_DEVICES = 8, WORDS_MIN = 26, WORDS_SPAN = 9 };
@@ -45,13 +44,6 @@ typedef struct bench_opts {
     int pairs, batch_size, weights_f16, json;
     double seconds;
 } bench_opts;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void usage(FILE *f)
 {
@@ -254,13 +246,13 @@ static int run_cell(model_replica *r, const char *name, const bench_opts *o, int
     int warm = n < 8 ? n : 8;
     int rc = bertscore_run(r, &opts, NULL, name, cands, refs, warm, P, R, F, NULL, NULL, err,
                            sizeof err);
-    double t0 = now_s(), t = 0;
+    double t0 = bench_now(), t = 0;
     out->reps = 0;
     while (!rc && (out->reps == 0 || t < o->seconds)) {
         rc = bertscore_run(r, &opts, NULL, name, cands, refs, n, P, R, F, NULL, NULL, err,
                            sizeof err);
         out->reps++;
-        t = now_s() - t0;
+        t = bench_now() - t0;
     }
     if (rc) {
         fprintf(stderr, "bench bertscore: %s\n", err);
@@ -364,10 +356,7 @@ int bench_bertscore(int argc, char **argv)
                 continue;
             }
             rc |= run_model(dir, SHAPES[s].name, SHAPES[s].num_layers, &o, &c, results);
-            char cmd[300];
-            snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir); /* 1.4 GB for roberta-large */
-            if (system(cmd) != 0)
-                fprintf(stderr, "bench bertscore: could not remove %s\n", dir);
+            bench_remove_dir(dir, "bench bertscore"); /* 1.4 GB for roberta-large */
         }
         if (rmdir(tmp) != 0)
             fprintf(stderr, "bench bertscore: could not remove %s\n", tmp);
@@ -376,11 +365,7 @@ int bench_bertscore(int argc, char **argv)
         json_t *doc = json_pack("{s:s, s:s, s:o}", "bench", "bertscore", "input",
                                 "~30-word English sentence pairs, random-weight models",
                                 "results", results);
-        char *text = json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(6));
-        if (text)
-            puts(text);
-        free(text);
-        json_decref(doc);
+        bench_print_json(doc);
     } else {
         json_decref(results);
     }

@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 typedef struct bench_opts {
     const char *devices[8];
@@ -32,13 +31,6 @@ typedef struct bench_opts {
     int json;
     int profile; /* print each cell's per-op device time */
 } bench_opts;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* VmRSS or VmHWM from /proc/self/status, in bytes (0 if unknown). */
 static long long proc_status_bytes(const char *key)
@@ -235,15 +227,15 @@ static double time_cell(model_replica *r, const vkb_model *m, int B, int L, doub
         const int32_t *const *cids = (const int32_t *const *)ids;
         if (encoder_embed(r, cids, lens, B, out) == 0) { /* warm-up: scratch, caches */
             int reps = 0;
-            double t0 = now_s(), t;
+            double t0 = bench_now(), t;
             do {
                 if (encoder_embed(r, cids, lens, B, out) != 0)
                     break;
                 reps++;
-                t = now_s() - t0;
+                t = bench_now() - t0;
             } while (t < min_s);
             if (reps > 0) {
-                per_batch = (now_s() - t0) / reps;
+                per_batch = (bench_now() - t0) / reps;
                 *reps_out = reps;
             }
         }
@@ -372,21 +364,13 @@ int bench_encode(int argc, char **argv)
         json_t *doc = json_pack("{s:s, s:s, s:o, s:o}", "bench", "encode", "model",
                                 o.model ? o.model : "all-MiniLM-L6-v2 shape, random weights",
                                 "results", results, "memory", memory);
-        char *text = json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(6));
-        if (text)
-            puts(text);
-        free(text);
-        json_decref(doc);
+        bench_print_json(doc);
     } else {
         json_decref(results);
         json_decref(memory);
     }
 cleanup:
-    if (!o.model) {
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-        if (system(cmd) != 0)
-            fprintf(stderr, "bench encode: could not remove %s\n", tmp);
-    }
+    if (!o.model)
+        bench_remove_dir(tmp, "bench encode");
     return rc;
 }

@@ -57,7 +57,6 @@ static double clock_s(clockid_t id)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static double now_s(void) { return clock_s(CLOCK_MONOTONIC); }
 static double cpu_s(void) { return clock_s(CLOCK_PROCESS_CPUTIME_ID); }
 
 static int cmp_double(const void *a, const void *b)
@@ -169,9 +168,9 @@ static int time_case(vkb_backend *b, op_case *c, const bench_cfg *cfg, op_times 
     for (int i = 0; rc == VKB_OK && i < cfg->warmup; i++)
         rc = run_once(b, c);
     for (int i = 0; rc == VKB_OK && i < n; i++) {
-        double t0 = now_s(), c0 = cpu_s();
+        double t0 = bench_now(), c0 = cpu_s();
         rc = run_once(b, c);
-        wall[i] = (now_s() - t0) * 1e3;
+        wall[i] = (bench_now() - t0) * 1e3;
         cpu[i] = (cpu_s() - c0) * 1e3;
         const char **names;
         const double *tms;
@@ -207,11 +206,11 @@ static op_times time_sgemm(const op_case *c, const bench_cfg *cfg)
     for (size_t i = 0; i < nk; i++)
         w[i] = (float)(i % 5) * 0.1f - 0.2f;
     for (int i = 0; i < cfg->warmup + cfg->repeats; i++) {
-        double t0 = now_s(), c0 = cpu_s();
+        double t0 = bench_now(), c0 = cpu_s();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->M, c->N, c->K, 1.0f, x, c->K, w,
                     c->K, 0.0f, y, c->N);
         if (i >= cfg->warmup) {
-            wall[i - cfg->warmup] = (now_s() - t0) * 1e3;
+            wall[i - cfg->warmup] = (bench_now() - t0) * 1e3;
             cpu[i - cfg->warmup] = (cpu_s() - c0) * 1e3;
         }
     }

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 typedef struct corpus {
     char **text;
@@ -84,13 +83,6 @@ static int corpus_load(corpus *c, const char *path)
     return rc;
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* Encodes the corpus `passes` times; returns the token count (or -1 on failure). */
 static long long encode_all(const vkb_tokenizer *t, const corpus *c, int passes)
 {
@@ -124,9 +116,9 @@ static int run_pair(const char *name, const char *tok_path, const char *corpus_p
         passes = 1;
     if (encode_all(t, &c, 1) < 0) /* warm-up */
         goto cleanup;
-    double t0 = now();
+    double t0 = bench_now();
     long long tokens = encode_all(t, &c, passes);
-    double secs = now() - t0;
+    double secs = bench_now() - t0;
     if (tokens < 0) {
         fprintf(stderr, "vkbridge bench tokenize: encoding failed\n");
         goto cleanup;

@@ -21,4 +21,12 @@ int bench_tokenize(int argc, char **argv);
 int bench_encode(int argc, char **argv);
 int bench_bertscore(int argc, char **argv);
 
+/* Shared by the benches (tools/bench_util.c). */
+struct json_t;
+double bench_now(void); /* monotonic seconds */
+/* Prints doc indented with 6-digit reals, then releases it. */
+void bench_print_json(struct json_t *doc);
+/* rm -rf dir, saying so on stderr (prefixed by who) if it fails. */
+void bench_remove_dir(const char *dir, const char *who);
+
 #endif
