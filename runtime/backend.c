@@ -164,6 +164,11 @@ int vkb_batch_end(vkb_backend *b)
     return b->batch_status != VKB_OK ? b->batch_status : rc;
 }
 
+void vkb_backend_set_timing(vkb_backend *b, int on)
+{
+    b->timing = on != 0;
+}
+
 int vkb_batch_timings(const vkb_backend *b, const char ***names, const double **ms)
 {
     *names = (const char **)b->timing_names;

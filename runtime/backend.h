@@ -60,6 +60,7 @@ struct vkb_backend {
     int recording;          /* between vkb_batch_begin and vkb_batch_end */
     int auto_batch;         /* the current recording was opened by a lone op */
     int batch_status;       /* first error recorded in this batch */
+    int timing;             /* vkb_backend_set_timing: timestamp the dispatches */
     /* Timings of the last batch: names of recorded ops and GPU ms (-1 unknown). */
     int n_timings;
     const char *timing_names[VKB_MAX_TIMINGS];

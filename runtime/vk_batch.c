@@ -9,8 +9,9 @@
  * 12-80 µs.
  *
  * Descriptor sets come from pools that are reset at batch begin (no per-op pool or set
- * frees); a pool that runs out is followed by a new one. Each op is bracketed by two
- * timestamps (bottom of pipe: "all earlier work done") when the queue supports them.
+ * frees); a pool that runs out is followed by a new one. With timing on (vkb_backend_set_timing)
+ * each dispatch is bracketed by two timestamps (bottom of pipe: "all earlier work done") when
+ * the queue supports them; off by default, since lavapipe flushes at every timestamp.
  */
 #include "vk_internal.h"
 
@@ -202,7 +203,8 @@ int vk_batch_begin(vkb_backend *b)
     int rc = begin_cmd(c);
     if (rc != VKB_OK)
         return rc;
-    if (c->timestamps)
+    c->stamping = c->timestamps && b->timing;
+    if (c->stamping)
         c->fn.CmdResetQueryPool(c->cmd, c->queries, 0, c->max_queries);
     c->n_queries = 0;
     c->n_written = c->n_read = 0;
@@ -214,7 +216,7 @@ int vk_batch_begin(vkb_backend *b)
 static void read_timings(vk_ctx *c)
 {
     vkb_backend *b = c->b;
-    if (!c->timestamps || c->n_queries == 0)
+    if (!c->stamping || c->n_queries == 0)
         return;
     uint64_t *stamps = malloc(sizeof(uint64_t) * c->n_queries);
     if (!stamps)
@@ -267,7 +269,7 @@ static int timing_begin(vk_ctx *c, const char *fallback)
     int i = b->n_timings++;
     b->timing_names[i] = c->op_name ? c->op_name : fallback;
     b->timing_ms[i] = -1;
-    if (c->timestamps) {
+    if (c->stamping) {
         c->fn.CmdWriteTimestamp(c->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, c->queries,
                                 (uint32_t)(2 * i));
         c->n_queries = (uint32_t)(2 * i + 2);
@@ -277,7 +279,7 @@ static int timing_begin(vk_ctx *c, const char *fallback)
 
 static void timing_end(vk_ctx *c, int i)
 {
-    if (i >= 0 && c->timestamps)
+    if (i >= 0 && c->stamping)
         c->fn.CmdWriteTimestamp(c->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, c->queries,
                                 (uint32_t)(2 * i + 1));
 }

@@ -118,7 +118,8 @@ typedef struct vk_ctx {
                                         texel buffers: they write through texel views) */
     int subgroups;         /* subgroup arithmetic usable (VKB_SUBGROUPS=0 turns it off) */
     int fixed_subgroup;    /* every workgroup of subgroup_size invocations is one subgroup */
-    int timestamps;
+    int timestamps;  /* the queue has timestamp queries (a query pool exists) */
+    int stamping;    /* this batch writes them (timestamps && the backend's timing switch) */
     double timestamp_ns;
 
     /* memory (vk_memory.c) */

@@ -137,14 +137,19 @@ float vkb_f16_to_f32(uint16_t h);
  * vkb_batch_end submits, waits, and returns the first error. One recording at a time per
  * backend; a backend is used by one thread at a time (the engine's worker).
  * Every recorded dispatch (and device copy) of a Vulkan batch gets a timings entry named by
- * its op, with its GPU milliseconds where the device has timestamp queries; read them with
- * vkb_batch_timings after end. An op split into several dispatches (windows of a large
- * tensor) has several entries. The CPU backend keeps none. */
+ * its op, with its GPU milliseconds when timing is on (vkb_backend_set_timing) and the device
+ * has timestamp queries; read them with vkb_batch_timings after end. An op split into several
+ * dispatches (windows of a large tensor) has several entries. The CPU backend keeps none. */
 int vkb_batch_begin(vkb_backend *b);
 int vkb_batch_end(vkb_backend *b);
 /* After vkb_batch_end: the number of timings entries (dispatches), their op names and GPU
  * times in ms (-1 if unknown). */
 int vkb_batch_timings(const vkb_backend *b, const char ***names, const double **ms);
+/* GPU timestamps around every dispatch, for batches begun from now on: off by default, because
+ * they are not free: lavapipe flushes its pipeline at each one (a MiniLM forward of one short
+ * sentence took ~2-3 ms longer with them). Profilers (bench ops, bench encode --profile) turn
+ * them on. */
+void vkb_backend_set_timing(vkb_backend *b, int on);
 
 typedef enum {
     VKB_ACT_NONE = 0,

@@ -339,6 +339,7 @@ static void check_window_timings(ops_pair *op, const char *name)
 
 static void run_windows(ops_pair *op)
 {
+    vkb_backend_set_timing(op->vk, 1);
     test_matmul(op, 700, 37, 383, VKB_ACT_GELU_ERF, 1, 1, VKB_F32);
     test_matmul(op, 700, 37, 384, VKB_ACT_NONE, 0, 1, VKB_F16);
     test_attention(op, 40, 13, 2, 32);

@@ -175,6 +175,7 @@ static void test_batch(ops_pair *op)
     vkb_backend *bs[2] = {op->cpu, op->vk};
     ops_twin *ts[] = {&X, &W1, &W2, &G, &Bt, &N, &H1, &H2, &H3, &O};
     int status[2];
+    vkb_backend_set_timing(op->vk, 1);
     for (int k = 0; k < 2; k++) {
         vkb_backend *b = bs[k];
         vkb_tensor *t[10];
@@ -203,6 +204,12 @@ static void test_batch(ops_pair *op)
         ok = !strcmp(names[i], want[i]) &&
              (vkb_backend_device_info(op->vk)->timestamps ? ms[i] >= 0 : ms[i] == -1);
     CHECK(ok, "batch timings: %d entries", n);
+    /* Timing off (the default): the entries are still named, with no GPU time. */
+    vkb_backend_set_timing(op->vk, 0);
+    int rc = vkb_op_copy(op->vk, ts[6]->vk, 0, ts[7]->vk, 0, (size_t)rows * C);
+    n = vkb_batch_timings(op->vk, &names, &ms);
+    CHECK(rc == VKB_OK && n == 1 && !strcmp(names[0], "copy") && ms[0] == -1,
+          "timing off: one untimed entry (%d, %s, %g)", n, n ? names[0] : "-", n ? ms[0] : 0.0);
     for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
         ops_twin_free(ts[i]);
     free(x);

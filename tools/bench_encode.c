@@ -83,8 +83,9 @@ static void usage(FILE *f)
                "if there is one; weights both f32 and f16 (f16 only where the device stores\n"
                "16-bit; the CPU backend widens f16 to f32, so it runs f32 only).\n"
                "--profile prints, per cell, the device time of the last batch per op kind\n"
-               "and how many dispatches it took\n"
-               "(Vulkan devices with timestamp queries only).\n");
+               "and how many dispatches it took (Vulkan devices with timestamp queries only).\n"
+               "It timestamps every dispatch, which slows small batches (lavapipe flushes at\n"
+               "each timestamp), so compare throughput from runs without it.\n");
 }
 
 static int parse_args(int argc, char **argv, bench_opts *o)
@@ -256,6 +257,7 @@ static int run_backend(const char *dir, const char *dev, int f16, const bench_op
         fprintf(stderr, "bench encode: skipping %s: %s\n", dev, err);
         return 0;
     }
+    vkb_backend_set_timing(be, o->profile);
     const char *wname = f16 ? "f16" : "f32";
     if (f16 && (!vkb_backend_is_vulkan(be) || !vkb_backend_supports_f16(be))) {
         fprintf(stderr, "bench encode: %s: no f16 run (%s)\n", vkb_backend_id(be),

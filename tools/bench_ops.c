@@ -424,6 +424,8 @@ int bench_ops(int argc, char **argv)
         }
         n++;
     }
+    for (int i = 0; i < n; i++) /* the gpu_ms column */
+        vkb_backend_set_timing(backends[i], 1);
     /* "device" names the Vulkan device when one is benchmarked, else the CPU backend. */
     vkb_backend *primary = n ? backends[n - 1] : NULL;
     json_t *root = json_object(), *results = json_array();
