@@ -16,6 +16,9 @@ static char *dup_or_null(const char *s)
     return s && *s ? strdup(s) : NULL;
 }
 
+/* The engine's device table and the stats it fills are the same size. */
+_Static_assert((int)ENGINE_MAX_DEVICES == (int)VKB_MAX_DEVICES, "engine devices vs vkb_engine_stats");
+
 static int add_device(vkb_engine *e, const char *spec, char *err, size_t errlen)
 {
     if (e->n_devices == ENGINE_MAX_DEVICES) {
@@ -40,13 +43,16 @@ static int add_device(vkb_engine *e, const char *spec, char *err, size_t errlen)
     return VKB_OK;
 }
 
-/* spec: "auto", "cpu", "vulkan", "vulkan:N", "all" (every Vulkan device), or a comma list of
- * single devices ("vulkan:0,vulkan:0" opens one physical device twice: two replicas). */
+/* The spec's grammar is vkb_device_spec_parse's (vkb_runtime.h), shared with the service. */
 static int open_devices(vkb_engine *e, const char *spec, char *err, size_t errlen)
 {
-    if (!spec || !*spec)
-        spec = "auto";
-    if (!strcmp(spec, "all")) {
+    vkb_device_spec ds;
+    int rc = vkb_device_spec_parse(spec, &ds, err, errlen);
+    if (rc != VKB_OK)
+        return rc;
+    if (ds.kind == VKB_SPEC_AUTO)
+        return add_device(e, "auto", err, errlen);
+    if (ds.kind == VKB_SPEC_ALL) {
         vkb_device_info *info = NULL;
         int n = 0;
         char why[256] = "";
@@ -56,7 +62,6 @@ static int open_devices(vkb_engine *e, const char *spec, char *err, size_t errle
                     why[0] ? why : "none found");
             return add_device(e, "cpu", err, errlen);
         }
-        int rc = VKB_OK;
         for (int i = 0; i < n && rc == VKB_OK; i++) {
             char one[32];
             snprintf(one, sizeof one, "vulkan:%d", info[i].index);
@@ -65,31 +70,9 @@ static int open_devices(vkb_engine *e, const char *spec, char *err, size_t errle
         free(info);
         return rc;
     }
-    char list[512];
-    if (strlen(spec) >= sizeof list) {
-        vkb_set_err(err, errlen, "device list too long");
-        return VKB_EINVAL;
-    }
-    strcpy(list, spec);
-    char *save = NULL;
-    for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        while (*tok == ' ')
-            tok++;
-        for (size_t k = strlen(tok); k && tok[k - 1] == ' '; k--)
-            tok[k - 1] = '\0';
-        if (!strcmp(tok, "all")) {
-            vkb_set_err(err, errlen, "bad device list '%s': 'all' stands alone", spec);
-            return VKB_EINVAL;
-        }
-        int rc = add_device(e, tok, err, errlen);
-        if (rc != VKB_OK)
-            return rc;
-    }
-    if (e->n_devices == 0) {
-        vkb_set_err(err, errlen, "bad device '%s'", spec);
-        return VKB_EINVAL;
-    }
-    return VKB_OK;
+    for (int i = 0; i < ds.n && rc == VKB_OK; i++)
+        rc = add_device(e, ds.items[i], err, errlen);
+    return rc;
 }
 
 int vkb_engine_create(const vkb_engine_config *cfg, vkb_engine **out, char *err, size_t errlen)

@@ -46,6 +46,9 @@ void vkb_log(vkb_log_level level, const char *fmt, ...) __attribute__((format(pr
 
 /* ================================================================ layer 1: backends */
 
+/* Memory heaps one device reports: Vulkan's VK_MAX_MEMORY_HEAPS, so none is ever dropped. */
+enum { VKB_MAX_HEAPS = 16 };
+
 /* What one Vulkan physical device is; the inventory `vkbridge info` and /info print. */
 typedef struct vkb_memory_heap {
     uint64_t size;          /* bytes */
@@ -78,8 +81,8 @@ typedef struct vkb_device_info {
     int timestamps;                 /* compute queue supports timestamp queries */
     float timestamp_period_ns;
     int has_memory_budget;          /* VK_EXT_memory_budget present */
-    int n_heaps;
-    vkb_memory_heap heaps[16];
+    int n_heaps;                    /* 0 .. VKB_MAX_HEAPS */
+    vkb_memory_heap heaps[VKB_MAX_HEAPS];
 } vkb_device_info;
 
 /* Opens the Vulkan loader (once) and lists every physical device. *out is malloc'd and owned
@@ -234,8 +237,29 @@ int vkb_op_copy(vkb_backend *b, vkb_tensor *dst, size_t dst_off, const vkb_tenso
  * blocking (sync wrappers). */
 typedef struct vkb_engine vkb_engine;
 
+/* Devices one engine drives at most (replicas of one device count once each). */
+enum { VKB_MAX_DEVICES = 16 };
+
+/* ---- device specs: one grammar for vkb_engine_config.device and VKB_DEVICE / --device.
+ *   spec := "auto" | "all" | item ("," item)*        NULL or "" means "auto"
+ *   item := "cpu" | "vulkan" | "vulkan:N"             N: device index, decimal digits, 0..1023
+ * Spaces and tabs around the spec and around each item are ignored: "vulkan:0, vulkan:1" is
+ * "vulkan:0,vulkan:1". "auto" (best Vulkan device, else the CPU) and "all" (every Vulkan
+ * device, else the CPU) stand alone. A list holds 1..VKB_MAX_DEVICES items; an item given
+ * twice opens that device twice (two replicas). Whether vulkan:N exists is known only when
+ * the engine opens it. */
+typedef enum { VKB_SPEC_AUTO, VKB_SPEC_ALL, VKB_SPEC_LIST } vkb_device_spec_kind;
+typedef struct vkb_device_spec {
+    vkb_device_spec_kind kind;
+    int n;                                 /* LIST: items */
+    char items[VKB_MAX_DEVICES][16];       /* LIST: "cpu", "vulkan" or "vulkan:N", N canonical */
+} vkb_device_spec;
+/* Parses spec into *out (out may be NULL: check only). VKB_EINVAL with one line in err that
+ * names the bad item. */
+int vkb_device_spec_parse(const char *spec, vkb_device_spec *out, char *err, size_t errlen);
+
 typedef struct vkb_engine_config {
-    const char *device;       /* "auto" (default), "cpu", "vulkan:N", "all" (replica per GPU) */
+    const char *device;       /* a device spec (above); NULL = "auto" */
     const char *model_dir;    /* VKB_MODEL_DIR, or NULL; the HF cache is searched after it */
     const char *baseline_dir; /* VKB_BASELINE_DIR for BERTScore baselines, or NULL */
     int embed_batch;          /* GPU_EMBED_BATCH: max sequences per device batch (default 32) */
@@ -329,11 +353,11 @@ typedef struct vkb_engine_stats {
     uint64_t batches;          /* device batches run */
     uint64_t sequences;        /* sequences encoded */
     uint64_t tokens;           /* tokens encoded */
-    int n_devices;
+    int n_devices;             /* 0 .. VKB_MAX_DEVICES */
     struct { char id[32]; char name[128]; uint64_t bytes_in_use; uint64_t bytes_peak;
              int queued; int busy;
              uint64_t batches;  /* device batches this device ran */
-           } devices[16];
+           } devices[VKB_MAX_DEVICES];
 } vkb_engine_stats;
 void vkb_engine_get_stats(vkb_engine *e, vkb_engine_stats *out);
 
