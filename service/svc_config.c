@@ -2,6 +2,7 @@
  * One table lists every setting once, with its flag, its variable and how to read it, so
  * --help, the environment and the command line cannot drift apart. */
 #include "vkb_service.h"
+#include "vkb_runtime.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -119,7 +120,8 @@ static int parse_log_level(const char *s, int *out)
     return -1;
 }
 
-/* cuda -> vulkan:0, cuda:N -> vulkan:N, cpu -> cpu, auto/"" -> auto. */
+/* TORCH_DEVICE, the original service's setting: cuda -> vulkan:0, cuda:N -> vulkan:N
+ * (N digits only, 0..1023 like vulkan:N), cpu -> cpu, auto/"" -> auto. */
 static int map_torch_device(const char *s, vkb_service_config *cfg)
 {
     long n;
@@ -129,7 +131,8 @@ static int map_torch_device(const char *s, vkb_service_config *cfg)
         cfg->device = "cpu";
     } else if (!strcmp(s, "cuda")) {
         cfg->device = "vulkan:0";
-    } else if (!strncmp(s, "cuda:", 5) && parse_long(s + 5, 0, 1023, &n) == 0) {
+    } else if (!strncmp(s, "cuda:", 5) && s[5] >= '0' && s[5] <= '9' &&
+               parse_long(s + 5, 0, 1023, &n) == 0) {
         snprintf(cfg->device_buf, sizeof(cfg->device_buf), "vulkan:%ld", n);
         cfg->device = cfg->device_buf;
     } else {
@@ -138,36 +141,19 @@ static int map_torch_device(const char *s, vkb_service_config *cfg)
     return 0;
 }
 
-static int is_single_device(const char *s, size_t len)
+/* VKB_DEVICE / --device: the engine's device-spec grammar (vkb_device_spec_parse, so the
+ * engine will read the spec exactly as checked here), or a cuda form read like TORCH_DEVICE.
+ * why receives the reason a spec is refused. */
+static int check_device(const char *s, vkb_service_config *cfg, char *why, size_t whylen)
 {
-    long n;
-    char one[32];
-    if (len == 0 || len >= sizeof(one))
-        return 0;
-    memcpy(one, s, len);
-    one[len] = 0;
-    return !strcmp(one, "cpu") || !strcmp(one, "vulkan") ||
-           (!strncmp(one, "vulkan:", 7) && parse_long(one + 7, 0, 1023, &n) == 0);
-}
-
-/* auto, all, or a comma list of cpu / vulkan / vulkan:N (a device twice = two replicas);
- * cuda forms read like TORCH_DEVICE. */
-static int check_device(const char *s, vkb_service_config *cfg)
-{
-    if (!strcmp(s, "auto") || !strcmp(s, "all")) {
-        cfg->device = s;
-        return 0;
+    if (!strncmp(s, "cuda", 4)) {
+        if (map_torch_device(s, cfg) == 0)
+            return 0;
+        snprintf(why, whylen, "bad device '%s': want cuda or cuda:N (N from 0 to 1023)", s);
+        return -1;
     }
-    const char *part = s;
-    for (;;) {
-        const char *comma = strchr(part, ',');
-        size_t len = comma ? (size_t)(comma - part) : strlen(part);
-        if (!is_single_device(part, len))
-            return map_torch_device(s, cfg);
-        if (!comma)
-            break;
-        part = comma + 1;
-    }
+    if (vkb_device_spec_parse(s, NULL, why, whylen) != VKB_OK)
+        return -1;
     cfg->device = s;
     return 0;
 }
@@ -178,6 +164,7 @@ static int apply(const setting *st, const char *value, const char *source,
     char *field = (char *)cfg + st->offset;
     long n;
     int ok = 0;
+    char why[256] = "";
     switch (st->kind) {
     case KIND_STRING:
         *(const char **)field = value;
@@ -196,7 +183,7 @@ static int apply(const setting *st, const char *value, const char *source,
         *(int *)field = !(value && (!strcmp(value, "0") || !strcmp(value, "false") || !*value));
         break;
     case KIND_DEVICE:
-        ok = check_device(value, cfg) == 0;
+        ok = check_device(value, cfg, why, sizeof(why)) == 0;
         break;
     case KIND_TORCH_DEVICE:
         ok = map_torch_device(value, cfg) == 0;
@@ -221,10 +208,10 @@ static int apply(const setting *st, const char *value, const char *source,
         snprintf(err, errlen, "%s=%s: expected error, warn, info or debug", source, value);
     else if (st->kind == KIND_WEIGHTS)
         snprintf(err, errlen, "%s=%s: expected auto or f16", source, value);
+    else if (st->kind == KIND_DEVICE)
+        snprintf(err, errlen, "%s=%s: %s", source, value, why);
     else
-        snprintf(err, errlen,
-                 "%s=%s: expected auto, cpu, vulkan, vulkan:N, all, a comma list, cuda or cuda:N",
-                 source, value);
+        snprintf(err, errlen, "%s=%s: expected auto, cpu, cuda or cuda:N", source, value);
     return -1;
 }
 

@@ -263,7 +263,7 @@ static void describe_device(svc_server *srv)
     memset(&es, 0, sizeof(es));
     vkb_engine_get_stats(srv->engine, &es);
     srv->device[0] = 0;
-    for (int i = 0; i < es.n_devices && i < 16; i++) {
+    for (int i = 0; i < es.n_devices; i++) {
         size_t at = strlen(srv->device);
         snprintf(srv->device + at, sizeof(srv->device) - at, "%s%s", i ? "," : "",
                  es.devices[i].id);

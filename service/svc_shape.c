@@ -148,6 +148,8 @@ char *svc_shape_status(const svc_status_view *v, size_t *len)
     return dump(json_pack("{soso}", "queue", queue, "active_jobs", jobs), len);
 }
 
+/* The loops below trust the runtime's bounds (vkb_runtime.h): n_devices <= VKB_MAX_DEVICES,
+ * n_heaps <= VKB_MAX_HEAPS, the sizes of the arrays they index. */
 static double mib(uint64_t bytes) { return round((double)bytes / (1024.0 * 1024.0) * 10) / 10; }
 
 /* Index N of an engine device id "vulkan:N"; -1 for "cpu". */
@@ -158,7 +160,7 @@ static int vulkan_index(const char *id)
 
 static int device_in_use(const vkb_engine_stats *e, int index)
 {
-    for (int i = 0; e && i < e->n_devices && i < 16; i++)
+    for (int i = 0; e && i < e->n_devices; i++)
         if (vulkan_index(e->devices[i].id) == index)
             return 1;
     return 0;
@@ -167,7 +169,7 @@ static int device_in_use(const vkb_engine_stats *e, int index)
 static json_t *inventory_entry(const vkb_device_info *d, const vkb_engine_stats *e)
 {
     uint64_t total = 0, used = 0, budget = 0;
-    for (int h = 0; h < d->n_heaps && h < 16; h++)
+    for (int h = 0; h < d->n_heaps; h++)
         if (d->heaps[h].device_local) {
             total += d->heaps[h].size;
             used += d->heaps[h].usage;
@@ -194,7 +196,7 @@ char *svc_shape_info(const svc_info_view *v, size_t *len)
     /* The original reported the one CUDA device; here: the engine's devices, summed. */
     char names[512] = "";
     uint64_t total = 0, used = 0;
-    for (int i = 0; e && i < e->n_devices && i < 16; i++) {
+    for (int i = 0; e && i < e->n_devices; i++) {
         size_t at = strlen(names);
         snprintf(names + at, sizeof(names) - at, "%s%s", i ? ", " : "", e->devices[i].name);
         int index = vulkan_index(e->devices[i].id);
@@ -204,7 +206,7 @@ char *svc_shape_info(const svc_info_view *v, size_t *len)
                 d = &v->devices[k];
         if (!d)
             continue; /* the CPU backend has no VRAM */
-        for (int h = 0; h < d->n_heaps && h < 16; h++)
+        for (int h = 0; h < d->n_heaps; h++)
             if (d->heaps[h].device_local) {
                 total += d->heaps[h].size;
                 used += d->has_memory_budget ? d->heaps[h].usage : 0;
@@ -228,7 +230,7 @@ char *svc_shape_info(const svc_info_view *v, size_t *len)
                         json_pack("{ssss}", "name", "vkbridge", "version", v->runtime_version));
     json_object_set_new(root, "vulkan_version", json_string(v->vulkan_version));
     json_t *backends = json_array();
-    for (int i = 0; e && i < e->n_devices && i < 16; i++)
+    for (int i = 0; e && i < e->n_devices; i++)
         json_array_append_new(backends,
                               json_pack("{sssssIsIsisb}", "id", e->devices[i].id, "name",
                                         e->devices[i].name, "bytes_in_use",
