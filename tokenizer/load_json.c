@@ -8,9 +8,8 @@
  * decoders WordPiece and ByteLevel. Any other type fails the load with its name. The
  * truncation and padding fields are ignored (callers choose max_len), except padding's pad_id.
  */
-#include "tk_internal.h"
+#include "tk_json.h"
 
-#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,13 +32,6 @@ __attribute__((format(printf, 2, 3))) static int fail(ctx *c, const char *fmt, .
         va_end(ap);
     }
     return -1;
-}
-
-/* A boolean field with a default (absent or null gives the default). */
-static int get_bool(json_t *o, const char *key, int def)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_boolean(v) ? json_is_true(v) : def;
 }
 
 /* A string field, or def when absent or null. */
@@ -90,11 +82,11 @@ static int parse_normalizer(ctx *c, json_t *j, int depth)
     }
     if (!strcmp(type, "BertNormalizer")) {
         st.kind = TK_NORM_BERT;
-        st.clean_text = get_bool(j, "clean_text", 1);
-        st.handle_chinese = get_bool(j, "handle_chinese_chars", 1);
-        st.lowercase = get_bool(j, "lowercase", 1);
+        st.clean_text = tk_json_bool(j, "clean_text", 1);
+        st.handle_chinese = tk_json_bool(j, "handle_chinese_chars", 1);
+        st.lowercase = tk_json_bool(j, "lowercase", 1);
         /* strip_accents null means "as lowercase" */
-        st.strip_accents = get_bool(j, "strip_accents", st.lowercase);
+        st.strip_accents = tk_json_bool(j, "strip_accents", st.lowercase);
     } else if (!strcmp(type, "Lowercase")) {
         st.kind = TK_NORM_LOWERCASE;
     } else if (!strcmp(type, "NFD")) {
@@ -109,8 +101,8 @@ static int parse_normalizer(ctx *c, json_t *j, int depth)
         st.kind = TK_NORM_STRIP_ACCENTS;
     } else if (!strcmp(type, "Strip")) {
         st.kind = TK_NORM_STRIP;
-        st.strip_left = get_bool(j, "strip_left", 1);
-        st.strip_right = get_bool(j, "strip_right", 1);
+        st.strip_left = tk_json_bool(j, "strip_left", 1);
+        st.strip_right = tk_json_bool(j, "strip_right", 1);
     } else {
         return fail(c, "%s: unsupported normalizer type '%s'", c->path, type);
     }
@@ -175,8 +167,8 @@ static int parse_pre(ctx *c, json_t *j, int depth)
         st.kind = TK_PRE_BERT;
     } else if (!strcmp(type, "ByteLevel")) {
         st.kind = TK_PRE_BYTELEVEL;
-        st.add_prefix_space = get_bool(j, "add_prefix_space", 1);
-        st.use_regex = get_bool(j, "use_regex", 1);
+        st.add_prefix_space = tk_json_bool(j, "add_prefix_space", 1);
+        st.use_regex = tk_json_bool(j, "use_regex", 1);
     } else if (!strcmp(type, "Whitespace")) {
         st.kind = TK_PRE_WHITESPACE;
     } else if (!strcmp(type, "WhitespaceSplit")) {
@@ -197,17 +189,7 @@ static int parse_vocab(ctx *c, json_t *vocab)
 {
     if (!json_is_object(vocab))
         return fail(c, "%s: model.vocab is not an object", c->path);
-    const char *key;
-    json_t *val;
-    json_object_foreach(vocab, key, val)
-    {
-        json_int_t id = json_integer_value(val);
-        if (!json_is_integer(val) || id < 0 || id >= TK_MAX_IDS)
-            return fail(c, "%s: vocab entry '%s' has no valid id", c->path, key);
-        if (tk_strmap_put(&c->t->vocab, key, strlen(key), (int32_t)id))
-            return fail(c, "out of memory");
-    }
-    return 0;
+    return tk_json_vocab(&c->t->vocab, vocab, c->path, c->err, c->errlen);
 }
 
 static char *dup_or_null(const char *s)
@@ -293,9 +275,9 @@ static int parse_model(ctx *c, json_t *j)
     if (dropout && !json_is_null(dropout))
         return fail(c, "%s: unsupported BPE option: dropout (randomised encoding)", c->path);
     tk_bpe *bpe = &t->bpe;
-    bpe->fuse_unk = get_bool(j, "fuse_unk", 0);
-    bpe->byte_fallback = get_bool(j, "byte_fallback", 0);
-    bpe->ignore_merges = get_bool(j, "ignore_merges", 0);
+    bpe->fuse_unk = tk_json_bool(j, "fuse_unk", 0);
+    bpe->byte_fallback = tk_json_bool(j, "byte_fallback", 0);
+    bpe->ignore_merges = tk_json_bool(j, "ignore_merges", 0);
     const char *unk = get_str(j, "unk_token", NULL);
     const char *pre = get_str(j, "continuing_subword_prefix", NULL);
     const char *suf = get_str(j, "end_of_word_suffix", NULL);
@@ -336,10 +318,11 @@ static int parse_added(ctx *c, json_t *list)
         if (!json_is_integer(id) || json_integer_value(id) < 0 ||
             json_integer_value(id) >= TK_MAX_IDS || !content)
             return fail(c, "%s: added token %zu needs an id and a content", c->path, i);
-        int special = get_bool(a, "special", 0);
+        int special = tk_json_bool(a, "special", 0);
         if (tk_added_add(&c->t->added, content, (int32_t)json_integer_value(id), special,
-                         get_bool(a, "lstrip", 0), get_bool(a, "rstrip", 0),
-                         get_bool(a, "single_word", 0), get_bool(a, "normalized", !special)))
+                         tk_json_bool(a, "lstrip", 0), tk_json_bool(a, "rstrip", 0),
+                         tk_json_bool(a, "single_word", 0),
+                         tk_json_bool(a, "normalized", !special)))
             return fail(c, "out of memory");
     }
     return 0;
@@ -420,7 +403,7 @@ static int parse_post(ctx *c, json_t *j, int depth)
         if (p->n_prefix || p->n_suffix)
             return fail(c, "%s: two post-processors add special tokens", c->path);
         if (!strcmp(type, "RobertaProcessing"))
-            p->trim_offsets = get_bool(j, "trim_offsets", 1);
+            p->trim_offsets = tk_json_bool(j, "trim_offsets", 1);
         return parse_pair(c, json_object_get(j, "cls"), 0) ||
                        parse_pair(c, json_object_get(j, "sep"), 1)
                    ? -1
@@ -432,7 +415,7 @@ static int parse_post(ctx *c, json_t *j, int depth)
         return parse_template(c, j);
     }
     if (!strcmp(type, "ByteLevel")) {
-        p->trim_offsets = get_bool(j, "trim_offsets", 1);
+        p->trim_offsets = tk_json_bool(j, "trim_offsets", 1);
         return 0;
     }
     return fail(c, "%s: unsupported post-processor type '%s'", c->path, type);
@@ -450,7 +433,7 @@ static int parse_decoder(ctx *c, json_t *j)
     const char *type = type_of(j);
     if (!strcmp(type, "WordPiece")) {
         d->kind = TK_DEC_WORDPIECE;
-        d->cleanup = get_bool(j, "cleanup", 1);
+        d->cleanup = tk_json_bool(j, "cleanup", 1);
         if (!(d->prefix = strdup(get_str(j, "prefix", "##"))))
             return fail(c, "out of memory");
         return 0;

@@ -9,9 +9,8 @@
  *    (add_prefix_space from the config, default false), byte-level BPE, <s> .. </s> unless the
  *    config names a GPT-2 tokenizer; <mask> takes the space before it (lstrip).
  */
-#include "tk_internal.h"
+#include "tk_json.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,12 +22,6 @@ static const char *token_name(json_t *cfg, const char *key, const char *def)
         return json_string_value(v);
     json_t *content = json_object_get(v, "content");
     return json_is_string(content) ? json_string_value(content) : def;
-}
-
-static int cfg_bool(json_t *cfg, const char *key, int def)
-{
-    json_t *v = json_object_get(cfg, key);
-    return json_is_boolean(v) ? json_is_true(v) : def;
 }
 
 /* The config file if it exists and parses; NULL otherwise (defaults apply). */
@@ -44,13 +37,40 @@ static json_t *load_config(const char *path)
 
 static int add_special(vkb_tokenizer *t, const char *name, int lstrip)
 {
-    int32_t id = tk_strmap_get(&t->vocab, name, strlen(name));
+    int32_t id = name ? tk_strmap_get(&t->vocab, name, strlen(name)) : -1;
     if (id < 0)
         return 0;
     for (int i = 0; i < t->added.n; i++)
         if (!strcmp(t->added.tokens[i].content, name))
             return 0;
     return tk_added_add(&t->added, name, id, 1, lstrip, 0, 0, 0);
+}
+
+/* The special tokens of an older-format tokenizer, as the config names them (or the format's
+ * defaults); NULL for one the format does not have (BERT has no bos/eos). */
+typedef struct specials {
+    const char *bos, *eos, *unk, *cls, *sep, *pad, *mask;
+} specials;
+
+/* Makes the specials that are in the vocabulary added tokens, in the order transformers
+ * registers them (bos, pad, eos, unk, cls, sep, mask), the mask taking the space before it when
+ * mask_lstrip; wraps every sequence in cls .. sep when wrap and both are in the vocabulary;
+ * sets the pad id (-1 when pad is not in the vocabulary). 0 or -1 (out of memory). */
+static int add_specials(vkb_tokenizer *t, const specials *s, int mask_lstrip, int wrap)
+{
+    const char *in_order[] = {s->bos, s->pad, s->eos, s->unk, s->cls, s->sep};
+    for (size_t i = 0; i < sizeof(in_order) / sizeof(in_order[0]); i++)
+        if (add_special(t, in_order[i], 0))
+            return -1;
+    if (add_special(t, s->mask, mask_lstrip))
+        return -1;
+    int32_t cls_id = tk_strmap_get(&t->vocab, s->cls, strlen(s->cls));
+    int32_t sep_id = tk_strmap_get(&t->vocab, s->sep, strlen(s->sep));
+    if (wrap && cls_id >= 0 && sep_id >= 0 &&
+        (tk_post_add(&t->post, 0, cls_id, s->cls) || tk_post_add(&t->post, 1, sep_id, s->sep)))
+        return -1;
+    t->pad_id = tk_strmap_get(&t->vocab, s->pad, strlen(s->pad));
+    return 0;
 }
 
 static int add_step(vkb_tokenizer *t, tk_norm_step *norm, tk_pre_step *pre)
@@ -106,33 +126,26 @@ int tk_load_vocab_txt(vkb_tokenizer *t, const char *vocab_path, const char *conf
         }
         i = end + 1;
     }
-    const char *unk = token_name(cfg, "unk_token", "[UNK]");
-    const char *cls = token_name(cfg, "cls_token", "[CLS]");
-    const char *sep = token_name(cfg, "sep_token", "[SEP]");
-    const char *pad = token_name(cfg, "pad_token", "[PAD]");
-    const char *mask = token_name(cfg, "mask_token", "[MASK]");
+    specials sp = {.unk = token_name(cfg, "unk_token", "[UNK]"),
+                   .cls = token_name(cfg, "cls_token", "[CLS]"),
+                   .sep = token_name(cfg, "sep_token", "[SEP]"),
+                   .pad = token_name(cfg, "pad_token", "[PAD]"),
+                   .mask = token_name(cfg, "mask_token", "[MASK]")};
     t->kind = TK_MODEL_WORDPIECE;
     t->wordpiece.max_chars = 100;
-    t->wordpiece.unk_token = strdup(unk);
+    t->wordpiece.unk_token = strdup(sp.unk);
     t->wordpiece.prefix = strdup("##");
     t->decoder = (tk_decoder){TK_DEC_WORDPIECE, strdup("##"), 1};
-    int lower = cfg_bool(cfg, "do_lower_case", 1);
+    int lower = tk_json_bool(cfg, "do_lower_case", 1);
     tk_norm_step norm = {.kind = TK_NORM_BERT,
                          .clean_text = 1,
-                         .handle_chinese = cfg_bool(cfg, "tokenize_chinese_chars", 1),
-                         .strip_accents = cfg_bool(cfg, "strip_accents", lower),
+                         .handle_chinese = tk_json_bool(cfg, "tokenize_chinese_chars", 1),
+                         .strip_accents = tk_json_bool(cfg, "strip_accents", lower),
                          .lowercase = lower};
     tk_pre_step pre = {.kind = TK_PRE_BERT};
     if (!t->wordpiece.unk_token || !t->wordpiece.prefix || !t->decoder.prefix ||
-        add_step(t, &norm, &pre) || add_special(t, pad, 0) || add_special(t, unk, 0) ||
-        add_special(t, cls, 0) || add_special(t, sep, 0) || add_special(t, mask, 0))
+        add_step(t, &norm, &pre) || add_specials(t, &sp, 0, 1))
         goto oom;
-    int32_t cls_id = tk_strmap_get(&t->vocab, cls, strlen(cls));
-    int32_t sep_id = tk_strmap_get(&t->vocab, sep, strlen(sep));
-    if (cls_id >= 0 && sep_id >= 0 &&
-        (tk_post_add(&t->post, 0, cls_id, cls) || tk_post_add(&t->post, 1, sep_id, sep)))
-        goto oom;
-    t->pad_id = tk_strmap_get(&t->vocab, pad, strlen(pad));
     rc = 0;
     goto cleanup;
 oom:
@@ -200,18 +213,8 @@ int tk_load_vocab_json(vkb_tokenizer *t, const char *vocab_path, const char *mer
         tk_errf(err, errlen, "%s:%d: %s", vocab_path, jerr.line, vocab ? "not an object" : jerr.text);
         goto cleanup;
     }
-    const char *key;
-    json_t *val;
-    json_object_foreach(vocab, key, val)
-    {
-        json_int_t id = json_integer_value(val);
-        if (!json_is_integer(val) || id < 0 || id >= TK_MAX_IDS) {
-            tk_errf(err, errlen, "%s: entry '%s' has no valid id", vocab_path, key);
-            goto cleanup;
-        }
-        if (tk_strmap_put(&t->vocab, key, strlen(key), (int32_t)id))
-            goto oom;
-    }
+    if (tk_json_vocab(&t->vocab, vocab, vocab_path, err, errlen))
+        goto cleanup;
     t->kind = TK_MODEL_BPE;
     if (load_merges(t, merges_path, err, errlen))
         goto cleanup;
@@ -219,28 +222,20 @@ int tk_load_vocab_json(vkb_tokenizer *t, const char *vocab_path, const char *mer
     int gpt2 = klass && strstr(klass, "GPT2");
     const char *dflt_bos = gpt2 ? "<|endoftext|>" : "<s>";
     const char *dflt_eos = gpt2 ? "<|endoftext|>" : "</s>";
-    const char *bos = token_name(cfg, "bos_token", dflt_bos);
-    const char *eos = token_name(cfg, "eos_token", dflt_eos);
-    const char *cls = token_name(cfg, "cls_token", bos);
-    const char *sep = token_name(cfg, "sep_token", eos);
-    const char *unk = token_name(cfg, "unk_token", gpt2 ? "<|endoftext|>" : "<unk>");
-    const char *pad = token_name(cfg, "pad_token", "<pad>");
-    const char *mask = token_name(cfg, "mask_token", "<mask>");
+    specials sp = {.bos = token_name(cfg, "bos_token", dflt_bos),
+                   .eos = token_name(cfg, "eos_token", dflt_eos),
+                   .unk = token_name(cfg, "unk_token", gpt2 ? "<|endoftext|>" : "<unk>"),
+                   .pad = token_name(cfg, "pad_token", "<pad>"),
+                   .mask = token_name(cfg, "mask_token", "<mask>")};
+    sp.cls = token_name(cfg, "cls_token", sp.bos);
+    sp.sep = token_name(cfg, "sep_token", sp.eos);
     tk_pre_step pre = {.kind = TK_PRE_BYTELEVEL,
-                       .add_prefix_space = cfg_bool(cfg, "add_prefix_space", 0),
+                       .add_prefix_space = tk_json_bool(cfg, "add_prefix_space", 0),
                        .use_regex = 1};
     t->decoder.kind = TK_DEC_BYTELEVEL;
     t->post.trim_offsets = 1;
-    if (add_step(t, NULL, &pre) || add_special(t, bos, 0) || add_special(t, pad, 0) ||
-        add_special(t, eos, 0) || add_special(t, unk, 0) || add_special(t, cls, 0) ||
-        add_special(t, sep, 0) || add_special(t, mask, 1))
+    if (add_step(t, NULL, &pre) || add_specials(t, &sp, 1, !gpt2))
         goto oom;
-    int32_t cls_id = tk_strmap_get(&t->vocab, cls, strlen(cls));
-    int32_t sep_id = tk_strmap_get(&t->vocab, sep, strlen(sep));
-    if (!gpt2 && cls_id >= 0 && sep_id >= 0 &&
-        (tk_post_add(&t->post, 0, cls_id, cls) || tk_post_add(&t->post, 1, sep_id, sep)))
-        goto oom;
-    t->pad_id = tk_strmap_get(&t->vocab, pad, strlen(pad));
     rc = 0;
     goto cleanup;
 oom:
