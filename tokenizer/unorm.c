@@ -83,8 +83,8 @@ static size_t compose_cps(utf8proc_int32_t *buf, size_t n)
 
 static int compose(const tk_char *v, size_t n, tk_chars *out)
 {
-    utf8proc_int32_t *seg = NULL, *trial = NULL;
-    size_t cap = 0;
+    utf8proc_int32_t *seg = NULL, *trial = NULL; /* the segment's code points; a scratch copy */
+    size_t seg_cap = 0, trial_cap = 0;
     int rc = -1;
     size_t i = 0;
     while (i < n) {
@@ -98,17 +98,9 @@ static int compose(const tk_char *v, size_t n, tk_chars *out)
             if (v[j].cp < 0x80)
                 break; /* no composition has an ASCII second char */
             size_t len = j - i + 1;
-            if (len > cap) {
-                cap = len * 2;
-                utf8proc_int32_t *a = realloc(seg, cap * sizeof(*a));
-                if (!a)
-                    goto cleanup;
-                seg = a;
-                a = realloc(trial, cap * sizeof(*a));
-                if (!a)
-                    goto cleanup;
-                trial = a;
-            }
+            if (tk_grow((void **)&seg, &seg_cap, len, sizeof(*seg)) ||
+                tk_grow((void **)&trial, &trial_cap, len, sizeof(*trial)))
+                goto cleanup;
             for (size_t k = 0; k < len; k++)
                 seg[k] = (utf8proc_int32_t)v[i + k].cp;
             memcpy(trial, seg, (len - 1) * sizeof(*seg));
@@ -120,17 +112,8 @@ static int compose(const tk_char *v, size_t n, tk_chars *out)
                 break;
         }
         size_t len = j - i;
-        if (len > cap) {
-            cap = len * 2;
-            utf8proc_int32_t *a = realloc(seg, cap * sizeof(*a));
-            if (!a)
-                goto cleanup;
-            seg = a;
-            a = realloc(trial, cap * sizeof(*a));
-            if (!a)
-                goto cleanup;
-            trial = a;
-        }
+        if (tk_grow((void **)&seg, &seg_cap, len, sizeof(*seg)))
+            goto cleanup;
         uint32_t start = v[i].start, end = v[i].end;
         for (size_t k = 0; k < len; k++) {
             seg[k] = (utf8proc_int32_t)v[i + k].cp;
