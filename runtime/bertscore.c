@@ -18,6 +18,7 @@
 #include "bertscore.h"
 #include "backend.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -227,14 +228,30 @@ static int score_pairs(request *q)
     return VKB_OK;
 }
 
+/* Names the first pair side that holds distinct sentence s, for messages. */
+static void name_sentence(const request *q, int s, char *out, size_t len)
+{
+    for (int i = 0; i < q->n; i++) {
+        if (q->cand_idx[i] == s || q->ref_idx[i] == s) {
+            snprintf(out, len, "%s %d", q->cand_idx[i] == s ? "candidate" : "reference", i);
+            return;
+        }
+    }
+    snprintf(out, len, "sentence %d", s);
+}
+
+/* A text the tokenizer refuses (VKB_EINVAL) is the request's fault, answered as embed answers
+ * it: the code passes through unchanged, never turned into a device fault. */
 static int tokenize_sentences(request *q, const vkb_model *m, const char *const *text)
 {
     for (int s = 0; s < q->n_sent; s++) {
         int rc = model_tokenize_bertscore(m, text[s], strlen(text[s]), &q->ids[s], &q->lens[s]);
         if (rc) {
-            vkb_set_err(q->err, q->errlen, "bertscore: tokenizing a sentence failed: %s",
+            char which[48];
+            name_sentence(q, s, which, sizeof which);
+            vkb_set_err(q->err, q->errlen, "bertscore: cannot tokenize %s: %s", which,
                         vkb_status_str(rc));
-            return rc == VKB_EINVAL ? VKB_EDEVICE : rc;
+            return rc;
         }
     }
     return VKB_OK;
