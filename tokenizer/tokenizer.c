@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Vocabularies larger than this are refused (an id table of that many pointers is allocated). */
 void tk_errf(char *err, size_t errlen, const char *fmt, ...)
 {
     if (!err || !errlen)
