@@ -8,87 +8,37 @@
  * tokenizers library on the same texts for comparison.
  */
 #include "commands.h"
+#include "vkb_runtime.h"
 #include "vkb_tokenizer.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct corpus {
-    char **text;
-    size_t *len;
-    size_t n, cap, bytes;
-} corpus;
-
-static void corpus_free(corpus *c)
+/* The "text" of every line of the golden corpus at path; *bytes gets their total length. */
+static int corpus_load(text_list *c, const char *path, size_t *bytes)
 {
-    for (size_t i = 0; i < c->n; i++)
-        free(c->text[i]);
-    free(c->text);
-    free(c->len);
-    memset(c, 0, sizeof(*c));
-}
-
-static int corpus_add(corpus *c, const char *s, size_t len)
-{
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 1024;
-        char **t = realloc(c->text, cap * sizeof(char *));
-        if (!t)
-            return -1;
-        c->text = t;
-        size_t *l = realloc(c->len, cap * sizeof(size_t));
-        if (!l)
-            return -1;
-        c->len = l;
-        c->cap = cap;
-    }
-    char *copy = malloc(len + 1);
-    if (!copy)
+    char err[512];
+    if (text_list_read_file(path, 1, c, err, sizeof(err)) != VKB_OK) {
+        fprintf(stderr, "vkbridge bench tokenize: %s\n", err);
         return -1;
-    memcpy(copy, s, len);
-    copy[len] = 0;
-    c->text[c->n] = copy;
-    c->len[c->n++] = len;
-    c->bytes += len;
+    }
+    if (c->n == 0) {
+        fprintf(stderr, "vkbridge bench tokenize: no texts in %s\n", path);
+        return -1;
+    }
+    *bytes = 0;
+    for (int i = 0; i < c->n; i++)
+        *bytes += c->len[i];
     return 0;
 }
 
-/* The "text" field of every JSON line of path. */
-static int corpus_load(corpus *c, const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "vkbridge bench tokenize: cannot open %s\n", path);
-        return -1;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    int rc = 0;
-    while (!rc && (n = getline(&line, &cap, f)) > 0) {
-        json_t *j = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, NULL);
-        json_t *t = json_object_get(j, "text");
-        if (json_is_string(t))
-            rc = corpus_add(c, json_string_value(t), json_string_length(t));
-        json_decref(j);
-    }
-    free(line);
-    fclose(f);
-    if (!rc && c->n == 0) {
-        fprintf(stderr, "vkbridge bench tokenize: no texts in %s\n", path);
-        rc = -1;
-    }
-    return rc;
-}
-
 /* Encodes the corpus `passes` times; returns the token count (or -1 on failure). */
-static long long encode_all(const vkb_tokenizer *t, const corpus *c, int passes)
+static long long encode_all(const vkb_tokenizer *t, const text_list *c, int passes)
 {
     long long tokens = 0;
     for (int p = 0; p < passes; p++)
-        for (size_t i = 0; i < c->n; i++) {
+        for (int i = 0; i < c->n; i++) {
             vkb_encoding e;
             if (vkb_tokenizer_encode(t, c->text[i], c->len[i], 1, 0, &e))
                 return -1;
@@ -101,7 +51,8 @@ static long long encode_all(const vkb_tokenizer *t, const corpus *c, int passes)
 static int run_pair(const char *name, const char *tok_path, const char *corpus_path, double mb,
                     int first)
 {
-    corpus c = {0};
+    text_list c = {0};
+    size_t corpus_bytes = 0;
     vkb_tokenizer *t = NULL;
     char err[512];
     int rc = 1;
@@ -109,9 +60,9 @@ static int run_pair(const char *name, const char *tok_path, const char *corpus_p
         fprintf(stderr, "vkbridge bench tokenize: %s\n", err);
         goto cleanup;
     }
-    if (corpus_load(&c, corpus_path))
+    if (corpus_load(&c, corpus_path, &corpus_bytes))
         goto cleanup;
-    int passes = (int)(mb * 1e6 / (double)c.bytes + 0.999);
+    int passes = (int)(mb * 1e6 / (double)corpus_bytes + 0.999);
     if (passes < 1)
         passes = 1;
     if (encode_all(t, &c, 1) < 0) /* warm-up */
@@ -123,8 +74,8 @@ static int run_pair(const char *name, const char *tok_path, const char *corpus_p
         fprintf(stderr, "vkbridge bench tokenize: encoding failed\n");
         goto cleanup;
     }
-    double bytes = (double)c.bytes * passes;
-    printf("%s    {\"tokenizer\": \"%s\", \"corpus\": \"%s\", \"texts\": %zu, \"passes\": %d, "
+    double bytes = (double)corpus_bytes * passes;
+    printf("%s    {\"tokenizer\": \"%s\", \"corpus\": \"%s\", \"texts\": %d, \"passes\": %d, "
            "\"bytes\": %.0f, \"tokens\": %lld, \"seconds\": %.4f, \"tokens_per_s\": %.0f, "
            "\"texts_per_s\": %.0f, \"mb_per_s\": %.2f}",
            first ? "" : ",\n", name, corpus_path, c.n, passes, bytes, tokens, secs,
@@ -133,7 +84,7 @@ static int run_pair(const char *name, const char *tok_path, const char *corpus_p
     rc = 0;
 cleanup:
     vkb_tokenizer_free(t);
-    corpus_free(&c);
+    text_list_free(&c);
     return rc;
 }
 

@@ -37,109 +37,6 @@ static void usage(FILE *f)
             "  -s, --seg-level       also print P, R, F1 of every pair\n");
 }
 
-typedef struct lines {
-    char **v;
-    int n, cap;
-} lines;
-
-static void lines_free(lines *l)
-{
-    for (int i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    l->v = NULL;
-    l->n = l->cap = 0;
-}
-
-static int lines_push(lines *l, const char *s, size_t len)
-{
-    if (l->n == l->cap) {
-        int cap = l->cap ? 2 * l->cap : 64;
-        char **v = realloc(l->v, (size_t)cap * sizeof *v);
-        if (!v)
-            return -1;
-        l->v = v;
-        l->cap = cap;
-    }
-    char *copy = malloc(len + 1);
-    if (!copy)
-        return -1;
-    memcpy(copy, s, len);
-    copy[len] = '\0';
-    l->v[l->n++] = copy;
-    return 0;
-}
-
-static char *read_all(const char *path, size_t *len, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "cannot open %s", path);
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    for (size_t got; buf && (got = fread(buf + n, 1, cap - n, f)) > 0;) {
-        n += got;
-        if (n == cap) {
-            char *bigger = realloc(buf, cap * 2);
-            if (!bigger) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = bigger;
-            cap *= 2;
-        }
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) {
-        free(buf);
-        snprintf(err, errlen, "cannot read %s", path);
-        return NULL;
-    }
-    *len = n;
-    return buf;
-}
-
-/* Python text-mode lines: "\n", "\r\n" and a lone "\r" end a line; a last line without an
- * end counts. With jsonl, each non-blank line is an object with a string "text". */
-static int read_lines(const char *path, int jsonl, lines *out, char *err, size_t errlen)
-{
-    size_t len = 0;
-    char *buf = read_all(path, &len, err, errlen);
-    if (!buf)
-        return -1;
-    int rc = 0, lineno = 0;
-    for (size_t i = 0; i < len && !rc;) {
-        size_t j = i;
-        while (j < len && buf[j] != '\n' && buf[j] != '\r')
-            j++;
-        lineno++;
-        if (!jsonl) {
-            rc = lines_push(out, buf + i, j - i);
-        } else if (j > i) {
-            json_error_t jerr;
-            json_t *obj = json_loadb(buf + i, j - i, 0, &jerr);
-            json_t *text = json_is_object(obj) ? json_object_get(obj, "text") : NULL;
-            if (!json_is_string(text)) {
-                snprintf(err, errlen, "%s:%d: expected {\"text\": \"...\"}%s%s", path, lineno,
-                         obj ? "" : ": ", obj ? "" : jerr.text);
-                rc = -1;
-            } else {
-                rc = lines_push(out, json_string_value(text), json_string_length(text));
-            }
-            json_decref(obj);
-        }
-        if (rc && !*err)
-            snprintf(err, errlen, "out of memory reading %s", path);
-        i = j < len && buf[j] == '\r' && j + 1 < len && buf[j + 1] == '\n' ? j + 2 : j + 1;
-    }
-    free(buf);
-    return rc;
-}
-
 static int is_file(const char *path)
 {
     struct stat st;
@@ -298,7 +195,7 @@ int cmd_bertscore(int argc, char **argv)
     }
 
     char err[1024] = "";
-    lines cands = {0}, refs = {0};
+    text_list cands = {0}, refs = {0};
     float *P = NULL, *R = NULL, *F = NULL;
     vkb_engine *e = NULL;
     rc = 1;
@@ -308,14 +205,19 @@ int cmd_bertscore(int argc, char **argv)
             snprintf(err, sizeof err, "do not support idf mode for a single pair of sentences");
             goto cleanup;
         }
-        if (lines_push(&cands, a.cand, strlen(a.cand)) ||
-            lines_push(&refs, a.ref, strlen(a.ref))) {
+        if (text_list_push(&cands, a.cand, strlen(a.cand)) ||
+            text_list_push(&refs, a.ref, strlen(a.ref))) {
             snprintf(err, sizeof err, "out of memory");
             goto cleanup;
         }
-    } else if (read_lines(a.cand, a.jsonl, &cands, err, sizeof err) ||
-               read_lines(a.ref, a.jsonl, &refs, err, sizeof err)) {
-        goto cleanup;
+    } else {
+        int read_rc = text_list_read_file(a.cand, a.jsonl, &cands, err, sizeof err);
+        if (read_rc == VKB_OK)
+            read_rc = text_list_read_file(a.ref, a.jsonl, &refs, err, sizeof err);
+        if (read_rc != VKB_OK) {
+            rc = read_rc == VKB_EINVAL ? 2 : 1; /* a bad line is bad input, as for embed */
+            goto cleanup;
+        }
     }
     if (cands.n != refs.n) {
         snprintf(err, sizeof err,
@@ -344,7 +246,8 @@ int cmd_bertscore(int argc, char **argv)
     opts.rescale_with_baseline = a.rescale;
     opts.lang = a.lang;
     opts.batch_size = a.batch_size;
-    if (vkb_engine_bertscore(e, name, (const char *const *)cands.v, (const char *const *)refs.v,
+    if (vkb_engine_bertscore(e, name, (const char *const *)cands.text,
+                             (const char *const *)refs.text,
                              n, &opts, P, R, F, err, sizeof err))
         goto cleanup;
 
@@ -367,8 +270,8 @@ cleanup:
         fprintf(stderr, "vkbridge bertscore: %s\n", err[0] ? err : "failed");
     if (e)
         vkb_engine_destroy(e);
-    lines_free(&cands);
-    lines_free(&refs);
+    text_list_free(&cands);
+    text_list_free(&refs);
     free(P);
     free(R);
     free(F);

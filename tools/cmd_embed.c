@@ -8,7 +8,6 @@
 #include "commands.h"
 #include "vkb_runtime.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -95,87 +94,6 @@ static int parse_args(int argc, char **argv, embed_args *a)
         return 1;
     }
     return 0;
-}
-
-/* ---- JSON Lines on stdin */
-
-typedef struct text_list {
-    char **text;
-    size_t *len;
-    int n, cap;
-} text_list;
-
-static int push_text(text_list *l, const char *s, size_t len)
-{
-    if (l->n == l->cap) {
-        int cap = l->cap ? 2 * l->cap : 64;
-        char **t = realloc(l->text, sizeof *t * (size_t)cap);
-        if (t)
-            l->text = t;
-        size_t *n = realloc(l->len, sizeof *n * (size_t)cap);
-        if (n)
-            l->len = n;
-        if (!t || !n)
-            return -1;
-        l->cap = cap;
-    }
-    char *c = malloc(len + 1);
-    if (!c)
-        return -1;
-    memcpy(c, s, len);
-    c[len] = '\0';
-    l->text[l->n] = c;
-    l->len[l->n++] = len;
-    return 0;
-}
-
-static void free_texts(text_list *l)
-{
-    for (int i = 0; i < l->n; i++)
-        free(l->text[i]);
-    free(l->text);
-    free(l->len);
-}
-
-static int blank(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
-            return 0;
-    return 1;
-}
-
-static int read_jsonl(FILE *in, text_list *l)
-{
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t got;
-    long lineno = 0;
-    int rc = 0;
-    while ((got = getline(&line, &cap, in)) >= 0) {
-        lineno++;
-        if (blank(line, (size_t)got))
-            continue;
-        json_error_t jerr;
-        json_t *o = json_loadb(line, (size_t)got, JSON_ALLOW_NUL, &jerr);
-        json_t *t = json_is_object(o) ? json_object_get(o, "text") : NULL;
-        if (!json_is_string(t)) {
-            fprintf(stderr, "vkbridge embed: stdin line %ld: want {\"text\": \"...\"}%s%s\n",
-                    lineno, o ? "" : ": ", o ? "" : jerr.text);
-            json_decref(o);
-            rc = 1;
-            break;
-        }
-        int fail = push_text(l, json_string_value(t), json_string_length(t));
-        json_decref(o);
-        if (fail) {
-            fprintf(stderr, "vkbridge embed: out of memory reading stdin\n");
-            rc = 1;
-            break;
-        }
-    }
-    free(line);
-    return rc;
 }
 
 /* ---- running it with a progress bar */
@@ -298,13 +216,17 @@ int cmd_embed(int argc, char **argv)
     text_list texts = {0};
     char err[1024] = "";
     for (int i = 0; i < a.n_texts; i++)
-        if (push_text(&texts, a.texts[i], strlen(a.texts[i])) != 0) {
+        if (text_list_push(&texts, a.texts[i], strlen(a.texts[i])) != VKB_OK) {
             fprintf(stderr, "vkbridge embed: out of memory\n");
             goto cleanup;
         }
-    if (a.n_texts == 0 && read_jsonl(stdin, &texts) != 0) {
-        code = 2;
-        goto cleanup;
+    if (a.n_texts == 0) {
+        int rc = text_list_read(stdin, "stdin", 1, &texts, err, sizeof err);
+        if (rc != VKB_OK) {
+            fprintf(stderr, "vkbridge embed: %s\n", err);
+            code = rc == VKB_EINVAL ? 2 : 1;
+            goto cleanup;
+        }
     }
     vkb_engine_config cfg = {.device = a.device,
                              .model_dir = getenv("VKB_MODEL_DIR"),
@@ -350,7 +272,7 @@ int cmd_embed(int argc, char **argv)
 cleanup:
     vkb_engine_destroy(e);
     free(out);
-    free_texts(&texts);
+    text_list_free(&texts);
     free(a.texts);
     return code;
 }

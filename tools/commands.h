@@ -6,6 +6,9 @@
 #ifndef VKB_COMMANDS_H
 #define VKB_COMMANDS_H
 
+#include <stddef.h>
+#include <stdio.h>
+
 int cmd_info(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
@@ -28,5 +31,22 @@ double bench_now(void); /* monotonic seconds */
 void bench_print_json(struct json_t *doc);
 /* rm -rf dir, saying so on stderr (prefixed by who) if it fails. */
 void bench_remove_dir(const char *dir, const char *who);
+
+/* Texts read from input (tools/text_input.c), the same way by every command. text[i] is
+ * malloc'd and NUL-terminated; len[i] is its byte length (a text may hold NUL: "\u0000"). */
+typedef struct text_list {
+    char **text; /* (n) */
+    size_t *len; /* (n) */
+    int n, cap;
+} text_list;
+int text_list_push(text_list *l, const char *s, size_t len); /* VKB_OK or VKB_ENOMEM */
+void text_list_free(text_list *l);
+/* Appends the texts of in, named `name` in messages. jsonl: one {"text": "..."} per line,
+ * blank lines skipped, "\u0000" allowed; else plain lines as Python's text mode splits them.
+ * Returns VKB_OK; VKB_EINVAL for a bad line (err: "NAME line N: ..."); VKB_EIO; VKB_ENOMEM. */
+int text_list_read(FILE *in, const char *name, int jsonl, text_list *l, char *err,
+                   size_t errlen);
+/* As text_list_read on the file at path (VKB_EIO naming it when it cannot be opened). */
+int text_list_read_file(const char *path, int jsonl, text_list *l, char *err, size_t errlen);
 
 #endif
