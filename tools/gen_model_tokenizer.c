@@ -88,45 +88,52 @@ static void syllable_word(unsigned k, char *out)
     out[n] = 0;
 }
 
-/* Appends tok as the next id unless the vocabulary is full or already has it. */
-static void add_token(json_t *tokens, char **vocab, int *n, int size, const char *tok)
+/* Appends tok as the next id unless the vocabulary is full or already has it. Returns
+ * VKB_OK or VKB_ENOMEM (then the vocabulary is unchanged). */
+static int add_token(json_t *tokens, char **vocab, int *n, int size, const char *tok)
 {
     if (*n >= size || json_object_get(tokens, tok))
-        return;
-    json_object_set_new(tokens, tok, json_integer(*n));
-    vocab[(*n)++] = strdup(tok);
+        return VKB_OK;
+    char *copy = strdup(tok);
+    if (!copy || json_object_set_new(tokens, tok, json_integer(*n)) != 0) {
+        free(copy);
+        return VKB_ENOMEM;
+    }
+    vocab[(*n)++] = copy;
+    return VKB_OK;
 }
 
-/* vocab[i] = token of id i; tokens maps token -> id (the tokenizer.json vocab). */
+/* vocab[i] = token of id i; tokens maps token -> id (the tokenizer.json vocab). On failure
+ * *vocab_out still gets the array (tokens added so far), for the caller to free. */
 static int build_vocab(int size, int roberta_ids, json_t *tokens, char ***vocab_out)
 {
     char **vocab = calloc((size_t)size, sizeof *vocab);
-    if (!vocab)
+    *vocab_out = vocab;
+    if (!vocab || !tokens)
         return VKB_ENOMEM;
-    int n = 0;
+    int n = 0, rc = VKB_OK;
     const char *bert_specials[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
     const char *roberta_specials[] = {"[CLS]", "[PAD]", "[SEP]", "[UNK]", "[MASK]"};
     const char **sp = roberta_ids ? roberta_specials : bert_specials;
-    for (int i = 0; i < 5; i++)
-        add_token(tokens, vocab, &n, size, sp[i]);
+    for (int i = 0; i < 5 && !rc; i++)
+        rc = add_token(tokens, vocab, &n, size, sp[i]);
     char buf[80];
     for (int cont = 0; cont < 2; cont++) /* characters alone, then as ##continuations */
-        for (int c = 33; c < 127; c++) {
+        for (int c = 33; c < 127 && !rc; c++) {
             if (c >= 'A' && c <= 'Z')
                 continue; /* uncased: the normalizer lowercases first */
             snprintf(buf, sizeof buf, "%s%c", cont ? "##" : "", c);
-            add_token(tokens, vocab, &n, size, buf);
+            rc = add_token(tokens, vocab, &n, size, buf);
         }
-    for (size_t i = 0; i < sizeof common_words / sizeof *common_words; i++)
-        add_token(tokens, vocab, &n, size, common_words[i]);
-    for (unsigned k = 0; n < size; k++) {
+    for (size_t i = 0; i < sizeof common_words / sizeof *common_words && !rc; i++)
+        rc = add_token(tokens, vocab, &n, size, common_words[i]);
+    for (unsigned k = 0; n < size && !rc; k++) {
         char w[64];
         syllable_word(k / 2, w);
         snprintf(buf, sizeof buf, "%s%s", k % 2 ? "##" : "", w);
-        add_token(tokens, vocab, &n, size, buf);
+        rc = add_token(tokens, vocab, &n, size, buf);
     }
-    *vocab_out = vocab;
-    return VKB_OK;
+    return rc;
 }
 
 static json_t *added_token(int id, const char *content)
@@ -193,8 +200,10 @@ int gen_wordpiece_tokenizer(const char *dir, int size, int roberta_ids, char *er
     json_t *tokens = json_object();
     char **vocab = NULL;
     int rc = build_vocab(size, roberta_ids, tokens, &vocab);
-    if (rc != VKB_OK)
+    if (rc != VKB_OK) {
+        snprintf(err, errlen, "%s: out of memory building a %d-token vocabulary", dir, size);
         goto cleanup;
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/vocab.txt", dir);
     FILE *f = fopen(path, "w");
