@@ -195,7 +195,7 @@ static void check_refusals(const char *model_dir)
         {"-c A -r A -l 1 --rescale --lang xx", "xx/tiny-bert.tsv", 1},
         {"-c A -r A -l 9", "num_layers 9", 1},
         {"-c A -r A -l x", "--num-layers", 2},
-        {"-c A -r A -l 1 --jsonl", "text", 1},
+        {"-c A -r A -l 1 --jsonl", "line 1", 2},
         {"-c A", "required", 2},
         {"-c A -r A --bogus", "unknown option", 2},
         {"-c /nonexistent -r A -l 1", "/nonexistent", 1},
@@ -220,6 +220,116 @@ static void check_refusals(const char *model_dir)
               out ? out : "");
         free(out);
     }
+}
+
+/* Writes len bytes to path; 0 on success. */
+static int write_bytes(const char *path, const char *bytes, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t put = fwrite(bytes, 1, len, f);
+    return fclose(f) == 0 && put == len ? 0 : -1;
+}
+
+/* Runs cmd with stderr into a scratch file: exit status, stdout in *out, stderr in *err. */
+static int run_capturing(const char *cmd, char **out, char **err)
+{
+    char full[2600], path[300];
+    snprintf(path, sizeof path, "%s/stderr", scratch);
+    snprintf(full, sizeof full, "%s 2>'%s'", cmd, path);
+    int st = run(full, out);
+    FILE *f = fopen(path, "rb");
+    *err = calloc(1, 4096);
+    if (f && *err && fread(*err, 1, 4095, f) == 0)
+        (*err)[0] = '\0';
+    if (f)
+        fclose(f);
+    return st;
+}
+
+/* `embed` (stdin) and `bertscore --jsonl` (the same file as candidates and references) read
+ * JSON Lines one way: both accept what one accepts, with as many texts, and both refuse a bad
+ * line with exit 2 and a message naming it. */
+static void check_jsonl_agreement(const char *model_dir)
+{
+    static const struct {
+        const char *what, *bytes;
+        int texts;       /* accepted: the texts read; -1: refused */
+        const char *line; /* refused: the line the message names */
+    } cases[] = {
+        {"\\u0000 inside a text", "{\"text\": \"a\\u0000b\"}\n", 1, NULL},
+        {"CRLF line ends", "{\"text\": \"a\"}\r\n{\"text\": \"b\"}\r\n", 2, NULL},
+        {"blank and whitespace-only lines", "\n{\"text\": \"a\"}\n  \t\r\n\n{\"text\": \"b\"}", 2,
+         NULL},
+        {"other keys beside text", "{\"id\": 7, \"text\": \"a\", \"x\": [1]}\n", 1, NULL},
+        {"an empty text", "{\"text\": \"\"}\n", 1, NULL},
+        {"no text key", "{\"text\": \"ok\"}\n{\"txt\": \"bad\"}\n", -1, "line 2"},
+        {"not JSON", "{\"text\": \"ok\"}\n\nnot json\n", -1, "line 3"},
+        {"text not a string", "{\"text\": 5}\n", -1, "line 1"},
+        {"an array", "[\"a\"]\n", -1, "line 1"},
+        {"two objects on one line", "{\"text\": \"a\"} {\"text\": \"b\"}\n", -1, "line 1"},
+        {"objects split by a lone CR", "{\"text\": \"a\"}\r{\"text\": \"b\"}\n", -1, "line 1"},
+        {"invalid JSON escape", "{\"text\": \"\\x41\"}\n", -1, "line 1"},
+    };
+    char path[300], cmd[2048];
+    snprintf(path, sizeof path, "%s/agree.jsonl", scratch);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *what = cases[i].what;
+        if (!CHECK(write_bytes(path, cases[i].bytes, strlen(cases[i].bytes)) == 0, "write %s",
+                   path))
+            return;
+        char *e_out = NULL, *e_err = NULL, *b_out = NULL, *b_err = NULL;
+        snprintf(cmd, sizeof cmd, "'%s' embed --device cpu --quiet --model '%s' <'%s'",
+                 tl_binary(), model_dir, path);
+        int e_st = run_capturing(cmd, &e_out, &e_err);
+        snprintf(cmd, sizeof cmd, "'%s' bertscore --device cpu -m '%s' -l 1 --jsonl --json "
+                 "-c '%s' -r '%s'", tl_binary(), model_dir, path, path);
+        int b_st = run_capturing(cmd, &b_out, &b_err);
+        if (cases[i].texts >= 0) {
+            json_t *e = e_out ? json_loads(e_out, 0, NULL) : NULL;
+            json_t *b = b_out ? json_loads(b_out, 0, NULL) : NULL;
+            size_t n_e = json_array_size(json_object_get(e, "embeddings"));
+            size_t n_b = json_array_size(json_object_get(b, "f1"));
+            CHECK(e_st == 0 && b_st == 0 && n_e == (size_t)cases[i].texts &&
+                      n_b == (size_t)cases[i].texts,
+                  "%s: both accept %d texts: embed exit %d (%zu texts) %.200s, bertscore exit "
+                  "%d (%zu texts) %.200s",
+                  what, cases[i].texts, e_st, n_e, e_err ? e_err : "", b_st, n_b,
+                  b_err ? b_err : "");
+            json_decref(e);
+            json_decref(b);
+        } else {
+            CHECK(e_st == 2 && b_st == 2 && e_err && strstr(e_err, cases[i].line) && b_err &&
+                      strstr(b_err, cases[i].line),
+                  "%s: both refuse with exit 2 naming %s: embed %d '%.200s', bertscore %d "
+                  "'%.200s'",
+                  what, cases[i].line, e_st, e_err ? e_err : "", b_st, b_err ? b_err : "");
+        }
+        free(e_out);
+        free(e_err);
+        free(b_out);
+        free(b_err);
+    }
+}
+
+/* Plain files split as Python's text mode: "\r\n", "\r" and "\n" end lines, an empty line is
+ * a sentence, a last line without an end counts. */
+static void check_plain_line_ends(const char *model_dir)
+{
+    static const char text[] = "a cat\r\nb dog\rc\n\nd";
+    char path[300], cmd[2048], *out = NULL;
+    snprintf(path, sizeof path, "%s/ends.txt", scratch);
+    if (!CHECK(write_bytes(path, text, sizeof text - 1) == 0, "write %s", path))
+        return;
+    snprintf(cmd, sizeof cmd, "'%s' bertscore --device cpu -m '%s' -l 1 --json -c '%s' -r '%s' "
+             "2>/dev/null", tl_binary(), model_dir, path, path);
+    int st = run(cmd, &out);
+    json_t *got = out ? json_loads(out, 0, NULL) : NULL;
+    CHECK(st == 0 && json_array_size(json_object_get(got, "f1")) == 5,
+          "plain lines a/b/c/''/d are 5 sentences: exit %d, %s", st, out ? out : "");
+    json_decref(got);
+    free(out);
 }
 
 /* Two values that are not files are one pair of sentences, as in bert_score's CLI. */
@@ -289,6 +399,8 @@ int main(void)
         snprintf(model_dir, sizeof model_dir, "%s/models/tiny-bert", td);
         check_refusals(model_dir);
         check_single_pair(model_dir);
+        check_jsonl_agreement(model_dir);
+        check_plain_line_ends(model_dir);
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch);
         CHECK(system(cmd) == 0, "clean scratch");
