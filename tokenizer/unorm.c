@@ -81,10 +81,20 @@ static size_t compose_cps(utf8proc_int32_t *buf, size_t n)
     return r < 0 ? n : (size_t)r;
 }
 
+/* Grows the segment buffer and its scratch copy, which share one capacity (*cap code points;
+ * trial may hold more after a failure), to hold n. 0 or -1 (out of memory). */
+static int grow_segment(utf8proc_int32_t **seg, utf8proc_int32_t **trial, size_t *cap, size_t n)
+{
+    size_t trial_cap = *cap;
+    if (tk_grow((void **)trial, &trial_cap, n, sizeof(**trial)))
+        return -1;
+    return tk_grow((void **)seg, cap, n, sizeof(**seg));
+}
+
 static int compose(const tk_char *v, size_t n, tk_chars *out)
 {
     utf8proc_int32_t *seg = NULL, *trial = NULL; /* the segment's code points; a scratch copy */
-    size_t seg_cap = 0, trial_cap = 0;
+    size_t cap = 0;
     int rc = -1;
     size_t i = 0;
     while (i < n) {
@@ -98,8 +108,7 @@ static int compose(const tk_char *v, size_t n, tk_chars *out)
             if (v[j].cp < 0x80)
                 break; /* no composition has an ASCII second char */
             size_t len = j - i + 1;
-            if (tk_grow((void **)&seg, &seg_cap, len, sizeof(*seg)) ||
-                tk_grow((void **)&trial, &trial_cap, len, sizeof(*trial)))
+            if (len > cap && grow_segment(&seg, &trial, &cap, len))
                 goto cleanup;
             for (size_t k = 0; k < len; k++)
                 seg[k] = (utf8proc_int32_t)v[i + k].cp;
@@ -112,7 +121,7 @@ static int compose(const tk_char *v, size_t n, tk_chars *out)
                 break;
         }
         size_t len = j - i;
-        if (tk_grow((void **)&seg, &seg_cap, len, sizeof(*seg)))
+        if (len > cap && grow_segment(&seg, &trial, &cap, len))
             goto cleanup;
         uint32_t start = v[i].start, end = v[i].end;
         for (size_t k = 0; k < len; k++) {
