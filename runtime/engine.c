@@ -16,9 +16,6 @@ static char *dup_or_null(const char *s)
     return s && *s ? strdup(s) : NULL;
 }
 
-/* The engine's device table and the stats it fills are the same size. */
-_Static_assert((int)ENGINE_MAX_DEVICES == (int)VKB_MAX_DEVICES, "engine devices vs vkb_engine_stats");
-
 static int add_device(vkb_engine *e, const char *spec, char *err, size_t errlen)
 {
     if (e->n_devices == ENGINE_MAX_DEVICES) {

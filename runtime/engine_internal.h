@@ -24,7 +24,7 @@
 
 #include <pthread.h>
 
-enum { ENGINE_MAX_DEVICES = 16 };
+enum { ENGINE_MAX_DEVICES = VKB_MAX_DEVICES };
 
 typedef enum { MODEL_LOADING, MODEL_READY, MODEL_FAILED, MODEL_UNLOADING } model_state;
 

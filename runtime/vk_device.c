@@ -136,7 +136,8 @@ static void describe_memory(const vk_instance *inst, VkPhysicalDevice pd, int ha
     inst->fn.GetPhysicalDeviceMemoryProperties2(pd, &mem);
     const VkPhysicalDeviceMemoryProperties *mp = &mem.memoryProperties;
     info->has_memory_budget = has_budget;
-    info->n_heaps = (int)(mp->memoryHeapCount < 16 ? mp->memoryHeapCount : 16);
+    info->n_heaps = (int)(mp->memoryHeapCount < VKB_MAX_HEAPS ? mp->memoryHeapCount
+                                                                : VKB_MAX_HEAPS);
     for (int h = 0; h < info->n_heaps; h++) {
         info->heaps[h].size = mp->memoryHeaps[h].size;
         info->heaps[h].device_local =

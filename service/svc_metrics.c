@@ -98,7 +98,7 @@ static void engine_metrics(svc_buf *b, const vkb_engine_stats *e)
     header(b, "vkbridge_engine_tokens_total", "counter", "Tokens encoded.");
     svc_buf_printf(b, "vkbridge_engine_tokens_total %llu\n", (unsigned long long)e->tokens);
 
-    int n = e->n_devices < 16 ? e->n_devices : 16;
+    int n = e->n_devices; /* at most VKB_MAX_DEVICES, the size of e->devices */
     static const char *names[] = {"vkbridge_device_memory_bytes", "vkbridge_device_memory_peak_bytes",
                                   "vkbridge_device_queued_jobs", "vkbridge_device_busy"};
     static const char *helps[] = {"Bytes of tensors allocated on the device.",
