@@ -85,10 +85,17 @@ static size_t compose_cps(utf8proc_int32_t *buf, size_t n)
  * trial may hold more after a failure), to hold n. 0 or -1 (out of memory). */
 static int grow_segment(utf8proc_int32_t **seg, utf8proc_int32_t **trial, size_t *cap, size_t n)
 {
-    size_t trial_cap = *cap;
-    if (tk_grow((void **)trial, &trial_cap, n, sizeof(**trial)))
-        return -1;
-    return tk_grow((void **)seg, cap, n, sizeof(**seg));
+    /* tk_grow takes void pointers: these copies are what it gets, so compose's own pointers
+     * never have their address passed out (the compiler keeps them in registers). */
+    void *s = *seg, *t = *trial;
+    size_t seg_cap = *cap, trial_cap = *cap;
+    int rc = tk_grow(&t, &trial_cap, n, sizeof(**trial));
+    if (rc == 0)
+        rc = tk_grow(&s, &seg_cap, n, sizeof(**seg));
+    *seg = s;
+    *trial = t;
+    *cap = seg_cap;
+    return rc;
 }
 
 static int compose(const tk_char *v, size_t n, tk_chars *out)
