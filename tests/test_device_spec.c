@@ -113,15 +113,6 @@ static void test_grammar(void)
 
 /* ---------------------------------------------------------------- the service's config */
 
-static const char **fake_env;
-
-static char *lookup(const char *name)
-{
-    for (const char **p = fake_env; p && *p; p += 2)
-        if (!strcmp(p[0], name))
-            return (char *)p[1];
-    return NULL;
-}
 
 /* `serve --device spec` (by_env 0) or VKB_DEVICE=spec (by_env 1): 0 if accepted. */
 static int service_load(const char *spec, int by_env, vkb_service_config *cfg, char *err,
@@ -129,8 +120,8 @@ static int service_load(const char *spec, int by_env, vkb_service_config *cfg, c
 {
     const char *env[] = {"VKB_DEVICE", spec, NULL};
     const char *argv[] = {"serve", "--device", spec};
-    fake_env = by_env ? env : NULL;
-    return vkb_service_config_load(cfg, by_env ? 1 : 3, (char **)argv, lookup, err, errlen);
+    tl_fake_env = by_env ? env : NULL;
+    return vkb_service_config_load(cfg, by_env ? 1 : 3, (char **)argv, tl_fake_getenv, err, errlen);
 }
 
 static void test_service_cuda_forms(void)
@@ -158,14 +149,14 @@ static void test_service_cuda_forms(void)
               rc ? err : "accepted");
     }
     const char *torch[] = {"TORCH_DEVICE", "cuda:2", NULL};
-    fake_env = torch;
+    tl_fake_env = torch;
     const char *no_args[] = {"serve"};
-    CHECK(vkb_service_config_load(&cfg, 1, (char **)no_args, lookup, err, sizeof err) == 0 &&
+    CHECK(vkb_service_config_load(&cfg, 1, (char **)no_args, tl_fake_getenv, err, sizeof err) == 0 &&
               !strcmp(cfg.device, "vulkan:2"),
           "TORCH_DEVICE=cuda:2 -> vulkan:2");
     const char *torch_list[] = {"TORCH_DEVICE", "vulkan:0", NULL};
-    fake_env = torch_list;
-    CHECK(vkb_service_config_load(&cfg, 1, (char **)no_args, lookup, err, sizeof err) == -1 &&
+    tl_fake_env = torch_list;
+    CHECK(vkb_service_config_load(&cfg, 1, (char **)no_args, tl_fake_getenv, err, sizeof err) == -1 &&
               strstr(err, "TORCH_DEVICE=vulkan:0"),
           "TORCH_DEVICE takes only torch's names: %s", err);
 }

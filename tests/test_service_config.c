@@ -5,22 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
-/* A fake environment: NULL-terminated name/value pairs. */
-static const char **fake_env;
-
-static char *lookup(const char *name)
-{
-    for (const char **p = fake_env; p && *p; p += 2)
-        if (!strcmp(p[0], name))
-            return (char *)p[1];
-    return NULL;
-}
-
 static int load(vkb_service_config *cfg, const char **env, int argc, const char **argv,
                 char *err)
 {
-    fake_env = env;
-    return vkb_service_config_load(cfg, argc, (char **)argv, lookup, err, 256);
+    tl_fake_env = env;
+    return vkb_service_config_load(cfg, argc, (char **)argv, tl_fake_getenv, err, 256);
 }
 
 int main(void)

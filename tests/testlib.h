@@ -22,6 +22,10 @@ float tl_randf(float lo, float hi);
 uint32_t tl_randu(void);
 /* max_i |a_i - b_i| / max(1, max_i |b_i|) */
 double tl_rel_err(const float *a, const float *b, size_t n);
+/* A fake environment for code that takes a getenv-like lookup: tl_fake_env holds
+ * NULL-terminated name/value pairs (NULL: empty); tl_fake_getenv looks a name up in it. */
+extern const char **tl_fake_env;
+char *tl_fake_getenv(const char *name);
 /* Prints "N passed, N failed" and returns the process exit code (0 iff none failed). */
 int tl_finish(void);
 int tl_failed(void);
