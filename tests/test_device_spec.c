@@ -113,7 +113,6 @@ static void test_grammar(void)
 
 /* ---------------------------------------------------------------- the service's config */
 
-
 /* `serve --device spec` (by_env 0) or VKB_DEVICE=spec (by_env 1): 0 if accepted. */
 static int service_load(const char *spec, int by_env, vkb_service_config *cfg, char *err,
                         size_t errlen)
