@@ -26,34 +26,32 @@ void vkb_set_err(char *err, size_t errlen, const char *fmt, ...)
 int vkb_backend_open(const char *spec, vkb_backend **out, char *err, size_t errlen)
 {
     *out = NULL;
-    if (!spec || !*spec)
-        spec = "auto";
+    /* One device, read with the engine's grammar (vkb_device_spec_parse). */
+    vkb_device_spec ds;
+    int rc = vkb_device_spec_parse(spec, &ds, err, errlen);
+    if (rc != VKB_OK)
+        return rc;
+    if (ds.kind == VKB_SPEC_ALL || ds.n > 1) {
+        vkb_set_err(err, errlen, "bad device '%s': want one of cpu, auto, vulkan or vulkan:N",
+                    spec);
+        return VKB_EINVAL;
+    }
+    const char *one = ds.kind == VKB_SPEC_AUTO ? "auto" : ds.items[0];
     vkb_backend *b = calloc(1, sizeof *b);
     if (!b)
         return VKB_ENOMEM;
-    int rc;
-    if (!strcmp(spec, "cpu")) {
+    if (!strcmp(one, "cpu")) {
         rc = cpu_backend_open(b, err, errlen);
-    } else if (!strcmp(spec, "auto") || !strcmp(spec, "vulkan")) {
+    } else if (!strcmp(one, "auto") || !strcmp(one, "vulkan")) {
         rc = vk_backend_open(b, -1, err, errlen);
-        if (rc != VKB_OK && !strcmp(spec, "auto")) {
+        if (rc != VKB_OK && !strcmp(one, "auto")) {
             vkb_log(VKB_LOG_WARN, "no usable Vulkan device (%s); using the CPU backend",
                     err ? err : "unknown reason");
             memset(b, 0, sizeof *b);
             rc = cpu_backend_open(b, err, errlen);
         }
-    } else if (!strncmp(spec, "vulkan:", 7)) {
-        char *end;
-        long idx = strtol(spec + 7, &end, 10);
-        if (end == spec + 7 || *end || idx < 0 || idx > 1024) {
-            vkb_set_err(err, errlen, "bad device '%s' (want cpu, auto, vulkan or vulkan:N)", spec);
-            rc = VKB_EINVAL;
-        } else {
-            rc = vk_backend_open(b, (int)idx, err, errlen);
-        }
-    } else {
-        vkb_set_err(err, errlen, "bad device '%s' (want cpu, auto, vulkan or vulkan:N)", spec);
-        rc = VKB_EINVAL;
+    } else { /* "vulkan:N", N canonical digits */
+        rc = vk_backend_open(b, atoi(one + strlen("vulkan:")), err, errlen);
     }
     if (rc != VKB_OK) {
         free(b);

@@ -8,9 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Far beyond any machine's device count; keeps an index short and free of overflow. */
-enum { MAX_VULKAN_INDEX = 1023 };
-
 typedef struct span {
     const char *p;
     size_t len;
@@ -34,7 +31,7 @@ static int span_is(span s, const char *word)
     return s.len == strlen(word) && !memcmp(s.p, word, s.len);
 }
 
-/* "vulkan:N" with N all digits and at most MAX_VULKAN_INDEX: its index, else -1. */
+/* "vulkan:N" with N all digits and at most VKB_MAX_VULKAN_INDEX: its index, else -1. */
 static int vulkan_index(span s)
 {
     static const char prefix[] = "vulkan:";
@@ -46,7 +43,7 @@ static int vulkan_index(span s)
         if (s.p[i] < '0' || s.p[i] > '9')
             return -1;
         n = n * 10 + (s.p[i] - '0');
-        if (n > MAX_VULKAN_INDEX)
+        if (n > VKB_MAX_VULKAN_INDEX)
             return -1;
     }
     return n;
@@ -103,7 +100,7 @@ int vkb_device_spec_parse(const char *spec, vkb_device_spec *out, char *err, siz
             vkb_set_err(err, errlen,
                         "bad device '%.*s': want auto, all, or a comma list of cpu, vulkan "
                         "and vulkan:N (N from 0 to %d)",
-                        (int)item.len, item.p, MAX_VULKAN_INDEX);
+                        (int)item.len, item.p, VKB_MAX_VULKAN_INDEX);
             return VKB_EINVAL;
         }
         ds->n++;

@@ -97,8 +97,8 @@ int vkb_vulkan_validation_errors(void);
 
 typedef struct vkb_backend vkb_backend;
 
-/* spec: "cpu", "vulkan" / "auto" (best device: discrete > integrated > virtual > cpu),
- * "vulkan:N". "auto" falls back to the CPU backend with one log line when Vulkan is absent.
+/* spec: one item of the device-spec grammar below: "cpu", "vulkan" / "auto" (best device:
+ * discrete > integrated > virtual > cpu), "vulkan:N"; NULL or "" is "auto". "auto" falls back to the CPU backend with one log line when Vulkan is absent.
  * Opening the same Vulkan device twice gives two independent backends (two replicas). */
 int vkb_backend_open(const char *spec, vkb_backend **out, char *err, size_t errlen);
 void vkb_backend_close(vkb_backend *b);
@@ -237,12 +237,13 @@ int vkb_op_copy(vkb_backend *b, vkb_tensor *dst, size_t dst_off, const vkb_tenso
  * blocking (sync wrappers). */
 typedef struct vkb_engine vkb_engine;
 
-/* Devices one engine drives at most (replicas of one device count once each). */
-enum { VKB_MAX_DEVICES = 16 };
+/* Devices one engine drives at most (replicas of one device count once each), and the
+ * largest N a spec's vulkan:N may name (far beyond any machine; keeps an index short). */
+enum { VKB_MAX_DEVICES = 16, VKB_MAX_VULKAN_INDEX = 1023 };
 
 /* ---- device specs: one grammar for vkb_engine_config.device and VKB_DEVICE / --device.
  *   spec := "auto" | "all" | item ("," item)*        NULL or "" means "auto"
- *   item := "cpu" | "vulkan" | "vulkan:N"             N: device index, decimal digits, 0..1023
+ *   item := "cpu" | "vulkan" | "vulkan:N"             N: decimal digits, 0..VKB_MAX_VULKAN_INDEX
  * Spaces and tabs around the spec and around each item are ignored: "vulkan:0, vulkan:1" is
  * "vulkan:0,vulkan:1". "auto" (best Vulkan device, else the CPU) and "all" (every Vulkan
  * device, else the CPU) stand alone. A list holds 1..VKB_MAX_DEVICES items; an item given

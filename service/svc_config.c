@@ -121,7 +121,7 @@ static int parse_log_level(const char *s, int *out)
 }
 
 /* TORCH_DEVICE, the original service's setting: cuda -> vulkan:0, cuda:N -> vulkan:N
- * (N digits only, 0..1023 like vulkan:N), cpu -> cpu, auto/"" -> auto. */
+ * (N digits only, 0..VKB_MAX_VULKAN_INDEX like vulkan:N), cpu -> cpu, auto/"" -> auto. */
 static int map_torch_device(const char *s, vkb_service_config *cfg)
 {
     long n;
@@ -132,7 +132,7 @@ static int map_torch_device(const char *s, vkb_service_config *cfg)
     } else if (!strcmp(s, "cuda")) {
         cfg->device = "vulkan:0";
     } else if (!strncmp(s, "cuda:", 5) && s[5] >= '0' && s[5] <= '9' &&
-               parse_long(s + 5, 0, 1023, &n) == 0) {
+               parse_long(s + 5, 0, VKB_MAX_VULKAN_INDEX, &n) == 0) {
         snprintf(cfg->device_buf, sizeof(cfg->device_buf), "vulkan:%ld", n);
         cfg->device = cfg->device_buf;
     } else {
@@ -149,7 +149,8 @@ static int check_device(const char *s, vkb_service_config *cfg, char *why, size_
     if (!strncmp(s, "cuda", 4)) {
         if (map_torch_device(s, cfg) == 0)
             return 0;
-        snprintf(why, whylen, "bad device '%s': want cuda or cuda:N (N from 0 to 1023)", s);
+        snprintf(why, whylen, "bad device '%s': want cuda or cuda:N (N from 0 to %d)", s,
+                 VKB_MAX_VULKAN_INDEX);
         return -1;
     }
     if (vkb_device_spec_parse(s, NULL, why, whylen) != VKB_OK)

@@ -234,6 +234,23 @@ static void test_engine_and_service_agree(int n_vulkan)
 
 /* Runs `vkbridge serve` with a bad spec; it must exit non-zero at once, naming the item on
  * stderr. env_spec goes in VKB_DEVICE, flag_spec after --device (either may be NULL). */
+/* vkb_backend_open takes one item of the same grammar: lists and "all" are refused, spaces
+ * are not an error, a bad index is refused before any device is touched. */
+static void test_backend_open(void)
+{
+    static const struct { const char *spec; int ok; } cases[] = {
+        {" cpu ", 1}, {"", 1}, {"all", 0}, {"cpu,cpu", 0}, {"vulkan:1024", 0}, {"vulkan: 1", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        vkb_backend *b = NULL;
+        char err[256] = "";
+        int rc = vkb_backend_open(cases[i].spec, &b, err, sizeof err);
+        CHECK(cases[i].ok ? rc == VKB_OK && b : rc == VKB_EINVAL && !b && strstr(err, "bad device"),
+              "vkb_backend_open('%s'): rc %d (%s)", cases[i].spec, rc, err);
+        vkb_backend_close(b);
+    }
+}
+
 static void check_server_refuses(const char *env_spec, const char *flag_spec, const char *want)
 {
     char errfile[] = "/tmp/vkb_devspec_XXXXXX";
@@ -268,6 +285,7 @@ int main(void)
 {
     test_grammar();
     test_service_cuda_forms();
+    test_backend_open();
 
     vkb_device_info *info = NULL;
     int n_vulkan = 0;
