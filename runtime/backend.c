@@ -120,7 +120,7 @@ vkb_dtype vkb_tensor_dtype(const vkb_tensor *t) { return t->dtype; }
 
 int vkb_tensor_upload(vkb_tensor *t, size_t offset, const void *src, size_t n)
 {
-    if (!t || !src || offset > t->n || n > t->n - offset || t->b->recording)
+    if (!t || !src || offset > t->n || n > t->n - offset || t->b->recording || t->pack_lanes)
         return VKB_EINVAL;
     if (n == 0)
         return VKB_OK;
@@ -130,7 +130,7 @@ int vkb_tensor_upload(vkb_tensor *t, size_t offset, const void *src, size_t n)
 
 int vkb_tensor_download(const vkb_tensor *t, size_t offset, void *dst, size_t n)
 {
-    if (!t || !dst || offset > t->n || n > t->n - offset || t->b->recording)
+    if (!t || !dst || offset > t->n || n > t->n - offset || t->b->recording || t->pack_lanes)
         return VKB_EINVAL;
     if (n == 0)
         return VKB_OK;
@@ -196,15 +196,26 @@ static int op_leave(vkb_backend *b, int rc)
     return rc;
 }
 
-/* A tensor argument is valid if it exists, lives on b, has the dtype and >= n elements. */
+/* A tensor argument is valid if it exists, lives on b, has the dtype and >= n elements (and
+ * is not a weight in a blocked layout, which only matmul's W reads). */
 static int tensor_ok(const vkb_backend *b, const vkb_tensor *t, vkb_dtype dtype, size_t n)
 {
-    return t && t->b == b && t->dtype == dtype && t->n >= n;
+    return t && t->b == b && t->dtype == dtype && t->n >= n && !t->pack_lanes;
 }
 
-static int weight_ok(const vkb_backend *b, const vkb_tensor *t, size_t n)
+/* A table read element by element (F32 or F16, >= n elements, not in a blocked layout). */
+static int table_ok(const vkb_backend *b, const vkb_tensor *t, size_t n)
 {
-    return t && t->b == b && (t->dtype == VKB_F32 || t->dtype == VKB_F16) && t->n >= n;
+    return t && t->b == b && (t->dtype == VKB_F32 || t->dtype == VKB_F16) && t->n >= n &&
+           !t->pack_lanes;
+}
+
+/* W of a matmul: such a table of N*K elements, or a vkb_weight_new tensor made N x K. */
+static int weight_ok(const vkb_backend *b, const vkb_tensor *t, int N, int K)
+{
+    if (t && t->w_rows)
+        return t->b == b && t->w_rows == N && t->w_cols == K;
+    return table_ok(b, t, (size_t)N * K);
 }
 
 int vkb_op_matmul(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *W,
@@ -214,7 +225,7 @@ int vkb_op_matmul(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_
         return VKB_EINVAL;
     size_t mn = (size_t)M * N;
     if (!tensor_ok(b, Y, VKB_F32, mn) || !tensor_ok(b, X, VKB_F32, (size_t)M * K) ||
-        !weight_ok(b, W, (size_t)N * K) || (bias && !tensor_ok(b, bias, VKB_F32, (size_t)N)) ||
+        !weight_ok(b, W, N, K) || (bias && !tensor_ok(b, bias, VKB_F32, (size_t)N)) ||
         (R && !tensor_ok(b, R, VKB_F32, mn)) || Y == X || Y == W || (R && Y == R))
         return VKB_EINVAL;
     int rc = op_enter(b);
@@ -268,8 +279,8 @@ int vkb_op_embed(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *ids, const vkb
     /* Positions reach L-1 (BERT) or pad_id + L (RoBERTa). */
     size_t max_pos = pos_mode == VKB_POS_BERT ? (size_t)L : (size_t)pad_id + 1 + (size_t)L;
     if (!tensor_ok(b, Y, VKB_F32, rows * C) || !tensor_ok(b, ids, VKB_I32, rows) ||
-        !tensor_ok(b, lengths, VKB_I32, (size_t)B) || !weight_ok(b, word, (size_t)C) ||
-        !weight_ok(b, pos, max_pos * C) || !weight_ok(b, type, (size_t)C) ||
+        !tensor_ok(b, lengths, VKB_I32, (size_t)B) || !table_ok(b, word, (size_t)C) ||
+        !table_ok(b, pos, max_pos * C) || !table_ok(b, type, (size_t)C) ||
         !tensor_ok(b, gamma, VKB_F32, (size_t)C) || !tensor_ok(b, beta, VKB_F32, (size_t)C) ||
         word->n % (size_t)C)
         return VKB_EINVAL;
@@ -323,6 +334,7 @@ int vkb_op_copy(vkb_backend *b, vkb_tensor *dst, size_t dst_off, const vkb_tenso
                 size_t src_off, size_t n)
 {
     if (!b || !dst || !src || dst->b != b || src->b != b || dst->dtype != src->dtype || n == 0 ||
+        dst->pack_lanes || src->pack_lanes ||
         dst_off > dst->n || n > dst->n - dst_off || src_off > src->n || n > src->n - src_off)
         return VKB_EINVAL;
     if (dst == src && dst_off < src_off + n && src_off < dst_off + n)

@@ -15,6 +15,9 @@ struct vkb_tensor {
     size_t n;     /* elements */
     size_t bytes; /* n * dtype size */
     void *impl;   /* backend-private: host memory for the CPU, buffer range for Vulkan */
+    /* Weights made by vkb_weight_new: W is w_rows x w_cols (N x K). pack_lanes > 0: stored in
+     * column blocks of pack_lanes * pack_rn rows (the layout is in weights.c); 0: row-major. */
+    int w_rows, w_cols, pack_lanes, pack_rn;
 };
 
 typedef struct vkb_backend_ops {
@@ -25,6 +28,9 @@ typedef struct vkb_backend_ops {
     /* Byte ranges, already bounds-checked. */
     int (*upload)(vkb_tensor *t, size_t off, const void *src, size_t bytes);
     int (*download)(const vkb_tensor *t, size_t off, void *dst, size_t bytes);
+    /* Optional: the layout W (N,K) of dtype should have for this backend's matmul. Returns 1
+     * and sets *lanes, *rn for column blocks (weights.c), 0 for row-major. */
+    int (*weight_layout)(vkb_backend *b, vkb_dtype dtype, int N, int K, int *lanes, int *rn);
     int (*batch_begin)(vkb_backend *b);
     int (*batch_end)(vkb_backend *b);
     /* The op set; semantics and layouts in vkb_runtime.h. */

@@ -8,7 +8,9 @@
  * 10 whenever the exponent is in F16's range), else F32. Without 16-bit storage on the
  * device everything is F32. Biases and LayerNorm parameters are always F32 (the ops want
  * them so; they are tiny). Conversion streams through a small staging buffer, so loading a
- * large checkpoint never holds a second full copy of it in host memory.
+ * large checkpoint never holds a second full copy of it in host memory. The layer matrices
+ * are matmul weights (vkb_weight_new): the backend may store them blocked by columns, so
+ * they go up in whole row steps.
  */
 #include "model_internal.h"
 
@@ -92,6 +94,65 @@ static vkb_tensor *upload_matrix(uploader *u, const st_tensor *const *srcs, int 
     return upload_stacked(u, matrix_dtype(u, srcs, n), srcs, n);
 }
 
+/* Elements [off, off + count) of srcs[0..n) stacked, converted to dtype, into dst. */
+static void read_stacked(vkb_dtype dtype, const st_tensor *const *srcs, int n, size_t off,
+                         size_t count, void *dst)
+{
+    size_t es = vkb_dtype_size(dtype), base = 0;
+    for (int i = 0; i < n && count; i++) {
+        const st_tensor *s = srcs[i];
+        if (off < base + s->count) {
+            size_t from = off - base, k = s->count - from < count ? s->count - from : count;
+            if (dtype == VKB_F16)
+                st_read_f16(s, from, k, dst, NULL);
+            else
+                st_read_f32(s, from, k, dst);
+            dst = (char *)dst + k * es;
+            off += k;
+            count -= k;
+        }
+        base += s->count;
+    }
+}
+
+/* A matmul weight (vkb_weight_new) of K columns made of srcs[0..n) stacked row-wise, written
+ * in chunks of whole row steps (the backend may store it in column blocks). */
+static vkb_tensor *upload_weight(uploader *u, const st_tensor *const *srcs, int n, int K)
+{
+    vkb_dtype dtype = matrix_dtype(u, srcs, n);
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += srcs[i]->count;
+    int N = (int)(total / (size_t)K);
+    vkb_tensor *t = vkb_weight_new(u->b, dtype, N, K);
+    if (!t) {
+        vkb_set_err(u->err, u->errlen, "%s: out of memory for tensor '%s' (%zu values)",
+                    vkb_backend_id(u->b), srcs[0]->name, total);
+        return NULL;
+    }
+    int step = vkb_weight_row_step(t);
+    int chunk = (int)(STAGE_ELEMS / (size_t)K) / step * step;
+    if (chunk < step)
+        chunk = step;
+    void *buf = (size_t)chunk * K <= STAGE_ELEMS ? u->stage
+                                                  : malloc((size_t)chunk * K * sizeof(float));
+    int rc = buf ? VKB_OK : VKB_ENOMEM;
+    for (int r = 0; r < N && rc == VKB_OK; r += chunk) {
+        int rows = N - r < chunk ? N - r : chunk;
+        read_stacked(dtype, srcs, n, (size_t)r * K, (size_t)rows * K, buf);
+        rc = vkb_weight_upload_rows(t, r, rows, buf);
+    }
+    if (buf != u->stage)
+        free(buf);
+    if (rc != VKB_OK) {
+        vkb_set_err(u->err, u->errlen, "%s: upload of '%s' failed: %s", vkb_backend_id(u->b),
+                    srcs[0]->name, vkb_status_str(rc));
+        vkb_tensor_free(t);
+        return NULL;
+    }
+    return t;
+}
+
 static vkb_tensor *upload_vector(uploader *u, const st_tensor *const *srcs, int n)
 {
     return upload_stacked(u, VKB_F32, srcs, n);
@@ -101,14 +162,16 @@ static int upload_layer(uploader *u, const st_tensor *const *w, layer_tensors *l
 {
     const st_tensor *qkv_w[3] = {w[LW_Q_W], w[LW_K_W], w[LW_V_W]};
     const st_tensor *qkv_b[3] = {w[LW_Q_B], w[LW_K_B], w[LW_V_B]};
-    if (!(lt->qkv_w = upload_matrix(u, qkv_w, 3)) || !(lt->qkv_b = upload_vector(u, qkv_b, 3)) ||
-        !(lt->o_w = upload_matrix(u, &w[LW_O_W], 1)) ||
+    int C = (int)w[LW_Q_W]->shape[1], I = (int)w[LW_F_W]->shape[1];
+    if (!(lt->qkv_w = upload_weight(u, qkv_w, 3, C)) ||
+        !(lt->qkv_b = upload_vector(u, qkv_b, 3)) ||
+        !(lt->o_w = upload_weight(u, &w[LW_O_W], 1, C)) ||
         !(lt->o_b = upload_vector(u, &w[LW_O_B], 1)) ||
         !(lt->ln1_g = upload_vector(u, &w[LW_LN1_G], 1)) ||
         !(lt->ln1_b = upload_vector(u, &w[LW_LN1_B], 1)) ||
-        !(lt->i_w = upload_matrix(u, &w[LW_I_W], 1)) ||
+        !(lt->i_w = upload_weight(u, &w[LW_I_W], 1, C)) ||
         !(lt->i_b = upload_vector(u, &w[LW_I_B], 1)) ||
-        !(lt->f_w = upload_matrix(u, &w[LW_F_W], 1)) ||
+        !(lt->f_w = upload_weight(u, &w[LW_F_W], 1, I)) ||
         !(lt->f_b = upload_vector(u, &w[LW_F_B], 1)) ||
         !(lt->ln2_g = upload_vector(u, &w[LW_LN2_G], 1)) ||
         !(lt->ln2_b = upload_vector(u, &w[LW_LN2_B], 1)))

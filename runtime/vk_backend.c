@@ -75,6 +75,7 @@ static const vkb_backend_ops vk_ops = {
     .tensor_free = tensor_free,
     .upload = upload,
     .download = download,
+    .weight_layout = vk_weight_layout,
     .batch_begin = vk_batch_begin,
     .batch_end = vk_batch_end,
     .matmul = vk_matmul,

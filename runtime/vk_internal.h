@@ -248,7 +248,8 @@ int vk_bind_out_images(vk_ctx *c, vkb_tensor *t, int vec4, vk_bind out[2]);
 vk_bind vk_bind_dummy(vk_ctx *c);
 vk_bind vk_bind_dummy_texel(vk_ctx *c, vk_view_format f);
 
-/* vk_ops*.c: the op set (semantics in vkb_runtime.h) */
+/* vk_ops*.c: the op set (semantics in vkb_runtime.h) and the weight layout it reads */
+int vk_weight_layout(vkb_backend *b, vkb_dtype dtype, int N, int K, int *lanes, int *rn);
 int vk_matmul(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *W,
               const vkb_tensor *bias, const vkb_tensor *R, int M, int N, int K, vkb_act act);
 int vk_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,

@@ -84,17 +84,41 @@ static int matmul_tiled(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb
     return rc;
 }
 
+/* Invocations per workgroup along N: at least 8, and a whole subgroup. */
+static uint32_t matmul_texel_lx(const vk_ctx *c)
+{
+    uint32_t lanes = texel_lanes(c);
+    return lanes > MMT_LX ? lanes : MMT_LX;
+}
+
+/* The texel kernels read W in column blocks (weights.c) when K comes in fours: one
+ * workgroup's MMT_SHARED_RN * LX rows of W as one contiguous stream. */
+int vk_weight_layout(vkb_backend *b, vkb_dtype dtype, int N, int K, int *lanes, int *rn)
+{
+    (void)dtype;
+    (void)N;
+    vk_ctx *c = vk_ctx_of(b);
+    if (!c->texel_kernels || K % 4 != 0)
+        return 0;
+    *lanes = (int)matmul_texel_lx(c);
+    *rn = MMT_SHARED_RN;
+    return 1;
+}
+
 static int matmul_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *W,
                         const vkb_tensor *bias, const vkb_tensor *R, int M, int N, int K,
                         vkb_act act)
 {
-    int vec4 = K % 4 == 0;
-    /* Shared X rows unless the rows are 4 KiB apart (then the per-lane skew wins). */
-    int share_x = vec4 && ((size_t)K * 4) % 4096 != 0;
-    uint32_t lanes = texel_lanes(c), lx = lanes > MMT_LX ? lanes : MMT_LX;
+    int vec4 = K % 4 == 0, packed = W->pack_lanes > 0;
+    /* Shared X rows, unless W is row-major and its rows are 4 KiB apart (then the per-lane
+     * skew wins); a blocked W is one stream whatever K is. */
+    int share_x = vec4 && (packed || ((size_t)K * 4) % 4096 != 0);
+    uint32_t lanes = texel_lanes(c), lx = matmul_texel_lx(c);
     /* The epilogue reads bias and residual and writes Y four columns at a time when the
      * columns come in fours. */
     uint32_t rn = share_x ? MMT_SHARED_RN : MMT_SKEW_RN;
+    if (packed && (W->pack_lanes != (int)lx || W->pack_rn != (int)rn || !vec4))
+        return VKB_EINVAL; /* blocked for another kernel shape: cannot happen on one backend */
     int vec4_out = N % 4 == 0 && rn % 4 == 0;
     vk_view_format xf = vec4 ? VK_VIEW_RGBA32F : VK_VIEW_R32F;
     vk_view_format wf = W->dtype == VKB_F16 ? (vec4 ? VK_VIEW_RGBA16F : VK_VIEW_R16F) : xf;
@@ -114,13 +138,13 @@ static int matmul_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb
     if (rc == VKB_OK)
         rc = vk_bind_out_images(c, Y, vec4_out, &binds[4]);
     const uint32_t spec[] = {rm, rn, (uint32_t)vec4, lx, MMT_LY, (uint32_t)share_x, lanes,
-                             (uint32_t)vec4_out};
+                             (uint32_t)vec4_out, (uint32_t)packed};
     for (size_t m0 = 0; rc == VKB_OK && m0 < (size_t)M; m0 += chunk) {
         size_t mc = min_size(chunk, (size_t)M - m0);
         matmul_push p = {.M = (uint32_t)mc, .N = (uint32_t)N, .K = (uint32_t)K, .act = act,
                          .flags = (bias ? 1u : 0u) | (R ? 2u : 0u), .x_off = (uint32_t)(m0 * K),
                          .y_off = (uint32_t)(m0 * N), .r_off = (uint32_t)(m0 * N)};
-        rc = vk_dispatch(c, VK_K_MATMUL_TEXEL, spec, 8, binds, 6, &p, sizeof p,
+        rc = vk_dispatch(c, VK_K_MATMUL_TEXEL, spec, 9, binds, 6, &p, sizeof p,
                          div_up(div_up(N, rn), lx), div_up(div_up(mc, rm), MMT_LY), 1);
     }
     return rc;

@@ -130,6 +130,18 @@ vkb_dtype vkb_tensor_dtype(const vkb_tensor *t);
 int vkb_tensor_upload(vkb_tensor *t, size_t offset, const void *src, size_t n);
 int vkb_tensor_download(const vkb_tensor *t, size_t offset, void *dst, size_t n);
 
+/* Weight matrices for vkb_op_matmul's W: (N,K) row-major on the host, PyTorch Linear layout.
+ * A backend may store them in a layout of its own (lavapipe's texel kernels read W in column
+ * blocks, so each workgroup streams one contiguous range; weights.c), so such a tensor is
+ * written only with vkb_weight_upload_rows and read only by vkb_op_matmul with this N and K
+ * (vkb_tensor_upload/download and vkb_op_copy refuse a blocked one).
+ * vkb_weight_upload_rows writes rows [row0, row0 + n) from src (n*K elements of the dtype,
+ * uint16_t halves for F16); row0 must be a multiple of vkb_weight_row_step(w), and so must n
+ * unless the rows run to N. */
+vkb_tensor *vkb_weight_new(vkb_backend *b, vkb_dtype dtype, int N, int K);
+int vkb_weight_row_step(const vkb_tensor *w);
+int vkb_weight_upload_rows(vkb_tensor *w, int row0, int n, const void *src);
+
 /* float <-> IEEE half, round to nearest even. */
 uint16_t vkb_f32_to_f16(float f);
 float vkb_f16_to_f32(uint16_t h);
@@ -162,7 +174,9 @@ typedef enum {
 } vkb_act;
 
 /* Y = act(X · Wᵀ + b) + R
- *   X is (M,K) F32; W is (N,K) F32 or F16 (PyTorch Linear layout); b is (N) F32 or NULL;
+ *   X is (M,K) F32; W is (N,K) F32 or F16 (PyTorch Linear layout: a plain tensor, or one made
+ *   by vkb_weight_new for this N and K, which the Vulkan texel kernels read faster); b is (N)
+ *   F32 or NULL;
  *   R is (M,N) F32 or NULL (residual, added after the activation); Y is (M,N) F32.
  *   Y must not alias X, W or R. */
 int vkb_op_matmul(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *W,

@@ -9,6 +9,9 @@
 //          x_off + m*K + k holds X[m,k].
 //   1 W    samplerBuffer (N,K), PyTorch Linear layout: RGBA32F or RGBA16F view (VEC4) or
 //          R32F / R16F (scalar); the view's format does the f16 -> f32 conversion.
+//          W_PACKED (VEC4 and SHARE_X only): column blocks (runtime/weights.c): texel
+//          ((gl_WorkGroupID.x*K4 + t)*RN + j)*LX + l holds W[n, 4t..4t+3] for the column
+//          n = n0 + j of lane l, rows past N zero, so a workgroup streams one contiguous range.
 //   2 bias samplerBuffer (N), read when flags & 1: RGBA32F view (VEC4_OUT, texel n/4 holds
 //          bias[n..n+3]) or R32F.
 //   3 R    samplerBuffer (M,N) residual, added after act when flags & 2: texel view of the
@@ -43,7 +46,11 @@
 // SHARE_X: the lanes of a subgroup use the same X rows, so lane l fetches rows l, l+SG, ...
 // and the others read them through subgroupShuffle (fewer texel fetches: 4096x768x768 went
 // from 56 to 65 GFLOP/s). It needs every lane at the same k, so it excludes the skew; the
-// host picks it when rows are not 4 KiB-aliased ((K*4) % 4096 != 0), the skew otherwise.
+// host picks it when W is blocked (W_PACKED: one stream, nothing to alias) or its rows are
+// not 4 KiB-aliased ((K*4) % 4096 != 0), the skew otherwise. The encoder's weights are
+// blocked: that took MiniLM's products at 512 rows from 62-67 to 70-80 GFLOP/s and
+// roberta-large's from 53-56 (skewed) to 74-76; with it, tiles 16x16 and 16x12 ran the
+// same as 32x8, and summing two steps of K before touching the accumulators was slower.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_shuffle : require
@@ -57,6 +64,7 @@ layout(constant_id = 5) const bool SHARE_X = false;
 layout(constant_id = 6) const uint SG = 8; // subgroup size
 
 layout(constant_id = 7) const bool VEC4_OUT = false; // the epilogue works on 4 columns at once
+layout(constant_id = 8) const bool W_PACKED = false;  // W in column blocks (binding 1)
 
 layout(binding = 0) uniform samplerBuffer X;
 layout(binding = 1) uniform samplerBuffer W;
@@ -86,6 +94,7 @@ void main()
 
     if (VEC4) {
         int K4 = int(p.K / 4);
+        int wblock = int(gl_WorkGroupID.x) * K4; // W_PACKED: this workgroup's block, in steps
         int skew = SHARE_X ? 0 : int(gl_LocalInvocationID.x * 4u) % K4;
         const uint PER = (RM + SG - 1u) / SG; // X rows each lane fetches when sharing
         int xown[PER];
@@ -104,8 +113,14 @@ void main()
                 [[unroll]] for (uint i = 0; i < RM; i++)
                     a[i] = texelFetch(X, xrow[i] / 4 + k4);
             }
-            [[unroll]] for (uint j = 0; j < RN; j++)
-                b[j] = texelFetch(W, wrow[j] / 4 + k4);
+            if (W_PACKED) {
+                int wt = (wblock + k4) * int(RN * gl_WorkGroupSize.x) + int(gl_LocalInvocationID.x);
+                [[unroll]] for (uint j = 0; j < RN; j++)
+                    b[j] = texelFetch(W, wt + int(j * gl_WorkGroupSize.x));
+            } else {
+                [[unroll]] for (uint j = 0; j < RN; j++)
+                    b[j] = texelFetch(W, wrow[j] / 4 + k4);
+            }
             [[unroll]] for (uint i = 0; i < RM; i++)
                 [[unroll]] for (uint j = 0; j < RN; j++)
                     acc[i * RN + j] += dot(a[i], b[j]);

@@ -61,6 +61,40 @@ ops_twin ops_twin_f16(ops_pair *p, const float *v, size_t n)
     return t;
 }
 
+static vkb_tensor *weight(vkb_backend *b, vkb_dtype dt, const void *v, int N, int K,
+                          int chunked)
+{
+    vkb_tensor *t = vkb_weight_new(b, dt, N, K);
+    int step = vkb_weight_row_step(t), rc = t ? VKB_OK : VKB_ENOMEM;
+    size_t row_bytes = (size_t)K * vkb_dtype_size(dt);
+    for (int r = 0; rc == VKB_OK && r < N;) {
+        int n = chunked && N - r > step ? step : N - r;
+        rc = vkb_weight_upload_rows(t, r, n, (const char *)v + (size_t)r * row_bytes);
+        r += n;
+    }
+    CHECK(rc == VKB_OK, "cannot create a %dx%d weight on %s: %s", N, K, vkb_backend_id(b),
+          vkb_status_str(rc));
+    if (rc != VKB_OK) {
+        vkb_tensor_free(t);
+        t = NULL;
+    }
+    return t;
+}
+
+ops_twin ops_twin_weight(ops_pair *p, const float *v, int N, int K, vkb_dtype dtype,
+                         int chunked)
+{
+    size_t n = (size_t)N * K;
+    uint16_t *h = dtype == VKB_F16 ? malloc(n * sizeof *h) : NULL;
+    for (size_t i = 0; h && i < n; i++)
+        h[i] = vkb_f32_to_f16(v[i]);
+    const void *src = dtype == VKB_F16 ? (const void *)h : (const void *)v;
+    ops_twin t = {weight(p->cpu, dtype, src, N, K, chunked),
+                  weight(p->vk, dtype, src, N, K, chunked)};
+    free(h);
+    return t;
+}
+
 ops_twin ops_twin_i32(ops_pair *p, const int32_t *v, size_t n)
 {
     return (ops_twin){upload(p->cpu, VKB_I32, v, n), upload(p->vk, VKB_I32, v, n)};

@@ -31,6 +31,10 @@ ops_twin ops_twin_f32(ops_pair *p, const float *v, size_t n);
 /* v rounded to halves, uploaded as F16 on both. */
 ops_twin ops_twin_f16(ops_pair *p, const float *v, size_t n);
 ops_twin ops_twin_i32(ops_pair *p, const int32_t *v, size_t n);
+/* v as an (N,K) matmul weight (vkb_weight_new) of dtype on both (rounded to halves for F16),
+ * written in one call, or (chunked) in pieces of one row step plus a short tail. */
+ops_twin ops_twin_weight(ops_pair *p, const float *v, int N, int K, vkb_dtype dtype,
+                         int chunked);
 /* n F32 elements, all NaN. */
 ops_twin ops_twin_poison(ops_pair *p, size_t n);
 void ops_twin_free(ops_twin *t);

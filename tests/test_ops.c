@@ -35,14 +35,21 @@ static void progress(const char *what)
 
 static const vkb_act acts[] = {VKB_ACT_NONE, VKB_ACT_GELU_ERF, VKB_ACT_GELU_TANH, VKB_ACT_RELU};
 
+/* How W reaches the matmul: a plain tensor, or a vkb_weight (the encoder's way: on the
+ * texel kernels blocked by columns when K % 4 == 0) written in one call or row step by row
+ * step. */
+enum { W_PLAIN, W_WEIGHT, W_WEIGHT_CHUNKED };
+static const char *const w_layouts[] = {"plain", "weight", "weight-chunked"};
+
 static void test_matmul(ops_pair *op, int M, int N, int K, vkb_act act, int with_bias,
-                        int with_res, vkb_dtype wtype)
+                        int with_res, vkb_dtype wtype, int layout)
 {
     float *x = ops_rand(M * (size_t)K), *w = ops_rand(N * (size_t)K);
     float *bias = ops_rand(N), *r = ops_rand(M * (size_t)N);
     ops_twin X = ops_twin_f32(op, x, M * (size_t)K);
-    ops_twin W = wtype == VKB_F16 ? ops_twin_f16(op, w, N * (size_t)K)
-                                  : ops_twin_f32(op, w, N * (size_t)K);
+    ops_twin W = layout != W_PLAIN ? ops_twin_weight(op, w, N, K, wtype, layout == W_WEIGHT_CHUNKED)
+                 : wtype == VKB_F16 ? ops_twin_f16(op, w, N * (size_t)K)
+                                    : ops_twin_f32(op, w, N * (size_t)K);
     ops_twin Bt = ops_twin_f32(op, bias, N), R = ops_twin_f32(op, r, M * (size_t)N);
     ops_twin Y = ops_twin_poison(op, M * (size_t)N);
     int rc_c = vkb_op_matmul(op->cpu, Y.cpu, X.cpu, W.cpu, with_bias ? Bt.cpu : NULL,
@@ -52,9 +59,9 @@ static void test_matmul(ops_pair *op, int M, int N, int K, vkb_act act, int with
     double tol = wtype == VKB_F16 ? 2e-3 : 1e-4;
     double e = ops_compare(&Y, M * (size_t)N);
     CHECK(rc_c == VKB_OK && rc_v == VKB_OK && e <= tol,
-          "%s matmul M=%d N=%d K=%d act=%d bias=%d res=%d w=%s: rc %d/%d rel err %.3g",
-          op->name, M, N, K, act, with_bias, with_res, wtype == VKB_F16 ? "f16" : "f32", rc_c,
-          rc_v, e);
+          "%s matmul M=%d N=%d K=%d act=%d bias=%d res=%d w=%s %s: rc %d/%d rel err %.3g",
+          op->name, M, N, K, act, with_bias, with_res, wtype == VKB_F16 ? "f16" : "f32",
+          w_layouts[layout], rc_c, rc_v, e);
     progress(__func__);
     ops_twin_free(&X);
     ops_twin_free(&W);
@@ -267,27 +274,89 @@ static void test_copy(ops_pair *op)
     free(v);
 }
 
+/* The weight API's rules on the CPU and the Vulkan backend: the row step (blocks only on the
+ * texel kernels, and only when K % 4 == 0), whole steps per upload, and a blocked weight
+ * refused everywhere but as matmul's W with its own N and K. */
+static void test_weight_api(ops_pair *op, int texel)
+{
+    vkb_backend *bs[2] = {op->cpu, op->vk};
+    enum { N = 100, K = 96 };
+    float *v = ops_rand((size_t)N * K);
+    for (int i = 0; i < 2; i++) {
+        vkb_backend *b = bs[i];
+        const char *id = vkb_backend_id(b);
+        int blocked = i == 1 && texel;
+        vkb_tensor *w = vkb_weight_new(b, VKB_F32, N, K), *odd = vkb_weight_new(b, VKB_F32, N, 95);
+        vkb_tensor *X = vkb_tensor_new(b, VKB_F32, 2 * K), *Y = vkb_tensor_new(b, VKB_F32, 2 * N);
+        vkb_tensor *plain = vkb_tensor_new(b, VKB_F32, (size_t)N * K);
+        vkb_tensor *g = vkb_tensor_new(b, VKB_F32, K);
+        int step = vkb_weight_row_step(w);
+        CHECK(w && odd && X && Y && plain && g, "%s: weights and tensors made", id);
+        CHECK(blocked ? step > 1 && N % step != 0 : step == 1, "%s: row step %d", id, step);
+        CHECK(vkb_weight_row_step(odd) == 1, "%s: K %% 4 != 0 keeps rows", id);
+        CHECK(!vkb_weight_new(b, VKB_F32, 0, K) && !vkb_weight_new(b, VKB_F32, N, 0) &&
+                  !vkb_weight_new(b, VKB_I32, N, K) && !vkb_weight_new(NULL, VKB_F32, N, K),
+              "%s: bad weight shapes and dtypes refused", id);
+        CHECK(vkb_weight_upload_rows(w, 0, N + 1, v) == VKB_EINVAL &&
+                  vkb_weight_upload_rows(w, -1, 2, v) == VKB_EINVAL &&
+                  vkb_weight_upload_rows(w, 0, 0, v) == VKB_EINVAL &&
+                  vkb_weight_upload_rows(w, 0, N, NULL) == VKB_EINVAL &&
+                  vkb_weight_upload_rows(plain, 0, 1, v) == VKB_EINVAL,
+              "%s: uploads past the rows, empty, or to a plain tensor refused", id);
+        if (blocked) {
+            CHECK(vkb_weight_upload_rows(w, 1, step, v) == VKB_EINVAL &&
+                      vkb_weight_upload_rows(w, 0, step - 1, v) == VKB_EINVAL,
+                  "%s: uploads that split a block refused", id);
+            CHECK(vkb_tensor_upload(w, 0, v, 4) == VKB_EINVAL &&
+                      vkb_tensor_download(w, 0, v, 4) == VKB_EINVAL &&
+                      vkb_op_copy(b, plain, 0, w, 0, 4) == VKB_EINVAL &&
+                      vkb_op_copy(b, w, 0, plain, 0, 4) == VKB_EINVAL,
+                  "%s: a blocked weight is not read or written as a flat tensor", id);
+            CHECK(vkb_op_layernorm(b, plain, w, NULL, g, g, 2, K, 1e-5f) == VKB_EINVAL,
+                  "%s: a blocked weight as another op's input refused", id);
+        }
+        CHECK(vkb_weight_upload_rows(w, 0, N, v) == VKB_OK, "%s: whole upload", id);
+        CHECK(vkb_op_matmul(b, Y, X, w, NULL, NULL, 2, N, K, VKB_ACT_NONE) == VKB_OK &&
+                  vkb_op_matmul(b, Y, X, w, NULL, NULL, 2, N - 1, K, VKB_ACT_NONE) == VKB_EINVAL &&
+                  vkb_op_matmul(b, Y, X, w, NULL, NULL, 2, N, K - 4, VKB_ACT_NONE) == VKB_EINVAL,
+              "%s: a weight is matmul's W only at its own N and K", id);
+        vkb_tensor *ts[] = {w, odd, X, Y, plain, g};
+        for (size_t t = 0; t < sizeof ts / sizeof *ts; t++)
+            vkb_tensor_free(ts[t]);
+    }
+    free(v);
+}
+
 /* The whole op set on one Vulkan backend configuration. `big` adds the large shapes. */
 static void run_all(ops_pair *op, int big)
 {
     for (int i = 0; i < 4; i++) {
         static const int Ms[] = {1, 7, 129, 33};
-        test_matmul(op, Ms[i], 1537, 383, acts[i], i != 1, i >= 2, VKB_F32);
-        test_matmul(op, Ms[i], 1537, 383, acts[(i + 1) % 4], 1, i % 2, VKB_F16);
+        test_matmul(op, Ms[i], 1537, 383, acts[i], i != 1, i >= 2, VKB_F32, i % 3);
+        test_matmul(op, Ms[i], 1537, 383, acts[(i + 1) % 4], 1, i % 2, VKB_F16, (i + 1) % 3);
     }
-    test_matmul(op, 129, 385, 384, VKB_ACT_GELU_ERF, 1, 1, VKB_F32); /* 4-wide loads */
-    test_matmul(op, 129, 385, 384, VKB_ACT_GELU_TANH, 1, 0, VKB_F16);
-    /* N a multiple of 4: the texel kernel's 4-column epilogue (bias, residual, stores) */
-    test_matmul(op, 131, 388, 384, VKB_ACT_GELU_ERF, 1, 1, VKB_F32);
-    test_matmul(op, 37, 100, 96, VKB_ACT_GELU_TANH, 1, 0, VKB_F16);
-    test_matmul(op, 70, 1152, 384, VKB_ACT_NONE, 1, 0, VKB_F32);
-    test_matmul(op, 45, 64, 383, VKB_ACT_RELU, 0, 1, VKB_F32);
-    /* K = 4096 (roberta-large's FFN output): the longest loop of the matmul kernels */
-    test_matmul(op, 33, 65, 4096, VKB_ACT_NONE, 1, 1, VKB_F32);
-    test_matmul(op, 33, 65, 4096, VKB_ACT_RELU, 0, 0, VKB_F16);
+    /* 4-wide loads, each shape with a plain W and a weight (blocked on the texel kernels; N
+     * is never a whole number of blocks here but 1152, so the last block is padded) */
+    for (int layout = W_PLAIN; layout <= W_WEIGHT_CHUNKED; layout++) {
+        test_matmul(op, 129, 385, 384, VKB_ACT_GELU_ERF, 1, 1, VKB_F32, layout);
+        test_matmul(op, 129, 385, 384, VKB_ACT_GELU_TANH, 1, 0, VKB_F16, layout);
+        /* N a multiple of 4: the texel kernel's 4-column epilogue (bias, residual, stores) */
+        test_matmul(op, 131, 388, 384, VKB_ACT_GELU_ERF, 1, 1, VKB_F32, layout);
+        test_matmul(op, 37, 100, 96, VKB_ACT_GELU_TANH, 1, 0, VKB_F16, layout);
+        test_matmul(op, 70, 1152, 384, VKB_ACT_NONE, 1, 0, VKB_F32, layout);
+        test_matmul(op, 45, 64, 383, VKB_ACT_RELU, 0, 1, VKB_F32, layout);
+        /* one short sentence (16 and 1 rows: the smallest row tiles) */
+        test_matmul(op, 16, 1536, 384, VKB_ACT_GELU_ERF, 1, 0, VKB_F32, layout);
+        test_matmul(op, 1, 384, 384, VKB_ACT_NONE, 1, 1, VKB_F32, layout);
+        /* K = 4096 (roberta-large's FFN output): the longest loop of the matmul kernels, and
+         * rows 4 KiB apart (a plain W takes the skewed path, a blocked one shares X rows) */
+        test_matmul(op, 33, 65, 4096, VKB_ACT_NONE, 1, 1, VKB_F32, layout);
+        test_matmul(op, 33, 65, 4096, VKB_ACT_RELU, 0, 0, VKB_F16, layout);
+    }
     if (big) {
-        test_matmul(op, 4099, 1537, 383, VKB_ACT_NONE, 1, 1, VKB_F32);
-        test_matmul(op, 4099, 1537, 384, VKB_ACT_GELU_ERF, 1, 0, VKB_F16);
+        test_matmul(op, 4099, 1537, 383, VKB_ACT_NONE, 1, 1, VKB_F32, W_PLAIN);
+        test_matmul(op, 4099, 1537, 384, VKB_ACT_GELU_ERF, 1, 0, VKB_F16, W_PLAIN);
+        test_matmul(op, 4099, 1537, 384, VKB_ACT_NONE, 1, 1, VKB_F32, W_WEIGHT);
     }
     test_attention(op, 3, 13, 4, 32);
     test_attention(op, 1, 1, 2, 64);
@@ -340,8 +409,9 @@ static void check_window_timings(ops_pair *op, const char *name)
 static void run_windows(ops_pair *op)
 {
     vkb_backend_set_timing(op->vk, 1);
-    test_matmul(op, 700, 37, 383, VKB_ACT_GELU_ERF, 1, 1, VKB_F32);
-    test_matmul(op, 700, 37, 384, VKB_ACT_NONE, 0, 1, VKB_F16);
+    test_matmul(op, 700, 37, 383, VKB_ACT_GELU_ERF, 1, 1, VKB_F32, W_PLAIN);
+    test_matmul(op, 700, 37, 384, VKB_ACT_NONE, 0, 1, VKB_F16, W_PLAIN);
+    test_matmul(op, 700, 37, 384, VKB_ACT_NONE, 1, 1, VKB_F32, W_WEIGHT_CHUNKED);
     test_attention(op, 40, 13, 2, 32);
     test_layernorm(op, 300, 383, 1);
     test_layernorm(op, 300, 384, 0);
@@ -366,6 +436,7 @@ int main(void)
         }
         progress(NULL);
         run_all(&op, 1);
+        test_weight_api(&op, v == 0);
         ops_pair_close(&op);
     }
     /* A device without subgroup arithmetic: the shared-memory reductions. */

@@ -71,10 +71,12 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* A tensor of n random values in [-1, 1) (halves for F16), or NULL. */
-static vkb_tensor *random_tensor(vkb_backend *b, vkb_dtype dt, size_t n)
+/* A tensor of n random values in [-1, 1) (halves for F16), or NULL. weight_cols > 0: a
+ * matmul weight of n / weight_cols rows (vkb_weight_new), laid out as the encoder's are. */
+static vkb_tensor *random_tensor(vkb_backend *b, vkb_dtype dt, size_t n, int weight_cols)
 {
-    vkb_tensor *t = vkb_tensor_new(b, dt, n);
+    vkb_tensor *t = weight_cols ? vkb_weight_new(b, dt, (int)(n / (size_t)weight_cols), weight_cols)
+                                : vkb_tensor_new(b, dt, n);
     void *host = malloc(n * 4);
     if (!t || !host) {
         vkb_tensor_free(t);
@@ -92,7 +94,8 @@ static vkb_tensor *random_tensor(vkb_backend *b, vkb_dtype dt, size_t n)
         else
             ((float *)host)[i] = v;
     }
-    int rc = vkb_tensor_upload(t, 0, host, n);
+    int rc = weight_cols ? vkb_weight_upload_rows(t, 0, (int)(n / (size_t)weight_cols), host)
+                         : vkb_tensor_upload(t, 0, host, n);
     free(host);
     if (rc != VKB_OK) {
         vkb_tensor_free(t);
@@ -126,24 +129,24 @@ static int make_tensors(vkb_backend *b, op_case *c)
 {
     if (!strcmp(c->op, "matmul")) {
         c->t[0] = vkb_tensor_new(b, VKB_F32, (size_t)c->M * c->N);
-        c->t[1] = random_tensor(b, VKB_F32, (size_t)c->M * c->K);
-        c->t[2] = random_tensor(b, c->wtype, (size_t)c->N * c->K);
-        c->t[3] = random_tensor(b, VKB_F32, (size_t)c->N);
+        c->t[1] = random_tensor(b, VKB_F32, (size_t)c->M * c->K, 0);
+        c->t[2] = random_tensor(b, c->wtype, (size_t)c->N * c->K, c->K);
+        c->t[3] = random_tensor(b, VKB_F32, (size_t)c->N, 0);
         return c->t[0] && c->t[1] && c->t[2] && c->t[3] ? VKB_OK : VKB_ENOMEM;
     }
     if (!strcmp(c->op, "attention")) {
         size_t rows = (size_t)c->B * c->L;
         c->t[0] = vkb_tensor_new(b, VKB_F32, rows * c->H * c->d);
-        c->t[1] = random_tensor(b, VKB_F32, rows * 3 * c->H * c->d);
-        c->t[2] = random_tensor(b, VKB_I32, (size_t)c->B);
+        c->t[1] = random_tensor(b, VKB_F32, rows * 3 * c->H * c->d, 0);
+        c->t[2] = random_tensor(b, VKB_I32, (size_t)c->B, 0);
         return c->t[0] && c->t[1] && c->t[2] ? VKB_OK : VKB_ENOMEM;
     }
     size_t n = (size_t)c->rows * c->cols;
     c->t[0] = vkb_tensor_new(b, VKB_F32, n);
-    c->t[1] = random_tensor(b, VKB_F32, n);
-    c->t[2] = random_tensor(b, VKB_F32, n);
-    c->t[3] = random_tensor(b, VKB_F32, (size_t)c->cols);
-    c->t[4] = random_tensor(b, VKB_F32, (size_t)c->cols);
+    c->t[1] = random_tensor(b, VKB_F32, n, 0);
+    c->t[2] = random_tensor(b, VKB_F32, n, 0);
+    c->t[3] = random_tensor(b, VKB_F32, (size_t)c->cols, 0);
+    c->t[4] = random_tensor(b, VKB_F32, (size_t)c->cols, 0);
     return c->t[0] && c->t[1] && c->t[2] && c->t[3] && c->t[4] ? VKB_OK : VKB_ENOMEM;
 }
 
