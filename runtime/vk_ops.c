@@ -137,14 +137,15 @@ static int matmul_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb
         rc = vk_bind_texel(c, R, of, &binds[3]);
     if (rc == VKB_OK)
         rc = vk_bind_out_images(c, Y, vec4_out, &binds[4]);
+    uint32_t flags = (bias ? 1u : 0u) | (R ? 2u : 0u);
     const uint32_t spec[] = {rm, rn, (uint32_t)vec4, lx, MMT_LY, (uint32_t)share_x, lanes,
-                             (uint32_t)vec4_out, (uint32_t)packed};
+                             (uint32_t)vec4_out, (uint32_t)packed, (uint32_t)act, flags};
     for (size_t m0 = 0; rc == VKB_OK && m0 < (size_t)M; m0 += chunk) {
         size_t mc = min_size(chunk, (size_t)M - m0);
         matmul_push p = {.M = (uint32_t)mc, .N = (uint32_t)N, .K = (uint32_t)K, .act = act,
                          .flags = (bias ? 1u : 0u) | (R ? 2u : 0u), .x_off = (uint32_t)(m0 * K),
                          .y_off = (uint32_t)(m0 * N), .r_off = (uint32_t)(m0 * N)};
-        rc = vk_dispatch(c, VK_K_MATMUL_TEXEL, spec, 9, binds, 6, &p, sizeof p,
+        rc = vk_dispatch(c, VK_K_MATMUL_TEXEL, spec, 11, binds, 6, &p, sizeof p,
                          div_up(div_up(N, rn), lx), div_up(div_up(mc, rm), MMT_LY), 1);
     }
     return rc;

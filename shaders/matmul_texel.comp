@@ -23,7 +23,8 @@
 //   as a loop over the lanes with a branch per lane; texel loads and image stores are
 //   vectorised, so the epilogue goes through them: at K = 384 the per-element
 //   storage-buffer epilogue cost 25-30% of the op.
-// Push constants: M, N, K, act (vkb_act), flags, x_off, y_off, r_off.
+// Push constants: M, N, K, act, flags, x_off, y_off, r_off (act and flags are read from the
+// specialization constants ACT and FLAGS here; matmul.comp shares the block).
 //
 // One invocation computes an RM x RN block of Y (rows gl_GlobalInvocationID.y*RM.., cols
 // gl_GlobalInvocationID.x*RN..) with RM*RN scalar fp32 accumulators; rows/cols past the edge
@@ -65,6 +66,12 @@ layout(constant_id = 6) const uint SG = 8; // subgroup size
 
 layout(constant_id = 7) const bool VEC4_OUT = false; // the epilogue works on 4 columns at once
 layout(constant_id = 8) const bool W_PACKED = false;  // W in column blocks (binding 1)
+// The epilogue's activation (vkb_act) and flags (1: bias, 2: residual) are specialization
+// constants, not push constants: lavapipe runs both sides of a branch under a mask, so with
+// them read at run time every product paid for GELU's erf and a residual fetch (a quarter of
+// a 512x1536x384 product's time went to its epilogue).
+layout(constant_id = 9) const int ACT = 0;
+layout(constant_id = 10) const uint FLAGS = 0;
 
 layout(binding = 0) uniform samplerBuffer X;
 layout(binding = 1) uniform samplerBuffer W;
@@ -139,22 +146,23 @@ void main()
     }
 
     // The epilogue: bias, act, residual, store (texel views and images: see the header).
-    // No break and no branch around a fetch (both cost lavapipe dearly): an absent bias or
-    // residual is the zeroed dummy read at texel 0, and the edge test guards only the store.
-    bool has_bias = (p.flags & 1u) != 0u, has_res = (p.flags & 2u) != 0u;
+    // No break and no run-time branch around a fetch (both cost lavapipe dearly): bias and
+    // residual are there or not by specialization, and the edge test guards only the store.
+    const bool has_bias = (FLAGS & 1u) != 0u, has_res = (FLAGS & 2u) != 0u;
     if (VEC4_OUT) {
         [[unroll]] for (uint q = 0; q < RN / 4u; q++) {
             uint n = min(n0 + 4u * q, p.N - 4u);
-            vec4 b4 = texelFetch(BIAS, has_bias ? int(n / 4u) : 0);
+            vec4 b4 = has_bias ? texelFetch(BIAS, int(n / 4u)) : vec4(0.0);
             [[unroll]] for (uint i = 0; i < RM; i++) {
                 uint m = min(m0 + i, p.M - 1u);
                 uint e = m * p.N + n;
                 vec4 v = vec4(acc[i * RN + 4u * q], acc[i * RN + 4u * q + 1u],
                               acc[i * RN + 4u * q + 2u], acc[i * RN + 4u * q + 3u]) + b4;
-                if (p.act != 0u)
-                    v = vec4(vkb_activate(v.x, int(p.act)), vkb_activate(v.y, int(p.act)),
-                             vkb_activate(v.z, int(p.act)), vkb_activate(v.w, int(p.act)));
-                v += texelFetch(R, has_res ? int((p.r_off + e) / 4u) : 0);
+                if (ACT != 0)
+                    v = vec4(vkb_activate(v.x, ACT), vkb_activate(v.y, ACT),
+                             vkb_activate(v.z, ACT), vkb_activate(v.w, ACT));
+                if (has_res)
+                    v += texelFetch(R, int((p.r_off + e) / 4u));
                 if (m0 + i < p.M && n0 + 4u * q < p.N)
                     imageStore(Y4, int((p.y_off + e) / 4u), v);
             }
@@ -170,10 +178,10 @@ void main()
             if (n >= p.N)
                 break;
             float v = acc[i * RN + j];
-            if ((p.flags & 1u) != 0u)
+            if (has_bias)
                 v += texelFetch(BIAS, int(n)).x;
-            v = vkb_activate(v, int(p.act));
-            if ((p.flags & 2u) != 0u)
+            v = vkb_activate(v, ACT);
+            if (has_res)
                 v += texelFetch(R, int(p.r_off + m * p.N + n)).x;
             imageStore(Y1, int(p.y_off + m * p.N + n), vec4(v));
         }
