@@ -123,10 +123,18 @@ static int matmul_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb
     vk_view_format xf = vec4 ? VK_VIEW_RGBA32F : VK_VIEW_R32F;
     vk_view_format wf = W->dtype == VKB_F16 ? (vec4 ? VK_VIEW_RGBA16F : VK_VIEW_R16F) : xf;
     vk_view_format of = vec4_out ? VK_VIEW_RGBA32F : VK_VIEW_R32F;
-    /* Every operand is a whole-tensor texel view, so only the workgroup count limit splits
-     * the rows. */
+    /* The inputs are whole-tensor texel views. Y is written through a storage window of
+     * whole row tiles when the columns come in fours (4-wide stores: see the shader
+     * header), through a whole-tensor image otherwise; the workgroup count limit and the
+     * window split the rows. */
     uint32_t rm = matmul_texel_rows(M, share_x ? MMT_SHARED_RM : MMT_SKEW_RM);
     size_t chunk = (size_t)c->max_groups[1] * rm;
+    if (vec4_out) {
+        size_t fit = vk_rows_per_binding(c, sizeof(float) * (size_t)N) / rm * rm;
+        if (fit == 0)
+            return VKB_EUNSUPPORTED;
+        chunk = min_size(chunk, fit);
+    }
     vk_bind binds[6];
     int rc = vk_bind_texel(c, X, xf, &binds[0]);
     if (rc == VKB_OK)
@@ -136,16 +144,21 @@ static int matmul_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb
     if (rc == VKB_OK)
         rc = vk_bind_texel(c, R, of, &binds[3]);
     if (rc == VKB_OK)
-        rc = vk_bind_out_images(c, Y, vec4_out, &binds[4]);
+        rc = vk_bind_texel_out(c, vec4_out ? NULL : Y, VK_VIEW_R32F, &binds[5]);
     uint32_t flags = (bias ? 1u : 0u) | (R ? 2u : 0u);
     const uint32_t spec[] = {rm, rn, (uint32_t)vec4, lx, MMT_LY, (uint32_t)share_x, lanes,
                              (uint32_t)vec4_out, (uint32_t)packed, (uint32_t)act, flags};
     for (size_t m0 = 0; rc == VKB_OK && m0 < (size_t)M; m0 += chunk) {
         size_t mc = min_size(chunk, (size_t)M - m0);
         matmul_push p = {.M = (uint32_t)mc, .N = (uint32_t)N, .K = (uint32_t)K, .act = act,
-                         .flags = (bias ? 1u : 0u) | (R ? 2u : 0u), .x_off = (uint32_t)(m0 * K),
+                         .flags = flags, .x_off = (uint32_t)(m0 * K),
                          .y_off = (uint32_t)(m0 * N), .r_off = (uint32_t)(m0 * N)};
-        rc = vk_dispatch(c, VK_K_MATMUL_TEXEL, spec, 11, binds, 6, &p, sizeof p,
+        if (vec4_out) /* y_off: from the window's start (a multiple of 4: 16-byte aligned) */
+            rc = vk_bind_storage(c, Y, m0 * N, mc * N, 1, &binds[4], &p.y_off);
+        else
+            binds[4] = vk_bind_dummy(c);
+        if (rc == VKB_OK)
+            rc = vk_dispatch(c, VK_K_MATMUL_TEXEL, spec, 11, binds, 6, &p, sizeof p,
                          div_up(div_up(N, rn), lx), div_up(div_up(mc, rm), MMT_LY), 1);
     }
     return rc;

@@ -35,7 +35,7 @@ static const struct {
     uint32_t push_bytes;   /* size of the shader's push-constant block */
 } kernel_table[VK_K_COUNT] = {
     [VK_K_MATMUL] = {"matmul", "SSSSS", 32},
-    [VK_K_MATMUL_TEXEL] = {"matmul_texel", "TTTTII", 32},
+    [VK_K_MATMUL_TEXEL] = {"matmul_texel", "TTTTSI", 32},
     [VK_K_ATTENTION] = {"attention", "SSS", 24},
     [VK_K_ATTENTION_TEXEL] = {"attention_texel", "TTII", 24},
     [VK_K_LAYERNORM] = {"layernorm", "SSSSS", 28},

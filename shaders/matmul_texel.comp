@@ -16,13 +16,16 @@
 //          bias[n..n+3]) or R32F.
 //   3 R    samplerBuffer (M,N) residual, added after act when flags & 2: texel view of the
 //          whole tensor, R[m,n] at element r_off + m*N + n (RGBA32F when VEC4_OUT, else R32F).
-//   4 Y4   imageBuffer rgba32f, written when VEC4_OUT (N, RN multiples of 4): texel
-//          (y_off + m*N + n)/4 holds Y[m,n..n+3], a view of the whole output tensor.
-//   5 Y1   imageBuffer r32f, written otherwise: texel y_off + m*N + n holds Y[m,n].
-//   (The unused one of 4 and 5 is bound to a dummy.) lavapipe runs a storage-buffer access
-//   as a loop over the lanes with a branch per lane; texel loads and image stores are
-//   vectorised, so the epilogue goes through them: at K = 384 the per-element
-//   storage-buffer epilogue cost 25-30% of the op.
+//   4 Y4   vec4[] storage buffer, written when VEC4_OUT (N, RN multiples of 4): a window
+//          of the output's rows; y4[(y_off + m*N + n)/4] holds Y[m,n..n+3] (y_off % 4 == 0).
+//   5 Y1   imageBuffer r32f, written otherwise: texel y_off + m*N + n holds Y[m,n], a view
+//          of the whole output tensor.
+//   (The unused one of 4 and 5 is bound to a dummy.) lavapipe runs every store as a loop
+//   over the lanes: a 4-wide storage-buffer store is one loop, a 4-wide image store four
+//   (the 512-row MiniLM products took 2.5-3% less time with the storage buffer); its
+//   loads are another matter: a storage-buffer load is a loop with a branch per lane while
+//   texel fetches are vectorised, so the inputs are texel views (at K = 384 a per-element
+//   storage-buffer epilogue cost 25-30% of the op).
 // Push constants: M, N, K, act, flags, x_off, y_off, r_off (act and flags are read from the
 // specialization constants ACT and FLAGS here; matmul.comp shares the block).
 //
@@ -77,7 +80,7 @@ layout(binding = 0) uniform samplerBuffer X;
 layout(binding = 1) uniform samplerBuffer W;
 layout(binding = 2) uniform samplerBuffer BIAS;
 layout(binding = 3) uniform samplerBuffer R;
-layout(binding = 4, rgba32f) uniform writeonly imageBuffer Y4;
+layout(std430, binding = 4) writeonly buffer Y4B { vec4 y4[]; };
 layout(binding = 5, r32f) uniform writeonly imageBuffer Y1;
 
 layout(push_constant) uniform Push {
@@ -164,7 +167,7 @@ void main()
                 if (has_res)
                     v += texelFetch(R, int((p.r_off + e) / 4u));
                 if (m0 + i < p.M && n0 + 4u * q < p.N)
-                    imageStore(Y4, int((p.y_off + e) / 4u), v);
+                    y4[(p.y_off + e) / 4u] = v;
             }
         }
         return;

@@ -412,6 +412,8 @@ static void run_windows(ops_pair *op)
     test_matmul(op, 700, 37, 383, VKB_ACT_GELU_ERF, 1, 1, VKB_F32, W_PLAIN);
     test_matmul(op, 700, 37, 384, VKB_ACT_NONE, 0, 1, VKB_F16, W_PLAIN);
     test_matmul(op, 700, 37, 384, VKB_ACT_NONE, 1, 1, VKB_F32, W_WEIGHT_CHUNKED);
+    /* columns in fours: the texel kernel writes Y through storage windows of whole tiles */
+    test_matmul(op, 700, 388, 36, VKB_ACT_GELU_TANH, 1, 1, VKB_F32, W_WEIGHT);
     test_attention(op, 40, 13, 2, 32);
     test_layernorm(op, 300, 383, 1);
     test_layernorm(op, 300, 384, 0);
