@@ -30,7 +30,13 @@ enum { MMT_LX = 8, MMT_LY = 1 };
  * 4 KiB-aliased (K = 1024, 4096) and each lane walks its own skewed X rows, every row is a
  * fetch per lane, and 16 x 12 is (roberta-large shapes: 50-52 GFLOP/s against 43-50 at
  * 32 x 8). */
-enum { MMT_SHARED_RM = 32, MMT_SHARED_RN = 8, MMT_SKEW_RM = 16, MMT_SKEW_RN = 12 };
+enum { MMT_SHARED_RM = 32, MMT_SKEW_RM = 16, MMT_SKEW_RN = 12 };
+/* With shared X rows a workgroup covers MMT_SHARED_COLS columns whatever its width: 8 per
+ * lane at 8 lanes, 4 at 16 (lavapipe with LP_NATIVE_VECTOR_WIDTH=512). 8 columns per lane at
+ * 16 lanes made blocks of 128 columns, too few workgroups for one short sentence (MiniLM's
+ * 384 columns in 3: one sentence 7.4 -> 9.0 ms); 4 per lane kept it at 7.2-7.6 ms and
+ * batches as fast as 8 did. */
+enum { MMT_SHARED_COLS = 64 };
 
 /* Rows per invocation for M rows: the largest is the fastest per row, but an invocation
  * computes all its rows even past M, so short inputs (one sentence: M = 16) take the tile
@@ -91,8 +97,15 @@ static uint32_t matmul_texel_lx(const vk_ctx *c)
     return lanes > MMT_LX ? lanes : MMT_LX;
 }
 
+/* Columns per invocation with shared X rows. */
+static uint32_t matmul_texel_shared_rn(const vk_ctx *c)
+{
+    uint32_t rn = MMT_SHARED_COLS / matmul_texel_lx(c);
+    return rn < 4 ? 4 : rn;
+}
+
 /* The texel kernels read W in column blocks (weights.c) when K comes in fours: one
- * workgroup's MMT_SHARED_RN * LX rows of W as one contiguous stream. */
+ * workgroup's rows of W (the shared-rows tile) as one contiguous stream. */
 int vk_weight_layout(vkb_backend *b, vkb_dtype dtype, int N, int K, int *lanes, int *rn)
 {
     (void)dtype;
@@ -101,7 +114,7 @@ int vk_weight_layout(vkb_backend *b, vkb_dtype dtype, int N, int K, int *lanes, 
     if (!c->texel_kernels || K % 4 != 0)
         return 0;
     *lanes = (int)matmul_texel_lx(c);
-    *rn = MMT_SHARED_RN;
+    *rn = (int)matmul_texel_shared_rn(c);
     return 1;
 }
 
@@ -116,7 +129,7 @@ static int matmul_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb
     uint32_t lanes = texel_lanes(c), lx = matmul_texel_lx(c);
     /* The epilogue reads bias and residual and writes Y four columns at a time when the
      * columns come in fours. */
-    uint32_t rn = share_x ? MMT_SHARED_RN : MMT_SKEW_RN;
+    uint32_t rn = share_x ? matmul_texel_shared_rn(c) : MMT_SKEW_RN;
     if (packed && (W->pack_lanes != (int)lx || W->pack_rn != (int)rn || !vec4))
         return VKB_EINVAL; /* blocked for another kernel shape: cannot happen on one backend */
     int vec4_out = N % 4 == 0 && rn % 4 == 0;

@@ -5,6 +5,7 @@
 #include "vkb_runtime.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct command {
@@ -34,8 +35,22 @@ static void usage(FILE *f)
         fprintf(f, "  %-10s %s\n", c->name, c->help);
 }
 
+/* lavapipe (Mesa's CPU Vulkan driver) packs 8 invocations into a SIMD vector unless
+ * LP_NATIVE_VECTOR_WIDTH says otherwise; on a CPU with AVX-512, 16 run vkbridge's kernels
+ * faster (MiniLM batches of 32 sentences +11%, one sentence the same: docs/PERF.md). The
+ * driver reads the variable once, when it loads, so it is set here, before any thread or
+ * Vulkan call. A value the user set wins; other drivers ignore it. */
+static void prefer_wide_lavapipe_vectors(void)
+{
+#if defined(__x86_64__) && !defined(_WIN32) && (defined(__GNUC__) || defined(__clang__))
+    if (__builtin_cpu_supports("avx512f"))
+        setenv("LP_NATIVE_VECTOR_WIDTH", "512", 0);
+#endif
+}
+
 int main(int argc, char **argv)
 {
+    prefer_wide_lavapipe_vectors();
     if (argc < 2) {
         usage(stderr);
         return 2;
