@@ -242,10 +242,10 @@ static void name_sentence(const request *q, int s, char *out, size_t len)
 
 /* A text the tokenizer refuses (VKB_EINVAL) is the request's fault, answered as embed answers
  * it: the code passes through unchanged, never turned into a device fault. */
-static int tokenize_sentences(request *q, const vkb_model *m, const char *const *text)
+static int tokenize_sentences(request *q, const vkb_model *m, const bertscore_text *text)
 {
     for (int s = 0; s < q->n_sent; s++) {
-        int rc = model_tokenize_bertscore(m, text[s], strlen(text[s]), &q->ids[s], &q->lens[s]);
+        int rc = model_tokenize_bertscore(m, text[s].s, text[s].len, &q->ids[s], &q->lens[s]);
         if (rc) {
             char which[48];
             name_sentence(q, s, which, sizeof which);
@@ -295,16 +295,18 @@ static int check_args(model_replica *r, const char *const *cands, const char *co
 
 int bertscore_run(model_replica *r, const vkb_bertscore_opts *opts, const char *baseline_dir,
                   const char *model_name, const char *const *cands, const char *const *refs,
-                  int n, float *P, float *R, float *F, vkb_progress_fn progress, void *user,
-                  char *err, size_t errlen)
+                  const size_t *cand_lens, const size_t *ref_lens, int n, float *P, float *R,
+                  float *F, vkb_progress_fn progress, void *user, char *err, size_t errlen)
 {
-    return bertscore_run_capped(r, opts, baseline_dir, model_name, cands, refs, n, P, R, F,
-                                progress, user, TABLE_MAX_BYTES, err, errlen);
+    return bertscore_run_capped(r, opts, baseline_dir, model_name, cands, refs, cand_lens,
+                                ref_lens, n, P, R, F, progress, user, TABLE_MAX_BYTES, err,
+                                errlen);
 }
 
 int bertscore_run_capped(model_replica *r, const vkb_bertscore_opts *opts,
                          const char *baseline_dir, const char *model_name,
-                         const char *const *cands, const char *const *refs, int n, float *P,
+                         const char *const *cands, const char *const *refs,
+                         const size_t *cand_lens, const size_t *ref_lens, int n, float *P,
                          float *R, float *F, vkb_progress_fn progress, void *user,
                          uint64_t table_max_bytes, char *err, size_t errlen)
 {
@@ -335,7 +337,7 @@ int bertscore_run_capped(model_replica *r, const vkb_bertscore_opts *opts,
     q.user = user;
     q.err = err;
     q.errlen = errlen;
-    const char **distinct = NULL;
+    bertscore_text *distinct = NULL;
     float baseline[3];
 
     /* Request-level checks first: they cost nothing and answer 400 before any work. */
@@ -357,7 +359,8 @@ int bertscore_run_capped(model_replica *r, const vkb_bertscore_opts *opts,
     q.prf = malloc((size_t)n * 3 * sizeof *q.prf);
     rc = VKB_ENOMEM;
     if (!q.cand_idx || !q.ref_idx || !q.prf ||
-        bertscore_dedup(cands, refs, n, &distinct, &q.n_sent, q.cand_idx, q.ref_idx))
+        bertscore_dedup(cands, refs, cand_lens, ref_lens, n, &distinct, &q.n_sent, q.cand_idx,
+                        q.ref_idx))
         goto nomem;
     q.ids = calloc((size_t)q.n_sent, sizeof *q.ids);
     q.lens = calloc((size_t)q.n_sent, sizeof *q.lens);

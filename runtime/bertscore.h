@@ -13,7 +13,8 @@
 /* bert_score's version string, as its hash line prints it. */
 #define VKB_BERTSCORE_VERSION "0.3.13"
 
-/* BERTScore of n (cands[i], refs[i]) pairs (NUL-terminated UTF-8) on the replica's backend.
+/* BERTScore of n (cands[i], refs[i]) pairs on the replica's backend: UTF-8 of cand_lens[i]
+ * and ref_lens[i] bytes, NULs included (either lens NULL: those texts are NUL-terminated).
  * Runs on the replica's worker thread (one thread at a time per replica).
  *   opts: num_layers (0 = bert_score's default for model_name), idf, rescale_with_baseline,
  *         lang (NULL = "en"), batch_size (sentences per encoder batch; <= 0: 64, at most 512).
@@ -27,8 +28,8 @@
  * VKB_EDEVICE for internal faults. */
 int bertscore_run(model_replica *r, const vkb_bertscore_opts *opts, const char *baseline_dir,
                   const char *model_name, const char *const *cands, const char *const *refs,
-                  int n, float *P, float *R, float *F, vkb_progress_fn progress, void *user,
-                  char *err, size_t errlen);
+                  const size_t *cand_lens, const size_t *ref_lens, int n, float *P, float *R,
+                  float *F, vkb_progress_fn progress, void *user, char *err, size_t errlen);
 
 /* bertscore_run with the packed token table of one greedy_match capped at table_max_bytes
  * (bertscore_run: 256 MiB, or less where the device's storage-buffer range is smaller).
@@ -36,7 +37,8 @@ int bertscore_run(model_replica *r, const vkb_bertscore_opts *opts, const char *
  * cap to exercise that. */
 int bertscore_run_capped(model_replica *r, const vkb_bertscore_opts *opts,
                          const char *baseline_dir, const char *model_name,
-                         const char *const *cands, const char *const *refs, int n, float *P,
+                         const char *const *cands, const char *const *refs,
+                         const size_t *cand_lens, const size_t *ref_lens, int n, float *P,
                          float *R, float *F, vkb_progress_fn progress, void *user,
                          uint64_t table_max_bytes, char *err, size_t errlen);
 
@@ -75,12 +77,21 @@ void bertscore_hash(char *out, size_t outlen, const char *model_name, int num_la
 
 /* ---- the pure parts of a request, testable without a model */
 
-/* Distinct sentences of a request (bert_score dedups candidates and references together).
- * distinct (malloc'd array of n_distinct pointers borrowed from cands/refs, caller frees the
- * array) holds each different string once, in first-seen order over cands[0], refs[0],
- * cands[1], ...; cand_idx[i] and ref_idx[i] (n ints each, caller-provided) index it. */
-int bertscore_dedup(const char *const *cands, const char *const *refs, int n,
-                    const char ***distinct, int *n_distinct, int *cand_idx, int *ref_idx);
+/* One text of a request: len bytes of UTF-8 at s, NULs included (s is borrowed). */
+typedef struct bertscore_text {
+    const char *s;
+    size_t len;
+} bertscore_text;
+
+/* Distinct sentences of a request (bert_score dedups candidates and references together);
+ * texts are compared as byte strings of their lengths (cand_lens/ref_lens as for
+ * bertscore_run), so "a\0b" and "a" differ. distinct (malloc'd array of n_distinct texts
+ * borrowed from cands/refs, caller frees the array) holds each different text once, in
+ * first-seen order over cands[0], refs[0], cands[1], ...; cand_idx[i] and ref_idx[i] (n ints
+ * each, caller-provided) index it. */
+int bertscore_dedup(const char *const *cands, const char *const *refs, const size_t *cand_lens,
+                    const size_t *ref_lens, int n, bertscore_text **distinct, int *n_distinct,
+                    int *cand_idx, int *ref_idx);
 
 /* Document frequencies over the references of a request:
  * df(t) = number of references whose ids contain t at least once. */

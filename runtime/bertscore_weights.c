@@ -9,33 +9,41 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- dedup: an open-addressing set of strings, FNV-1a hashed */
+/* ---- dedup: an open-addressing set of byte strings, FNV-1a hashed */
 
-static uint64_t hash_str(const char *s)
+static uint64_t hash_text(bertscore_text t)
 {
     uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    for (size_t k = 0; k < t.len; k++)
+        h = (h ^ (unsigned char)t.s[k]) * 1099511628211ull;
     return h;
 }
 
-/* Index of s in distinct, adding it when new. slots (cap, power of two) hold index + 1 or 0. */
-static int intern(const char *s, int *slots, size_t cap, const char **distinct, int *n)
+/* Index of t in distinct, adding it when new. slots (cap, power of two) hold index + 1 or 0. */
+static int intern(bertscore_text t, int *slots, size_t cap, bertscore_text *distinct, int *n)
 {
-    size_t i = (size_t)hash_str(s) & (cap - 1);
+    size_t i = (size_t)hash_text(t) & (cap - 1);
     for (;; i = (i + 1) & (cap - 1)) {
         if (!slots[i]) {
-            distinct[*n] = s;
+            distinct[*n] = t;
             slots[i] = ++*n;
             return *n - 1;
         }
-        if (!strcmp(distinct[slots[i] - 1], s))
+        const bertscore_text *d = &distinct[slots[i] - 1];
+        if (d->len == t.len && !memcmp(d->s, t.s, t.len))
             return slots[i] - 1;
     }
 }
 
-int bertscore_dedup(const char *const *cands, const char *const *refs, int n,
-                    const char ***distinct, int *n_distinct, int *cand_idx, int *ref_idx)
+static bertscore_text text_at(const char *const *texts, const size_t *lens, int i)
+{
+    bertscore_text t = {texts[i], lens ? lens[i] : strlen(texts[i])};
+    return t;
+}
+
+int bertscore_dedup(const char *const *cands, const char *const *refs, const size_t *cand_lens,
+                    const size_t *ref_lens, int n, bertscore_text **distinct, int *n_distinct,
+                    int *cand_idx, int *ref_idx)
 {
     *distinct = NULL;
     *n_distinct = 0;
@@ -45,7 +53,7 @@ int bertscore_dedup(const char *const *cands, const char *const *refs, int n,
     while (cap < 4 * (size_t)n)
         cap *= 2;
     int *slots = calloc(cap, sizeof *slots);
-    const char **d = malloc(2 * (size_t)n * sizeof *d);
+    bertscore_text *d = malloc(2 * (size_t)n * sizeof *d);
     if (!slots || !d) {
         free(slots);
         free(d);
@@ -53,8 +61,8 @@ int bertscore_dedup(const char *const *cands, const char *const *refs, int n,
     }
     int nd = 0;
     for (int i = 0; i < n; i++) {
-        cand_idx[i] = intern(cands[i], slots, cap, d, &nd);
-        ref_idx[i] = intern(refs[i], slots, cap, d, &nd);
+        cand_idx[i] = intern(text_at(cands, cand_lens, i), slots, cap, d, &nd);
+        ref_idx[i] = intern(text_at(refs, ref_lens, i), slots, cap, d, &nd);
     }
     free(slots);
     *distinct = d;

@@ -66,8 +66,9 @@ typedef struct engine_job {
     long tokens;
     float *out;                     /* n * dim, the caller's */
     long *n_tokens_out;
-    /* BERTScore: owned copies */
+    /* BERTScore: owned copies, cands[i] of cand_lens[i] bytes (may hold NULs) */
     char **cands, **refs;
+    size_t *cand_lens, *ref_lens;
     vkb_bertscore_opts bs_opts;
     char *bs_lang;
     float *P, *R, *F;

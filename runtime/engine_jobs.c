@@ -32,6 +32,8 @@ void engine_job_free(engine_job *j)
     free(j->taken);
     free(j->cands);
     free(j->refs);
+    free(j->cand_lens);
+    free(j->ref_lens);
     free(j->bs_lang);
     free(j);
 }

@@ -301,7 +301,8 @@ int vkb_engine_embed_ids(vkb_engine *e, const char *model, const int32_t *const 
 }
 
 int vkb_engine_bertscore_async(vkb_engine *e, const char *model, const char *const *cands,
-                               const char *const *refs, int n, const vkb_bertscore_opts *opts,
+                               const char *const *refs, const size_t *cand_lens,
+                               const size_t *ref_lens, int n, const vkb_bertscore_opts *opts,
                                float *P, float *R, float *F, vkb_progress_fn progress,
                                vkb_embed_done_fn done, void *user)
 {
@@ -315,13 +316,20 @@ int vkb_engine_bertscore_async(vkb_engine *e, const char *model, const char *con
         return VKB_ENOMEM;
     j->cands = calloc((size_t)n, sizeof *j->cands);
     j->refs = calloc((size_t)n, sizeof *j->refs);
+    j->cand_lens = calloc((size_t)n, sizeof *j->cand_lens);
+    j->ref_lens = calloc((size_t)n, sizeof *j->ref_lens);
     if (opts)
         j->bs_opts = *opts;
     j->bs_lang = j->bs_opts.lang ? strdup(j->bs_opts.lang) : NULL;
     j->bs_opts.lang = j->bs_lang;
-    int ok = j->cands && j->refs && (!opts || !opts->lang || j->bs_lang);
-    for (int i = 0; ok && i < n; i++)
-        ok = (j->cands[i] = strdup(cands[i])) && (j->refs[i] = strdup(refs[i]));
+    int ok = j->cands && j->refs && j->cand_lens && j->ref_lens &&
+             (!opts || !opts->lang || j->bs_lang);
+    for (int i = 0; ok && i < n; i++) {
+        j->cand_lens[i] = cand_lens ? cand_lens[i] : strlen(cands[i]);
+        j->ref_lens[i] = ref_lens ? ref_lens[i] : strlen(refs[i]);
+        ok = (j->cands[i] = copy_text(cands[i], j->cand_lens[i])) &&
+             (j->refs[i] = copy_text(refs[i], j->ref_lens[i]));
+    }
     if (!ok) {
         engine_job_free(j);
         return VKB_ENOMEM;
@@ -337,7 +345,8 @@ int vkb_engine_bertscore_async(vkb_engine *e, const char *model, const char *con
 }
 
 int vkb_engine_bertscore(vkb_engine *e, const char *model, const char *const *cands,
-                         const char *const *refs, int n, const vkb_bertscore_opts *opts,
+                         const char *const *refs, const size_t *cand_lens,
+                         const size_t *ref_lens, int n, const vkb_bertscore_opts *opts,
                          float *P, float *R, float *F, char *err, size_t errlen)
 {
     if (n == 0)
@@ -351,7 +360,8 @@ int vkb_engine_bertscore(vkb_engine *e, const char *model, const char *const *ca
     }
     sync_wait w;
     sync_init(&w);
-    rc = vkb_engine_bertscore_async(e, model, cands, refs, n, opts, P, R, F, NULL, sync_done, &w);
+    rc = vkb_engine_bertscore_async(e, model, cands, refs, cand_lens, ref_lens, n, opts, P, R, F,
+                                    NULL, sync_done, &w);
     if (rc != VKB_OK) {
         vkb_set_err(err, errlen, "cannot queue BERTScore: %s", vkb_status_str(rc));
         sync_done(&w, rc, err);

@@ -370,7 +370,8 @@ static void run_whole_job(vkb_engine *e, engine_device *d, engine_job *j)
                  ? run_hidden(r, j, err, sizeof err)
                  : bertscore_run(r, &j->bs_opts, e->baseline_dir, em->name,
                                  (const char *const *)j->cands, (const char *const *)j->refs,
-                                 j->n, j->P, j->R, j->F, j->progress, j->user, err, sizeof err);
+                                 j->cand_lens, j->ref_lens, j->n, j->P, j->R, j->F,
+                                 j->progress, j->user, err, sizeof err);
     pthread_mutex_lock(&e->lock);
     engine_device_snapshot(d);
     pthread_mutex_unlock(&d->use);

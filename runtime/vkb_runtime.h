@@ -341,7 +341,9 @@ int vkb_engine_embed_ids(vkb_engine *e, const char *model, const int32_t *const 
 int vkb_engine_hidden_states(vkb_engine *e, const char *model, const char *text, size_t len,
                              int layer, float **out, int *n_tokens, char *err, size_t errlen);
 
-/* BERTScore for n (candidate, reference) pairs. */
+/* BERTScore for n (candidate, reference) pairs. cands[i] is UTF-8 of cand_lens[i] bytes and
+ * refs[i] of ref_lens[i] bytes, so a text may hold U+0000 (either lens may be NULL: those
+ * texts are NUL-terminated). */
 typedef struct vkb_bertscore_opts {
     int num_layers;            /* 0 = bert_score's default for the model */
     int idf;                   /* idf weights over the references */
@@ -350,11 +352,13 @@ typedef struct vkb_bertscore_opts {
     int batch_size;            /* 0 = default */
 } vkb_bertscore_opts;
 int vkb_engine_bertscore_async(vkb_engine *e, const char *model, const char *const *cands,
-                               const char *const *refs, int n, const vkb_bertscore_opts *opts,
+                               const char *const *refs, const size_t *cand_lens,
+                               const size_t *ref_lens, int n, const vkb_bertscore_opts *opts,
                                float *P, float *R, float *F, vkb_progress_fn progress,
                                vkb_embed_done_fn done, void *user);
 int vkb_engine_bertscore(vkb_engine *e, const char *model, const char *const *cands,
-                         const char *const *refs, int n, const vkb_bertscore_opts *opts,
+                         const char *const *refs, const size_t *cand_lens,
+                         const size_t *ref_lens, int n, const vkb_bertscore_opts *opts,
                          float *P, float *R, float *F, char *err, size_t errlen);
 /* bert_score's default model for a language and default num_layers for a model name
  * (0 if the model is not in the table). */

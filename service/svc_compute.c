@@ -225,10 +225,10 @@ static void job_run(svc_job *job)
         const svc_bertscore_request *r = &job->bertscore;
         vkb_bertscore_opts opts = {r->num_layers, r->idf, r->rescale_with_baseline, r->lang,
                                    r->batch_size};
-        rc = vkb_engine_bertscore_async(srv->engine, job->model, r->cands, r->refs, job->items,
-                                        &opts, job->out, job->out + job->items,
-                                        job->out + 2 * job->items, on_engine_progress,
-                                        on_engine_done, job);
+        rc = vkb_engine_bertscore_async(srv->engine, job->model, r->cands, r->refs,
+                                        r->cand_lens, r->ref_lens, job->items, &opts, job->out,
+                                        job->out + job->items, job->out + 2 * job->items,
+                                        on_engine_progress, on_engine_done, job);
     } else if (job->kind == SVC_JOB_OPENAI && job->openai.ids) {
         job->task.run = run_embed_ids;
         job->task.msg.on_loop = on_embed_ids_done;

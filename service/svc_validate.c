@@ -275,6 +275,8 @@ void svc_bertscore_request_free(svc_bertscore_request *r)
     json_decref(r->root);
     free(r->cands);
     free(r->refs);
+    free(r->cand_lens);
+    free(r->ref_lens);
     memset(r, 0, sizeof(*r));
 }
 
@@ -286,18 +288,16 @@ int svc_parse_bertscore(const char *body, size_t len, const svc_limits *lim,
     if (!out->root)
         return -1;
     out->lang = "en";
-    size_t *cand_lens = NULL, *ref_lens = NULL;
     int n_cands = 0, n_refs = 0, bad = 0;
-    bad |= string_list(out->root, "candidates", lim, &out->cands, &cand_lens, &n_cands, err);
-    bad |= string_list(out->root, "references", lim, &out->refs, &ref_lens, &n_refs, err);
+    bad |= string_list(out->root, "candidates", lim, &out->cands, &out->cand_lens, &n_cands,
+                       err);
+    bad |= string_list(out->root, "references", lim, &out->refs, &out->ref_lens, &n_refs, err);
     bad |= optional_string(out->root, "lang", &out->lang, err);
     bad |= optional_string(out->root, "model_type", &out->model, err);
     bad |= optional_int(out->root, "num_layers", 1, 1000, &out->num_layers, err);
     bad |= optional_bool(out->root, "idf", &out->idf, err);
     bad |= optional_bool(out->root, "rescale_with_baseline", &out->rescale_with_baseline, err);
     bad |= optional_int(out->root, "batch_size", 1, 100000, &out->batch_size, err);
-    free(cand_lens);
-    free(ref_lens);
     if (!bad && n_cands != n_refs) {
         svc_error_set(err, 400, "candidates and references must have equal length");
         bad = 1;

@@ -36,8 +36,10 @@ typedef struct svc_embed_request {
  * "num_layers"?, "idf"?, "rescale_with_baseline"?, "batch_size"?} */
 typedef struct svc_bertscore_request {
     json_t *root;
-    const char **cands; /* n NUL-terminated strings each */
-    const char **refs;
+    const char **cands; /* n pointers into root, cand_lens[i] bytes of UTF-8 each */
+    const char **refs;  /* n pointers into root, ref_lens[i] bytes each */
+    size_t *cand_lens;
+    size_t *ref_lens;
     int n;
     const char *lang;   /* "en" when absent */
     const char *model;  /* model_type, NULL: the default */

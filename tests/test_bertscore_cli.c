@@ -2,8 +2,9 @@
  * test_bertscore_cli.c — `vkbridge bertscore` end to end against bert_score's numbers
  * (../shared/testdata/oracle/tiny-*.json): every case through --jsonl --json on the CPU and
  * on Vulkan, every case through plain one-sentence-per-line files with the hash line and the
- * system-level means, and the command's refusals (missing baseline, unequal files, bad
- * options, a model outside the num_layers table).
+ * system-level means, the command's refusals (missing baseline, unequal files, bad
+ * options, a model outside the num_layers table), and --jsonl texts holding \u0000 scored
+ * whole.
  */
 #include "testlib.h"
 #include "vkb_runtime.h"
@@ -348,6 +349,41 @@ static void check_single_pair(const char *model_dir)
     free(out);
 }
 
+/* --jsonl texts holding \u0000 are scored whole: "a\u0000b" as tiny-bert reads it (the NUL
+ * dropped: like "ab"), never cut to "a", and kept apart from "a" in one request. */
+static void check_jsonl_nul(const char *model_dir)
+{
+    static const char cands[] = "{\"text\": \"a\\u0000b\"}\n{\"text\": \"a\\u0000b\"}\n"
+                                "{\"text\": \"a\"}\n{\"text\": \"ab\"}\n";
+    static const char refs[] = "{\"text\": \"ab\"}\n{\"text\": \"a\"}\n{\"text\": \"a\"}\n"
+                               "{\"text\": \"a\"}\n";
+    char c_path[300], r_path[300], cmd[2048], *out = NULL;
+    snprintf(c_path, sizeof c_path, "%s/nul-c.jsonl", scratch);
+    snprintf(r_path, sizeof r_path, "%s/nul-r.jsonl", scratch);
+    if (!CHECK(write_bytes(c_path, cands, sizeof cands - 1) == 0 &&
+                   write_bytes(r_path, refs, sizeof refs - 1) == 0,
+               "write %s and %s", c_path, r_path))
+        return;
+    snprintf(cmd, sizeof cmd, "'%s' bertscore --device cpu -m '%s' -l 2 --jsonl --json -c '%s' "
+             "-r '%s' 2>/dev/null", tl_binary(), model_dir, c_path, r_path);
+    int st = run(cmd, &out);
+    json_t *got = out ? json_loads(out, 0, NULL) : NULL;
+    json_t *f1 = json_object_get(got, "f1");
+    if (CHECK(st == 0 && json_array_size(f1) == 4, "--jsonl with \\u0000: exit %d, %.200s", st,
+              out ? out : "")) {
+        double f[4];
+        for (size_t i = 0; i < 4; i++)
+            f[i] = json_number_value(json_array_get(f1, i));
+        CHECK(fabs(f[0] - 1) <= 1e-6, "--jsonl a\\u0000b vs ab scores like ab vs ab: F %.7f",
+              f[0]);
+        CHECK(f[1] < 1 - 1e-3 && fabs(f[1] - f[3]) <= 1e-5,
+              "--jsonl a\\u0000b vs a is ab vs a (%.7f), not 1: F %.7f", f[3], f[1]);
+        CHECK(fabs(f[2] - 1) <= 1e-6, "--jsonl a vs a beside a\\u0000b: F %.7f", f[2]);
+    }
+    json_decref(got);
+    free(out);
+}
+
 static int has_vulkan(void)
 {
     vkb_backend *b = NULL;
@@ -400,6 +436,7 @@ int main(void)
         check_refusals(model_dir);
         check_single_pair(model_dir);
         check_jsonl_agreement(model_dir);
+        check_jsonl_nul(model_dir);
         check_plain_line_ends(model_dir);
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch);

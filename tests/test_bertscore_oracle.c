@@ -66,10 +66,10 @@ static double run_case(model_replica *r, json_t *c, int batch_size, uint64_t tab
     const char *model = json_string_value(json_object_get(req, "model_type"));
     char err[512] = "";
     double worst = INFINITY;
-    int rc = table_cap ? bertscore_run_capped(r, &o, NULL, model, cands, refs, n, P, R, F, NULL,
-                                              NULL, table_cap, err, sizeof err)
-                       : bertscore_run(r, &o, NULL, model, cands, refs, n, P, R, F, NULL, NULL,
-                                       err, sizeof err);
+    int rc = table_cap ? bertscore_run_capped(r, &o, NULL, model, cands, refs, NULL, NULL, n, P,
+                                              R, F, NULL, NULL, table_cap, err, sizeof err)
+                       : bertscore_run(r, &o, NULL, model, cands, refs, NULL, NULL, n, P, R, F,
+                                       NULL, NULL, err, sizeof err);
     CHECK(rc == VKB_OK, "%s: bertscore_run: %s", where, err);
     if (rc == VKB_OK) {
         worst = 0;
@@ -105,23 +105,28 @@ static void check_errors(model_replica *r, const char *name, const char *where)
     float P, R, F;
     char err[512] = "";
     vkb_bertscore_opts o = {0};
-    CHECK(bertscore_run(r, &o, NULL, name, c, rf, 1, &P, &R, &F, NULL, NULL, err, sizeof err) ==
+    CHECK(bertscore_run(r, &o, NULL, name, c, rf, NULL, NULL, 1, &P, &R, &F, NULL, NULL, err,
+                        sizeof err) ==
               VKB_EINVAL && strstr(err, name), "%s: no num_layers for a model outside the "
               "table: %s", where, err);
     o.num_layers = 9;
-    CHECK(bertscore_run(r, &o, NULL, name, c, rf, 1, &P, &R, &F, NULL, NULL, err, sizeof err) ==
+    CHECK(bertscore_run(r, &o, NULL, name, c, rf, NULL, NULL, 1, &P, &R, &F, NULL, NULL, err,
+                        sizeof err) ==
               VKB_EINVAL, "%s: num_layers beyond the model: %s", where, err);
     o.num_layers = 1;
     o.rescale_with_baseline = 1;
     o.lang = "xx";
-    CHECK(bertscore_run(r, &o, NULL, name, c, rf, 1, &P, &R, &F, NULL, NULL, err, sizeof err) ==
+    CHECK(bertscore_run(r, &o, NULL, name, c, rf, NULL, NULL, 1, &P, &R, &F, NULL, NULL, err,
+                        sizeof err) ==
               VKB_EINVAL && strstr(err, "xx/"), "%s: missing baseline names the file: %s", where,
           err);
     o.lang = "en";
-    CHECK(bertscore_run(r, &o, "/nonexistent-baselines", name, c, rf, 1, &P, &R, &F, NULL, NULL,
-                        err, sizeof err) == VKB_EINVAL && strstr(err, "/nonexistent-baselines"),
+    CHECK(bertscore_run(r, &o, "/nonexistent-baselines", name, c, rf, NULL, NULL, 1, &P, &R, &F,
+                        NULL, NULL, err, sizeof err) == VKB_EINVAL &&
+              strstr(err, "/nonexistent-baselines"),
           "%s: baseline_dir is the root: %s", where, err);
-    CHECK(bertscore_run(r, &o, NULL, name, c, rf, 0, &P, &R, &F, NULL, NULL, err, sizeof err) ==
+    CHECK(bertscore_run(r, &o, NULL, name, c, rf, NULL, NULL, 0, &P, &R, &F, NULL, NULL, err,
+                        sizeof err) ==
               VKB_OK, "%s: zero pairs", where);
 }
 
@@ -146,8 +151,8 @@ static void check_progress(model_replica *r, json_t *c, const char *where)
     char err[256];
     vkb_bertscore_opts o = {.num_layers = 1, .batch_size = 4};
     progress_calls = progress_last = progress_total = 0;
-    int rc = bertscore_run(r, &o, NULL, "x", cands, refs, n, P, R, F, on_progress, NULL, err,
-                           sizeof err);
+    int rc = bertscore_run(r, &o, NULL, "x", cands, refs, NULL, NULL, n, P, R, F, on_progress,
+                           NULL, err, sizeof err);
     CHECK(rc == VKB_OK && progress_calls >= 2 && progress_last == n && progress_total == n,
           "%s: progress ends at %d of %d after %d calls", where, progress_last, n,
           progress_calls);

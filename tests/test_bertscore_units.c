@@ -1,9 +1,10 @@
 /*
  * test_bertscore_units.c — BERTScore pieces that need no model, on hand-built inputs:
- * bert_score's tables and hash line, sentence dedup, idf, token weights, the empty-sentence
- * rule and rescaling, baseline lookup and parsing, and greedy matching with those weights on
- * every backend this machine has (identical pairs give 1, swapping sides swaps P and R,
- * idf-weighted scores are weighted means).
+ * bert_score's tables and hash line, sentence dedup (byte strings of given lengths, so
+ * "a\0b" is not "a"), idf, token weights, the empty-sentence rule and rescaling, baseline
+ * lookup and parsing, and greedy matching with those weights on every backend this machine
+ * has (identical pairs give 1, swapping sides swaps P and R, idf-weighted scores are weighted
+ * means).
  */
 #include "bertscore.h"
 #include "testlib.h"
@@ -78,18 +79,20 @@ static void test_dedup(void)
 {
     const char *cands[] = {"a", "b", "a", ""};
     const char *refs[] = {"b", "b", "c", ""};
-    const char **d = NULL;
+    bertscore_text *d = NULL;
     int nd = 0, ci[4], ri[4];
-    CHECK(bertscore_dedup(cands, refs, 4, &d, &nd, ci, ri) == VKB_OK, "dedup");
+    CHECK(bertscore_dedup(cands, refs, NULL, NULL, 4, &d, &nd, ci, ri) == VKB_OK, "dedup");
     CHECK(nd == 4, "4 distinct, got %d", nd);
     if (nd == 4) {
-        CHECK(!strcmp(d[0], "a") && !strcmp(d[1], "b") && !strcmp(d[2], "c") && !*d[3],
+        CHECK(!strcmp(d[0].s, "a") && !strcmp(d[1].s, "b") && !strcmp(d[2].s, "c") &&
+                  !*d[3].s && d[0].len == 1 && d[3].len == 0,
               "first-seen order");
         CHECK(ci[0] == 0 && ri[0] == 1 && ci[1] == 1 && ri[1] == 1 && ci[2] == 0 && ri[2] == 2 &&
                   ci[3] == 3 && ri[3] == 3, "indices");
     }
     free(d);
-    CHECK(bertscore_dedup(cands, refs, 0, &d, &nd, ci, ri) == VKB_OK && nd == 0 && !d, "empty");
+    CHECK(bertscore_dedup(cands, refs, NULL, NULL, 0, &d, &nd, ci, ri) == VKB_OK && nd == 0 &&
+              !d, "empty");
 
     /* many strings: the set grows past collisions */
     enum { N = 500 };
@@ -101,11 +104,42 @@ static void test_dedup(void)
         c2[i] = buf[i];
         r2[i] = buf[(i * 7) % N];
     }
-    CHECK(bertscore_dedup(c2, r2, N, &d, &nd, ci2, ri2) == VKB_OK && nd == 300, "300 distinct");
+    CHECK(bertscore_dedup(c2, r2, NULL, NULL, N, &d, &nd, ci2, ri2) == VKB_OK && nd == 300,
+          "300 distinct");
     int ok = 1;
     for (int i = 0; i < N && d; i++)
-        ok &= !strcmp(d[ci2[i]], c2[i]) && !strcmp(d[ri2[i]], r2[i]);
+        ok &= !strcmp(d[ci2[i]].s, c2[i]) && !strcmp(d[ri2[i]].s, r2[i]);
     CHECK(ok, "every index points at its string");
+    free(d);
+}
+
+/* Texts with lengths are byte strings: "a\0b" is neither "a" nor "ab", and two copies of
+ * "a\0b" at different addresses are one sentence. */
+static void test_dedup_nul(void)
+{
+    static const char a_nul_b[] = "a\0b", again[] = "a\0b";
+    const char *cands[] = {a_nul_b, "a", "ab", again};
+    const char *refs[] = {"a", a_nul_b, "ab", "a\0c"};
+    const size_t cand_lens[] = {3, 1, 2, 3}, ref_lens[] = {1, 3, 2, 3};
+    bertscore_text *d = NULL;
+    int nd = 0, ci[4], ri[4];
+    CHECK(bertscore_dedup(cands, refs, cand_lens, ref_lens, 4, &d, &nd, ci, ri) == VKB_OK,
+          "dedup with lengths");
+    CHECK(nd == 4, "a\\0b, a, ab, a\\0c are 4 distinct, got %d", nd);
+    if (nd == 4) {
+        CHECK(ci[0] == 0 && ri[0] == 1 && ci[1] == 1 && ri[1] == 0 && ci[2] == 2 &&
+                  ri[2] == 2 && ci[3] == 0 && ri[3] == 3,
+              "indices: %d %d %d %d / %d %d %d %d", ci[0], ci[1], ci[2], ci[3], ri[0], ri[1],
+              ri[2], ri[3]);
+        CHECK(d[0].len == 3 && !memcmp(d[0].s, "a\0b", 3) && d[3].len == 3 &&
+                  !memcmp(d[3].s, "a\0c", 3),
+              "distinct texts keep their lengths");
+    }
+    free(d);
+    /* one side with lengths, the other NUL-terminated */
+    CHECK(bertscore_dedup(cands, refs, cand_lens, NULL, 1, &d, &nd, ci, ri) == VKB_OK &&
+              nd == 2 && ci[0] == 0 && ri[0] == 1,
+          "a\\0b (length 3) and \"a\" (strlen) differ");
     free(d);
 }
 
@@ -410,6 +444,7 @@ int main(void)
     test_tables();
     test_hash();
     test_dedup();
+    test_dedup_nul();
     test_idf();
     test_finish();
     test_baseline();

@@ -451,8 +451,8 @@ static void test_bertscore(vkb_engine *e)
             .rescale_with_baseline = json_is_true(json_object_get(req, "rescale_with_baseline")),
             .lang = "en"};
         char err[512] = "";
-        int rc = vkb_engine_bertscore(e, "tiny-bert", cands, refs, n, &o, P, R, F, err,
-                                      sizeof err);
+        int rc = vkb_engine_bertscore(e, "tiny-bert", cands, refs, NULL, NULL, n, &o, P, R, F,
+                                      err, sizeof err);
         CHECK(rc == VKB_OK, "bertscore %s: %s", name, err);
         json_t *base = json_object_get(cs, "baseline");
         double worst = 0;

@@ -122,6 +122,33 @@ static void check_bertscore_oracle(CURL *h, const svc_proc *p, tc_proto proto, j
     }
 }
 
+/* A text holding U+0000 is all its characters: "a\u0000b" scores as the tokenizer reads it
+ * (tiny-bert drops the NUL: like "ab"), never cut at the NUL to "a", and one request holding
+ * both "a\u0000b" and "a" keeps them apart. */
+static void check_bertscore_nul(CURL *h, const svc_proc *p, tc_proto proto)
+{
+    const char *pn = tc_proto_names[proto];
+    const char *body = "{\"candidates\":[\"a\\u0000b\",\"a\\u0000b\",\"a\",\"ab\"],"
+                       "\"references\":[\"ab\",\"a\",\"a\",\"a\"],"
+                       "\"model_type\":\"tiny-bert\",\"num_layers\":2}";
+    tc_reply r;
+    long status = tc_request(h, p, proto, "POST", "/bertscore", body, NULL, &r);
+    json_t *root = tc_json(&r), *f1 = json_object_get(root, "f1");
+    if (CHECK(status == 200 && json_array_size(f1) == 4,
+              "[%s] /bertscore with \\u0000: %ld %.200s", pn, status, tc_body(&r))) {
+        double f[4];
+        for (size_t i = 0; i < 4; i++)
+            f[i] = json_number_value(json_array_get(f1, i));
+        CHECK(fabs(f[0] - 1) <= 1e-6, "[%s] a\\u0000b vs ab scores like ab vs ab: F %.7f", pn,
+              f[0]);
+        CHECK(f[1] < 1 - 1e-3 && fabs(f[1] - f[3]) <= 1e-5,
+              "[%s] a\\u0000b vs a is ab vs a (%.7f), not 1: F %.7f", pn, f[3], f[1]);
+        CHECK(fabs(f[2] - 1) <= 1e-6, "[%s] a vs a beside a\\u0000b: F %.7f", pn, f[2]);
+    }
+    json_decref(root);
+    tc_reply_free(&r);
+}
+
 /* /v1/embeddings in every input form, checked against /embed of the same texts. */
 static void check_openai(CURL *h, const svc_proc *p, tc_proto proto)
 {
@@ -530,6 +557,7 @@ static void test_plain_server(void)
         check_embed_oracle(h, &p, proto, oracle_roberta, "tiny-roberta"); /* loaded on demand */
         check_bertscore_oracle(h, &p, proto, oracle_bert);
         check_bertscore_oracle(h, &p, proto, oracle_roberta);
+        check_bertscore_nul(h, &p, proto);
         check_openai(h, &p, proto);
         check_reports(h, &p, proto, 3);
         check_errors(h, &p, proto);

@@ -64,14 +64,17 @@ static void check_library(void)
     float P[2], R[2], F[2];
     const char *ok_side[] = {"hello world", "a cat"}, *bad_side[] = {"a cat", REFUSED};
     err[0] = '\0';
-    rc = vkb_engine_bertscore(e, MODEL, bad_side, ok_side, 2, &opts, P, R, F, err, sizeof err);
+    rc = vkb_engine_bertscore(e, MODEL, bad_side, ok_side, NULL, NULL, 2, &opts, P, R, F,
+                              err, sizeof err);
     CHECK(rc == VKB_EINVAL && strstr(err, "tokeniz"),
           "bertscore refuses a candidate the way embed does: %s (%s)", vkb_status_str(rc), err);
     err[0] = '\0';
-    rc = vkb_engine_bertscore(e, MODEL, ok_side, bad_side, 2, &opts, P, R, F, err, sizeof err);
+    rc = vkb_engine_bertscore(e, MODEL, ok_side, bad_side, NULL, NULL, 2, &opts, P, R, F,
+                              err, sizeof err);
     CHECK(rc == VKB_EINVAL, "bertscore refuses a reference the way embed does: %s (%s)",
           vkb_status_str(rc), err);
-    rc = vkb_engine_bertscore(e, MODEL, ok_side, ok_side, 2, &opts, P, R, F, err, sizeof err);
+    rc = vkb_engine_bertscore(e, MODEL, ok_side, ok_side, NULL, NULL, 2, &opts, P, R, F,
+                              err, sizeof err);
     CHECK(rc == VKB_OK && F[0] > 0.999f && F[1] > 0.999f,
           "the same model scores texts it can tokenize: %s, F %.4f %.4f", vkb_status_str(rc),
           rc ? 0.0 : F[0], rc ? 0.0 : F[1]);

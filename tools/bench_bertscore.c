@@ -214,14 +214,14 @@ typedef struct cell {
 static long count_tokens(const vkb_model *m, const corpus *c)
 {
     long total = 0;
-    const char **d = NULL;
+    bertscore_text *d = NULL;
     int nd = 0, *ci = malloc(sizeof(int) * (size_t)c->n), *ri = malloc(sizeof(int) * (size_t)c->n);
     if (ci && ri && !bertscore_dedup((const char *const *)c->cands, (const char *const *)c->refs,
-                                     c->n, &d, &nd, ci, ri)) {
+                                     NULL, NULL, c->n, &d, &nd, ci, ri)) {
         for (int s = 0; s < nd; s++) {
             int32_t *ids = NULL;
             int n = 0;
-            if (!model_tokenize_bertscore(m, d[s], strlen(d[s]), &ids, &n))
+            if (!model_tokenize_bertscore(m, d[s].s, d[s].len, &ids, &n))
                 total += n;
             free(ids);
         }
@@ -244,13 +244,13 @@ static int run_cell(model_replica *r, const char *name, const bench_opts *o, int
     const char *const *cands = (const char *const *)c->cands;
     const char *const *refs = (const char *const *)c->refs;
     int warm = n < 8 ? n : 8;
-    int rc = bertscore_run(r, &opts, NULL, name, cands, refs, warm, P, R, F, NULL, NULL, err,
-                           sizeof err);
+    int rc = bertscore_run(r, &opts, NULL, name, cands, refs, NULL, NULL, warm, P, R, F, NULL,
+                           NULL, err, sizeof err);
     double t0 = bench_now(), t = 0;
     out->reps = 0;
     while (!rc && (out->reps == 0 || t < o->seconds)) {
-        rc = bertscore_run(r, &opts, NULL, name, cands, refs, n, P, R, F, NULL, NULL, err,
-                           sizeof err);
+        rc = bertscore_run(r, &opts, NULL, name, cands, refs, NULL, NULL, n, P, R, F, NULL,
+                           NULL, err, sizeof err);
         out->reps++;
         t = bench_now() - t0;
     }

@@ -247,8 +247,8 @@ int cmd_bertscore(int argc, char **argv)
     opts.lang = a.lang;
     opts.batch_size = a.batch_size;
     if (vkb_engine_bertscore(e, name, (const char *const *)cands.text,
-                             (const char *const *)refs.text,
-                             n, &opts, P, R, F, err, sizeof err))
+                             (const char *const *)refs.text, cands.len, refs.len, n, &opts, P, R,
+                             F, err, sizeof err))
         goto cleanup;
 
     if (a.json) {
