@@ -54,44 +54,13 @@ static vkb_dtype matrix_dtype(uploader *u, const st_tensor *const *srcs, int n)
     return VKB_F16;
 }
 
-/* A new tensor of dtype holding srcs[0..n) one after another (rows stacked). */
-static vkb_tensor *upload_stacked(uploader *u, vkb_dtype dtype, const st_tensor *const *srcs,
-                                  int n)
+/* Elements in srcs[0..n) together. */
+static size_t stacked_count(const st_tensor *const *srcs, int n)
 {
     size_t total = 0;
     for (int i = 0; i < n; i++)
         total += srcs[i]->count;
-    vkb_tensor *t = vkb_tensor_new(u->b, dtype, total);
-    if (!t) {
-        vkb_set_err(u->err, u->errlen, "%s: out of memory for tensor '%s' (%zu values)",
-                    vkb_backend_id(u->b), srcs[0]->name, total);
-        return NULL;
-    }
-    size_t dst = 0;
-    for (int i = 0; i < n; i++) {
-        const st_tensor *s = srcs[i];
-        for (size_t off = 0; off < s->count; off += STAGE_ELEMS) {
-            size_t k = s->count - off < STAGE_ELEMS ? s->count - off : STAGE_ELEMS;
-            if (dtype == VKB_F16)
-                st_read_f16(s, off, k, u->stage, NULL);
-            else
-                st_read_f32(s, off, k, u->stage);
-            int rc = vkb_tensor_upload(t, dst + off, u->stage, k);
-            if (rc != VKB_OK) {
-                vkb_set_err(u->err, u->errlen, "%s: upload of '%s' failed: %s",
-                            vkb_backend_id(u->b), s->name, vkb_status_str(rc));
-                vkb_tensor_free(t);
-                return NULL;
-            }
-        }
-        dst += s->count;
-    }
-    return t;
-}
-
-static vkb_tensor *upload_matrix(uploader *u, const st_tensor *const *srcs, int n)
-{
-    return upload_stacked(u, matrix_dtype(u, srcs, n), srcs, n);
+    return total;
 }
 
 /* Elements [off, off + count) of srcs[0..n) stacked, converted to dtype, into dst. */
@@ -115,21 +84,55 @@ static void read_stacked(vkb_dtype dtype, const st_tensor *const *srcs, int n, s
     }
 }
 
+/* The tensor made for srcs[0..n) (total elements) once written with status rc: t itself, or
+ * NULL with the reason in u->err (t freed). */
+static vkb_tensor *upload_done(uploader *u, vkb_tensor *t, const st_tensor *const *srcs,
+                               size_t total, int rc)
+{
+    if (!t)
+        vkb_set_err(u->err, u->errlen, "%s: out of memory for tensor '%s' (%zu values)",
+                    vkb_backend_id(u->b), srcs[0]->name, total);
+    else if (rc != VKB_OK)
+        vkb_set_err(u->err, u->errlen, "%s: upload of '%s' failed: %s", vkb_backend_id(u->b),
+                    srcs[0]->name, vkb_status_str(rc));
+    if (rc == VKB_OK)
+        return t;
+    vkb_tensor_free(t);
+    return NULL;
+}
+
+/* A new tensor of dtype holding srcs[0..n) one after another (rows stacked). */
+static vkb_tensor *upload_stacked(uploader *u, vkb_dtype dtype, const st_tensor *const *srcs,
+                                  int n)
+{
+    size_t total = stacked_count(srcs, n);
+    vkb_tensor *t = vkb_tensor_new(u->b, dtype, total);
+    if (!t)
+        return upload_done(u, NULL, srcs, total, VKB_ENOMEM);
+    int rc = VKB_OK;
+    for (size_t off = 0; off < total && rc == VKB_OK; off += STAGE_ELEMS) {
+        size_t k = total - off < STAGE_ELEMS ? total - off : STAGE_ELEMS;
+        read_stacked(dtype, srcs, n, off, k, u->stage);
+        rc = vkb_tensor_upload(t, off, u->stage, k);
+    }
+    return upload_done(u, t, srcs, total, rc);
+}
+
+static vkb_tensor *upload_matrix(uploader *u, const st_tensor *const *srcs, int n)
+{
+    return upload_stacked(u, matrix_dtype(u, srcs, n), srcs, n);
+}
+
 /* A matmul weight (vkb_weight_new) of K columns made of srcs[0..n) stacked row-wise, written
  * in chunks of whole row steps (the backend may store it in column blocks). */
 static vkb_tensor *upload_weight(uploader *u, const st_tensor *const *srcs, int n, int K)
 {
     vkb_dtype dtype = matrix_dtype(u, srcs, n);
-    size_t total = 0;
-    for (int i = 0; i < n; i++)
-        total += srcs[i]->count;
+    size_t total = stacked_count(srcs, n);
     int N = (int)(total / (size_t)K);
     vkb_tensor *t = vkb_weight_new(u->b, dtype, N, K);
-    if (!t) {
-        vkb_set_err(u->err, u->errlen, "%s: out of memory for tensor '%s' (%zu values)",
-                    vkb_backend_id(u->b), srcs[0]->name, total);
-        return NULL;
-    }
+    if (!t)
+        return upload_done(u, NULL, srcs, total, VKB_ENOMEM);
     int step = vkb_weight_row_step(t);
     int chunk = (int)(STAGE_ELEMS / (size_t)K) / step * step;
     if (chunk < step)
@@ -144,13 +147,7 @@ static vkb_tensor *upload_weight(uploader *u, const st_tensor *const *srcs, int 
     }
     if (buf != u->stage)
         free(buf);
-    if (rc != VKB_OK) {
-        vkb_set_err(u->err, u->errlen, "%s: upload of '%s' failed: %s", vkb_backend_id(u->b),
-                    srcs[0]->name, vkb_status_str(rc));
-        vkb_tensor_free(t);
-        return NULL;
-    }
-    return t;
+    return upload_done(u, t, srcs, total, rc);
 }
 
 static vkb_tensor *upload_vector(uploader *u, const st_tensor *const *srcs, int n)

@@ -127,11 +127,11 @@ static int matmul_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb
      * skew wins); a blocked W is one stream whatever K is. */
     int share_x = vec4 && (packed || ((size_t)K * 4) % 4096 != 0);
     uint32_t lanes = texel_lanes(c), lx = matmul_texel_lx(c);
-    /* The epilogue reads bias and residual and writes Y four columns at a time when the
-     * columns come in fours. */
     uint32_t rn = share_x ? matmul_texel_shared_rn(c) : MMT_SKEW_RN;
     if (packed && (W->pack_lanes != (int)lx || W->pack_rn != (int)rn || !vec4))
         return VKB_EINVAL; /* blocked for another kernel shape: cannot happen on one backend */
+    /* The epilogue reads bias and residual and writes Y four columns at a time when the
+     * columns come in fours. */
     int vec4_out = N % 4 == 0 && rn % 4 == 0;
     vk_view_format xf = vec4 ? VK_VIEW_RGBA32F : VK_VIEW_R32F;
     vk_view_format wf = W->dtype == VKB_F16 ? (vec4 ? VK_VIEW_RGBA16F : VK_VIEW_R16F) : xf;

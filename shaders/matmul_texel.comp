@@ -148,7 +148,7 @@ void main()
         }
     }
 
-    // The epilogue: bias, act, residual, store (texel views and images: see the header).
+    // The epilogue: bias, act, residual, store (texel views in, Y4 or Y1 out: see the header).
     // No break and no run-time branch around a fetch (both cost lavapipe dearly): bias and
     // residual are there or not by specialization, and the edge test guards only the store.
     const bool has_bias = (FLAGS & 1u) != 0u, has_res = (FLAGS & 2u) != 0u;
