@@ -9,7 +9,7 @@
 //          x_off + m*K + k holds X[m,k].
 //   1 W    samplerBuffer (N,K), PyTorch Linear layout: RGBA32F or RGBA16F view (VEC4) or
 //          R32F / R16F (scalar); the view's format does the f16 -> f32 conversion.
-//          W_PACKED (VEC4 and SHARE_X only): column blocks (runtime/weights.c): texel
+//          W_PACKED (VEC4 and SHARE_X only): column blocks (runtime/core/weights.c): texel
 //          ((gl_WorkGroupID.x*K4 + t)*RN + j)*LX + l holds W[n, 4t..4t+3] for the column
 //          n = n0 + j of lane l, rows past N zero, so a workgroup streams one contiguous range.
 //   2 bias samplerBuffer (N), read when flags & 1: RGBA32F view (VEC4_OUT, texel n/4 holds

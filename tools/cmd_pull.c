@@ -1,6 +1,6 @@
 /*
  * cmd_pull.c — `vkbridge pull NAME`: downloads a model folder from the Hugging Face hub into
- * the hub cache (runtime/hub.c does the work) and prints the snapshot folder.
+ * the hub cache (runtime/hub/hub.c does the work) and prints the snapshot folder.
  */
 #include "commands.h"
 #include "hub.h"

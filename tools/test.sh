@@ -10,7 +10,7 @@ ctest --test-dir build --output-on-failure -j 2
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVKB_SANITIZE=ON
 cmake --build build-asan -j "$JOBS"
 # Leak checking is on (sanitizer builds pin the Vulkan driver so LSan can see its globals at
-# exit: see runtime/vk_loader.c).
+# exit: see runtime/vulkan/vk_loader.c).
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir build-asan --output-on-failure -j 2
 # Tokenizer fuzzing (libFuzzer needs clang): a fixed number of runs from the seed corpus; new

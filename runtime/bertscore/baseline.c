@@ -11,7 +11,7 @@
  * and bert_score takes row num_layers (rows are layers 0..num_hidden_layers in order).
  */
 #include "bertscore.h"
-#include "backend.h"
+#include "vkb_runtime.h"
 
 #include <errno.h>
 #include <math.h>

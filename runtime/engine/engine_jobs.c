@@ -4,7 +4,7 @@
  */
 #include "engine_internal.h"
 
-#include "backend.h"
+#include "vkb_runtime.h"
 
 #include <stdio.h>
 #include <stdlib.h>

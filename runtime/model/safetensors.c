@@ -7,7 +7,7 @@
  */
 #include "safetensors.h"
 
-#include "backend.h"
+#include "vkb_runtime.h"
 
 #include <errno.h>
 #include <fcntl.h>

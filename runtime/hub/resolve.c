@@ -5,7 +5,7 @@
  */
 #include "resolve.h"
 
-#include "backend.h"
+#include "vkb_runtime.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -9,7 +9,7 @@
  */
 #include "engine_internal.h"
 
-#include "backend.h"
+#include "vkb_runtime.h"
 #include "hub.h"
 #include "resolve.h"
 

@@ -5,7 +5,7 @@
  */
 #include "model_internal.h"
 
-#include "backend.h"
+#include "vkb_runtime.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -36,6 +36,11 @@ typedef enum vkb_status {
 
 const char *vkb_status_str(int status);
 
+/* For the runtime's own libraries: snprintf into err when err != NULL (every error line the
+ * runtime returns is made by it). */
+void vkb_set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* ---------------------------------------------------------------- logging */
 
 typedef enum { VKB_LOG_ERROR = 0, VKB_LOG_WARN, VKB_LOG_INFO, VKB_LOG_DEBUG } vkb_log_level;

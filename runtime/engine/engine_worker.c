@@ -13,7 +13,7 @@
  */
 #include "engine_internal.h"
 
-#include "backend.h"
+#include "vkb_runtime.h"
 #include "bertscore.h"
 
 #include <stdio.h>

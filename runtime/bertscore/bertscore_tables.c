@@ -4,7 +4,7 @@
  * model), the default model per language (lang2model), and the hash line its CLI prints.
  */
 #include "bertscore.h"
-#include "backend.h"
+#include "vkb_runtime.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * model.h — internal interface of the model layer (runtime/model_*.c, encoder*.c).
+ * model.h — internal interface of the model layer (runtime/model/).
  * Not public: the engine (engine*.c) and BERTScore (bertscore*.c) use it; the outside world
  * goes through vkb_engine_* in vkb_runtime.h.
  *

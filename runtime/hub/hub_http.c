@@ -7,7 +7,7 @@
  */
 #include "hub_http.h"
 
-#include "backend.h"
+#include "vkb_runtime.h"
 
 #include <curl/curl.h>
 #include <pthread.h>

@@ -6,7 +6,7 @@
  */
 #include "model_internal.h"
 
-#include "backend.h"
+#include "vkb_runtime.h"
 
 #include <jansson.h>
 #include <stdio.h>

@@ -10,7 +10,7 @@
  */
 #include "engine_internal.h"
 
-#include "backend.h"
+#include "vkb_runtime.h"
 #include "resolve.h"
 
 #include <stdio.h>

@@ -9,7 +9,7 @@
  */
 #include "hub.h"
 
-#include "backend.h"
+#include "vkb_runtime.h"
 #include "hub_hash.h"
 #include "hub_http.h"
 #include "resolve.h"

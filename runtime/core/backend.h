@@ -80,8 +80,6 @@ int cpu_backend_open(vkb_backend *b, char *err, size_t errlen);
  * device is unavailable. */
 int vk_backend_open(vkb_backend *b, int device_index, char *err, size_t errlen);
 
-/* A small error-message helper every runtime file uses: snprintf into err if err != NULL. */
-void vkb_set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* vkb_set_err (the runtime libraries' snprintf-into-err helper) is in vkb_runtime.h. */
 
 #endif

@@ -16,7 +16,7 @@
  *   prf   (np, 3)   F32  precision, recall, f1
  */
 #include "bertscore.h"
-#include "backend.h"
+#include "vkb_runtime.h"
 
 #include <stdio.h>
 #include <stdlib.h>

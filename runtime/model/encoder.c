@@ -16,7 +16,7 @@
  */
 #include "model_internal.h"
 
-#include "backend.h"
+#include "vkb_runtime.h"
 
 #include <stdlib.h>
 #include <string.h>

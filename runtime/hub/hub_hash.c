@@ -4,7 +4,7 @@
  */
 #include "hub_hash.h"
 
-#include "backend.h"
+#include "vkb_runtime.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
