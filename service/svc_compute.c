@@ -210,6 +210,12 @@ static void job_run(svc_job *job)
         job_finish(job);
         return;
     }
+    if (job->items == 0) { /* /embed with "texts": [] (the model is loaded and known) */
+        job->status = VKB_OK;
+        job->body = svc_shape_embed(NULL, 0, 0, job->model, &job->body_len);
+        job_finish(job);
+        return;
+    }
     size_t n_floats = job->kind == SVC_JOB_BERTSCORE ? 3 * (size_t)job->items
                                                      : (size_t)job->items * (size_t)dim;
     job->out = malloc(n_floats * sizeof(float) + 1);

@@ -392,6 +392,35 @@ static void expect_error(CURL *h, const svc_proc *p, tc_proto proto, const char 
     tc_reply_free(&r);
 }
 
+/* "texts": [] answers as the v0.2 service does (its own test expects exactly this body):
+ * 200 {"embeddings": [], "model": the model asked for or the default, "dimensions": 0}.
+ * The model is still resolved: an unknown one is 404, a path escape 400. */
+static void check_embed_empty(CURL *h, const svc_proc *p, tc_proto proto)
+{
+    const char *pn = tc_proto_names[proto];
+    const char *bodies[2] = {"{\"texts\":[]}", "{\"texts\":[],\"model\":\"tiny-roberta\"}"};
+    const char *models[2] = {"tiny-bert", "tiny-roberta"};
+    for (int i = 0; i < 2; i++) {
+        tc_reply r;
+        long status = tc_request(h, p, proto, "POST", "/embed", bodies[i], NULL, &r);
+        json_t *root = tc_json(&r);
+        json_t *emb = json_object_get(root, "embeddings");
+        CHECK(status == 200 && json_is_array(emb) && json_array_size(emb) == 0 &&
+                  json_str_is(json_object_get(root, "model"), models[i]) &&
+                  json_is_integer(json_object_get(root, "dimensions")) &&
+                  json_integer_value(json_object_get(root, "dimensions")) == 0 &&
+                  json_object_size(root) == 3 && !strncmp(r.content_type, "application/json", 16),
+              "[%s] /embed %s: 200 with no embeddings and dimensions 0 (got %ld %.200s)", pn,
+              bodies[i], status, tc_body(&r));
+        json_decref(root);
+        tc_reply_free(&r);
+    }
+    expect_error(h, p, proto, "POST", "/embed", "{\"texts\":[],\"model\":\"no-such-model\"}", 404,
+                 NULL, "empty texts for an unknown model");
+    expect_error(h, p, proto, "POST", "/embed", "{\"texts\":[],\"model\":\"../x\"}", 400, NULL,
+                 "empty texts with a path escape");
+}
+
 static char *repeat(const char *unit, int times, const char *prefix, const char *suffix)
 {
     size_t ul = strlen(unit);
@@ -417,7 +446,7 @@ static void check_errors(CURL *h, const svc_proc *p, tc_proto proto)
     expect_error(h, p, proto, "POST", "/embed", "{}", 422, "missing", "missing texts");
     expect_error(h, p, proto, "POST", "/embed", "{\"texts\":\"a\"}", 422, "list_type", "texts not a list");
     expect_error(h, p, proto, "POST", "/embed", "{\"texts\":[\"a\",1]}", 422, "string_type", "non-string text");
-    expect_error(h, p, proto, "POST", "/embed", "{\"texts\":[]}", 422, "too_short", "empty texts");
+    check_embed_empty(h, p, proto);
     char *many = repeat("\"x\",", 50, "{\"texts\":[", "\"x\"]}"); /* 51 > GPU_MAX_BATCH_SIZE 50 */
     expect_error(h, p, proto, "POST", "/embed", many, 422, "too_long", "more than GPU_MAX_BATCH_SIZE texts");
     free(many);
@@ -441,6 +470,12 @@ static void check_errors(CURL *h, const svc_proc *p, tc_proto proto)
 
     /* OpenAI's shape on /v1/... */
     expect_error(h, p, proto, "POST", "/v1/embeddings", "{\"input\":[]}", 400, NULL, "OpenAI empty input");
+    tc_request(h, p, proto, "POST", "/v1/embeddings", "{\"input\":[]}", NULL, &r);
+    json_t *empty = tc_json(&r);
+    CHECK(json_str_is(json_object_get(json_object_get(empty, "error"), "param"), "input"),
+          "[%s] OpenAI empty input names param input (%s)", tc_proto_names[proto], tc_body(&r));
+    json_decref(empty);
+    tc_reply_free(&r);
     expect_error(h, p, proto, "POST", "/v1/embeddings", "{\"input\":5}", 400, NULL, "OpenAI input of the wrong type");
     expect_error(h, p, proto, "POST", "/v1/embeddings", "{\"input\":\"a\",\"encoding_format\":\"hex\"}", 400, NULL, "OpenAI bad encoding_format");
     expect_error(h, p, proto, "POST", "/v1/embeddings", "{\"input\":\"a\",\"dimensions\":4096}", 400, NULL, "OpenAI dimensions over the model's");
