@@ -333,6 +333,10 @@ static int parse_into(svc_job *job, h2o_iovec_t body, svc_error *err)
         job->items = job->bertscore.n;
         model = job->bertscore.model ? job->bertscore.model
                                      : default_bertscore_model(srv, job->bertscore.lang);
+        /* the service's own model scores at its configured layer unless the request says */
+        if (!job->bertscore.num_layers && srv->cfg.bertscore_layers && model &&
+            srv->cfg.model_bertscore && !strcmp(model, srv->cfg.model_bertscore))
+            job->bertscore.num_layers = srv->cfg.bertscore_layers;
         break;
     case SVC_JOB_OPENAI:
         if (svc_parse_openai(body.base, body.len, &srv->limits, &job->openai, err))

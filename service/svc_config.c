@@ -37,6 +37,7 @@ static const setting settings[] = {
     {"--embed-batch", "GPU_EMBED_BATCH", KIND_INT, FIELD(embed_batch), 1, 4096, "sequences per device batch (default 32)"},
     {"--model-embed", "MODEL_EMBED", KIND_STRING, FIELD(model_embed), 0, 0, "embedding model loaded at start (default all-MiniLM-L6-v2; empty: none)"},
     {"--model-bertscore", "MODEL_BERTSCORE", KIND_STRING, FIELD(model_bertscore), 0, 0, "BERTScore model loaded at start (default roberta-large; empty: none)"},
+    {"--bertscore-layers", "VKB_BERTSCORE_LAYERS", KIND_INT, FIELD(bertscore_layers), 1, 1000, "layer MODEL_BERTSCORE scores with when a request sends no num_layers (default: bert_score's table; required for a model not in it)"},
     {NULL, "TORCH_DEVICE", KIND_TORCH_DEVICE, FIELD(device), 0, 0, "compatibility: cuda = first GPU, cuda:N = GPU N, cpu"},
     {"--device", "VKB_DEVICE", KIND_DEVICE, FIELD(device), 0, 0, "auto, cpu, vulkan:N, all, or a list (vulkan:0,vulkan:1); cuda, cuda:N too; wins over TORCH_DEVICE"},
     {"--weights", "VKB_WEIGHTS", KIND_WEIGHTS, FIELD(weights_f16), 0, 0, "auto (checkpoint precision, default) or f16 (F32 weights stored as f16 where the device allows)"},
@@ -216,6 +217,27 @@ static int apply(const setting *st, const char *value, const char *source,
     return -1;
 }
 
+/* Clients of the original service cannot send num_layers, so a BERTScore model the service
+ * loads itself must have a layer without one: from bert_score's table or from
+ * --bertscore-layers. Refused here rather than answering every such request 400. */
+static int check_bertscore_layers(const vkb_service_config *cfg, char *err, size_t errlen)
+{
+    int has_model = cfg->model_bertscore && *cfg->model_bertscore;
+    if (!has_model && cfg->bertscore_layers) {
+        snprintf(err, errlen, "--bertscore-layers (VKB_BERTSCORE_LAYERS) needs a MODEL_BERTSCORE "
+                              "(--model-bertscore) to apply to");
+        return -1;
+    }
+    if (has_model && !cfg->bertscore_layers && vkb_bertscore_table_layers(cfg->model_bertscore) < 0) {
+        snprintf(err, errlen,
+                 "MODEL_BERTSCORE '%.200s' is not in bert_score's num_layers table: set "
+                 "--bertscore-layers N (or VKB_BERTSCORE_LAYERS=N) to the layer it scores with",
+                 cfg->model_bertscore);
+        return -1;
+    }
+    return 0;
+}
+
 static const setting *find_flag(const char *arg, size_t len)
 {
     for (size_t i = 0; i < sizeof(settings) / sizeof(*settings); i++)
@@ -268,7 +290,7 @@ int vkb_service_config_load(vkb_service_config *cfg, int argc, char **argv,
     }
     if (cfg->api_key && !*cfg->api_key)
         cfg->api_key = NULL;
-    return 0;
+    return check_bertscore_layers(cfg, err, errlen);
 }
 
 void vkb_service_usage(FILE *f)

@@ -28,7 +28,7 @@ static const char document[] =
     "     'references':{'type':'array','items':{'type':'string'},'minItems':1},"
     "     'lang':{'type':'string','default':'en'},"
     "     'model_type':{'type':'string','nullable':true,'description':'default MODEL_BERTSCORE'},"
-    "     'num_layers':{'type':'integer','minimum':1,'nullable':true},"
+    "     'num_layers':{'type':'integer','minimum':1,'nullable':true,'description':'layer whose hidden states are scored. Default: for the service model MODEL_BERTSCORE the value of --bertscore-layers / VKB_BERTSCORE_LAYERS when set, otherwise the bert_score layer table entry of the model; a model in neither needs it (400)'},"
     "     'idf':{'type':'boolean','default':false},"
     "     'rescale_with_baseline':{'type':'boolean','default':false},"
     "     'batch_size':{'type':'integer','minimum':1,'nullable':true}}},"

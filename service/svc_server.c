@@ -244,6 +244,13 @@ static void on_startup_done(svc_msg *msg)
         svc_server_begin_stop(srv, 1);
         return;
     }
+    int layers = srv->cfg.bertscore_layers;
+    if (*srv->cfg.model_bertscore && layers > s->bertscore_facts.num_layers) {
+        vkb_log(VKB_LOG_ERROR, "--bertscore-layers %d is out of range: model '%s' has %d layers",
+                layers, srv->cfg.model_bertscore, s->bertscore_facts.num_layers);
+        svc_server_begin_stop(srv, 1);
+        return;
+    }
     svc_model *m;
     if (*srv->cfg.model_embed && (m = svc_models_add(srv, srv->cfg.model_embed, &s->embed_facts)))
         m->for_embed = 1;

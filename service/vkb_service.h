@@ -29,6 +29,10 @@ typedef struct vkb_service_config {
     int embed_batch;             /* GPU_EMBED_BATCH, default 32 */
     const char *model_embed;     /* MODEL_EMBED, default all-MiniLM-L6-v2; "" = none at start */
     const char *model_bertscore; /* MODEL_BERTSCORE, default roberta-large; "" = none at start */
+    int bertscore_layers;        /* --bertscore-layers / VKB_BERTSCORE_LAYERS: num_layers for
+                                  * model_bertscore when a request sends none (wins over
+                                  * bert_score's table); 0 = the table. Required when
+                                  * model_bertscore is not in the table. */
     const char *device;          /* engine device spec: VKB_DEVICE, else TORCH_DEVICE mapped;
                                   * auto, cpu, vulkan:N, all or a comma list */
     const char *model_dir;       /* VKB_MODEL_DIR */

@@ -122,6 +122,61 @@ static void check_bertscore_oracle(CURL *h, const svc_proc *p, tc_proto proto, j
     }
 }
 
+/* The service's own BERTScore model (tiny-roberta, outside bert_score's table) scores at
+ * VKB_BERTSCORE_LAYERS=1 for a client that cannot send num_layers, with or without naming the
+ * model; an explicit num_layers still wins; another model outside the table still needs one. */
+static void check_bertscore_own_layers(CURL *h, const svc_proc *p, tc_proto proto)
+{
+    const char *pn = tc_proto_names[proto];
+    json_t *cases = json_object_get(json_object_get(oracle_roberta, "bertscore"), "cases");
+    for (size_t k = 0; k < json_array_size(cases); k++) {
+        json_t *c = json_array_get(cases, k);
+        const char *name = json_string_value(json_object_get(c, "name"));
+        int named = !strcmp(name, "L1-noidf-raw"), layer2 = !strcmp(name, "L2-noidf-raw");
+        if (!named && !layer2)
+            continue;
+        json_t *req = json_deep_copy(json_object_get(c, "request"));
+        json_object_del(req, "lang");
+        if (named) {
+            json_object_del(req, "num_layers"); /* the v0.2 client's request: model_type only */
+            CHECK(json_object_get(req, "model_type") != NULL, "oracle case names its model");
+        }
+        for (int drop_model = 0; drop_model <= named; drop_model++) {
+            if (drop_model)
+                json_object_del(req, "model_type"); /* neither: MODEL_BERTSCORE at its layer */
+            char *body = json_dumps(req, JSON_COMPACT);
+            tc_reply r;
+            long status = tc_request(h, p, proto, "POST", "/bertscore", body, NULL, &r);
+            json_t *root = tc_json(&r);
+            json_t *got = json_object_get(root, "f1"), *want = json_object_get(c, "F");
+            double worst = 0;
+            int ok = status == 200 && json_array_size(got) == json_array_size(want) &&
+                     json_array_size(want) > 0;
+            for (size_t j = 0; ok && j < json_array_size(want); j++) {
+                double d = fabs(json_number_value(json_array_get(got, j)) -
+                                json_number_value(json_array_get(want, j)));
+                worst = fmax(worst, d);
+                ok &= d <= 1e-4;
+            }
+            CHECK(ok && json_str_is(json_object_get(root, "model"), "tiny-roberta"),
+                  "[%s] /bertscore %s equals oracle %s (status %ld, worst %.2e) %.200s", pn, body,
+                  name, status, worst, ok ? "" : tc_body(&r));
+            json_decref(root);
+            tc_reply_free(&r);
+            free(body);
+        }
+        json_decref(req);
+    }
+    tc_reply r;
+    long status = tc_request(h, p, proto, "POST", "/bertscore",
+                             "{\"candidates\":[\"a\"],\"references\":[\"b\"],\"model_type\":\"tiny-bert\"}",
+                             NULL, &r);
+    CHECK(status == 400 && strstr(tc_body(&r), "pass num_layers"),
+          "[%s] another model outside the table still needs num_layers: %ld %s", pn, status,
+          tc_body(&r));
+    tc_reply_free(&r);
+}
+
 /* A text holding U+0000 is all its characters: "a\u0000b" scores as the tokenizer reads it
  * (tiny-bert drops the NUL: like "ab"), never cut at the NUL to "a", and one request holding
  * both "a\u0000b" and "a" keeps them apart. */
@@ -570,11 +625,11 @@ static void test_plain_server(void)
 {
     const char *env[] = {"MODEL_EMBED=tiny-bert", "MODEL_BERTSCORE=tiny-roberta",
                          "GPU_MAX_BATCH_SIZE=50", "GPU_MAX_TEXT_LENGTH=6000",
-                         "GPU_MAX_CONCURRENT=3", NULL, NULL};
+                         "GPU_MAX_CONCURRENT=3", "VKB_BERTSCORE_LAYERS=1", NULL};
     char dir_env[600], base_env[600];
     snprintf(dir_env, sizeof(dir_env), "VKB_MODEL_DIR=%s", models_dir);
     snprintf(base_env, sizeof(base_env), "VKB_BASELINE_DIR=%s", baseline_dir);
-    const char *env_all[] = {env[0], env[1], env[2], env[3], env[4], dir_env, base_env, NULL};
+    const char *env_all[] = {env[0], env[1], env[2], env[3], env[4], env[5], dir_env, base_env, NULL};
     const char *args[] = {"--device", "cpu", "--max-body", "512k", NULL};
     svc_proc p;
     int rc = tc_start(&p, "plain", env_all, args);
@@ -593,6 +648,7 @@ static void test_plain_server(void)
         check_bertscore_oracle(h, &p, proto, oracle_bert);
         check_bertscore_oracle(h, &p, proto, oracle_roberta);
         check_bertscore_nul(h, &p, proto);
+        check_bertscore_own_layers(h, &p, proto);
         check_openai(h, &p, proto);
         check_reports(h, &p, proto, 3);
         check_errors(h, &p, proto);
@@ -723,7 +779,8 @@ static void test_tls(void)
     snprintf(dir_env, sizeof(dir_env), "VKB_MODEL_DIR=%s", models_dir);
     snprintf(cert, sizeof(cert), "%s/cert.pem", tc_scratch());
     snprintf(key, sizeof(key), "%s/key.pem", tc_scratch());
-    const char *env[] = {"MODEL_EMBED=tiny-bert", "MODEL_BERTSCORE=tiny-roberta", dir_env, NULL};
+    const char *env[] = {"MODEL_EMBED=tiny-bert", "MODEL_BERTSCORE=tiny-roberta",
+                         "VKB_BERTSCORE_LAYERS=2", dir_env, NULL};
     const char *args[] = {"--tls-cert", cert, "--tls-key", key, NULL}; /* default device: Vulkan if any */
     svc_proc p;
     int rc = tc_start(&p, "tls", env, args);
@@ -814,6 +871,19 @@ static void test_startup_failures(void)
     char *log = tc_log(&p);
     CHECK(rc == 1 && strstr(log, "cannot load model 'no-such-model'"), "missing model: exit %d\n%s", rc, log);
     free(log);
+
+    /* MODEL_BERTSCORE outside bert_score's table: refused before anything opens, unless a
+     * layer is configured, and a layer beyond the model is refused once it has loaded. */
+    const char *env_own[] = {"MODEL_EMBED=tiny-bert", "MODEL_BERTSCORE=tiny-roberta", dir_env, NULL};
+    rc = tc_start(&p, "bertscore-no-layers", env_own, args_cpu);
+    log = tc_log(&p);
+    CHECK(rc == 2 && strstr(log, "MODEL_BERTSCORE 'tiny-roberta' is not in bert_score's num_layers table") &&
+              strstr(log, "--bertscore-layers") && strchr(log, '\n') == log + strlen(log) - 1,
+          "own BERTScore model without a layer: exit %d, one line:\n%s", rc, log);
+    free(log);
+    const char *args_deep[] = {"--device", "cpu", "--bertscore-layers", "3", NULL};
+    expect_startup_failure("bertscore-layers-beyond", env_own, args_deep,
+                           "--bertscore-layers 3 is out of range: model 'tiny-roberta' has 2 layers");
 
     const char *args_dev[] = {"--device", "vulkan:99", NULL};
     expect_startup_failure("no-device", env, args_dev, "cannot open device");

@@ -41,7 +41,8 @@ args = [swap(a) for a in svc["args"]]
 env = dict(os.environ)
 env.update(svc["env"])
 env.update({"VKB_MODEL_DIR": testdata + "/models", "MODEL_EMBED": "tiny-bert",
-            "MODEL_BERTSCORE": "tiny-roberta", "VKB_DEVICE": "cpu"})
+            "MODEL_BERTSCORE": "tiny-roberta", "VKB_BERTSCORE_LAYERS": "2",
+            "VKB_DEVICE": "cpu"})
 check(svc["command"].startswith("/"), "command is an absolute path (OpenClaw does no lookup)")
 check(svc["healthUrl"].endswith("/health") or svc["healthUrl"].endswith("/v1/models"),
       "healthUrl is /health or /v1/models")

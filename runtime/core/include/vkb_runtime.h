@@ -366,9 +366,11 @@ int vkb_engine_bertscore(vkb_engine *e, const char *model, const char *const *ca
                          const size_t *ref_lens, int n, const vkb_bertscore_opts *opts,
                          float *P, float *R, float *F, char *err, size_t errlen);
 /* bert_score's default model for a language and default num_layers for a model name
- * (0 if the model is not in the table). */
+ * (0 if the model is not in the table). vkb_bertscore_table_layers tells "not in the table"
+ * (-1) from a table entry of 0 (amazon/bort). */
 const char *vkb_bertscore_default_model(const char *lang);
 int vkb_bertscore_default_layers(const char *model);
+int vkb_bertscore_table_layers(const char *model);
 
 /* Engine counters for /status and /metrics. */
 typedef struct vkb_engine_stats {
