@@ -25,6 +25,8 @@ static float activate(float x, vkb_act act)
     }
     case VKB_ACT_RELU:
         return x > 0.0f ? x : 0.0f;
+    case VKB_ACT_TANH:
+        return tanhf(x);
     default:
         return x;
     }

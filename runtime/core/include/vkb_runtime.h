@@ -176,6 +176,7 @@ typedef enum {
     VKB_ACT_GELU_ERF = 1,   /* 0.5 x (1 + erf(x / sqrt 2)), HF "gelu" */
     VKB_ACT_GELU_TANH = 2,  /* HF "gelu_new" / "gelu_pytorch_tanh" */
     VKB_ACT_RELU = 3,
+    VKB_ACT_TANH = 4,       /* tanh x: sentence-transformers Dense modules (torch.nn.Tanh) */
 } vkb_act;
 
 /* Y = act(X · Wᵀ + b) + R
