@@ -176,6 +176,28 @@ static int optional_string(json_t *root, const char *key, const char **out, svc_
     return 0;
 }
 
+/* "prompt_name" and "prompt" (sentence-transformers prompts): optional strings; a prompt
+ * text is held to GPU_MAX_TEXT_LENGTH characters and may not hold U+0000 (the engine takes
+ * it as a C string). Whether the name exists is the model's to say (400 from the engine). */
+static int prompt_fields(json_t *root, const svc_limits *lim, const char **name,
+                         const char **prompt, svc_error *err)
+{
+    int bad = optional_string(root, "prompt_name", name, err);
+    if (optional_string(root, "prompt", prompt, err))
+        return -1;
+    json_t *p = json_object_get(root, "prompt");
+    if (*prompt && strlen(*prompt) != json_string_length(p)) {
+        svc_error_add_item(err, json_pack("[ss]", "body", "prompt"), "string_pattern_mismatch",
+                           "A prompt may not contain U+0000", NULL);
+        return -1;
+    }
+    if (*prompt && svc_utf8_length(*prompt, json_string_length(p)) > (size_t)lim->max_text_length) {
+        text_too_long(err, json_pack("[ss]", "body", "prompt"), lim->max_text_length);
+        return -1;
+    }
+    return bad;
+}
+
 /* Optional integer in [lo, hi]; integral floats count (pydantic's lax mode), bools do not. */
 static int optional_int(json_t *root, const char *key, int lo, int hi, int *out, svc_error *err)
 {
@@ -265,6 +287,7 @@ int svc_parse_embed(const char *body, size_t len, const svc_limits *lim, svc_emb
     /* [] is valid: v0.2 answers {"embeddings": [], "model": ..., "dimensions": 0} */
     bad |= string_list(out->root, "texts", 0, lim, &out->texts, &out->lens, &out->n, err);
     bad |= optional_string(out->root, "model", &out->model, err);
+    bad |= prompt_fields(out->root, lim, &out->prompt_name, &out->prompt, err);
     if (bad || check_model_name(out->model, err)) {
         svc_embed_request_free(out);
         return -1;
@@ -446,6 +469,7 @@ int svc_parse_openai(const char *body, size_t len, const svc_limits *lim,
     bad |= openai_input(out->root, lim, out, err);
     bad |= optional_string(out->root, "model", &out->model, err);
     bad |= optional_int(out->root, "dimensions", 1, 1 << 20, &out->dimensions, err);
+    bad |= prompt_fields(out->root, lim, &out->prompt_name, &out->prompt, err);
     const char *format = "float";
     if (optional_string(out->root, "encoding_format", &format, err) == 0) {
         if (!strcmp(format, "base64")) {

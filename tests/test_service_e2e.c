@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 
 static char models_dir[512], baseline_dir[512];
-static json_t *oracle_bert, *oracle_roberta;
+static json_t *oracle_bert, *oracle_roberta, *oracle_dense;
 
 static int json_str_is(json_t *v, const char *want)
 {
@@ -619,6 +619,73 @@ static void check_h2c_streams(const svc_proc *p)
           codes[1], codes[2]);
 }
 
+/* tiny-bert-dense (Dense + Normalize after pooling, prompts with a default): every case of
+ * the oracle's embeddings_with_prompt over /embed and /v1/embeddings (the request's
+ * prompt_name / prompt passed as given; no field = the default prompt), then the errors: an
+ * unknown prompt_name is 400 naming the model's prompts (also with no texts), a prompt with
+ * token-id input is 400. */
+static void check_embed_prompts(CURL *h, const svc_proc *p, tc_proto proto)
+{
+    const char *pn = tc_proto_names[proto];
+    json_t *cases = json_object_get(json_object_get(oracle_dense, "embeddings_with_prompt"), "cases");
+    CHECK(json_array_size(cases) >= 4, "[%s] tiny-bert-dense prompt cases", pn);
+    for (size_t k = 0; k < json_array_size(cases); k++) {
+        json_t *c = json_array_get(cases, k);
+        const char *name = json_string_value(json_object_get(c, "name"));
+        for (int openai = 0; openai < 2; openai++) {
+            json_t *req = json_deep_copy(json_object_get(c, "request"));
+            json_object_set(req, openai ? "input" : "texts", json_object_get(c, "texts"));
+            json_object_set_new(req, "model", json_string("tiny-bert-dense"));
+            char *body = json_dumps(req, JSON_COMPACT);
+            tc_reply r;
+            long status = tc_request(h, p, proto, "POST", openai ? "/v1/embeddings" : "/embed",
+                                     body, NULL, &r);
+            json_t *root = tc_json(&r);
+            json_t *want = json_object_get(c, "embeddings");
+            int n = (int)json_array_size(want), ok = status == 200 && n > 0, dim = 16;
+            float *got = calloc((size_t)n * dim, sizeof(float)), *exp = calloc((size_t)n * dim, sizeof(float));
+            for (int i = 0; ok && i < n; i++) {
+                json_t *row = openai ? json_object_get(json_array_get(json_object_get(root, "data"), i), "embedding")
+                                     : json_array_get(json_object_get(root, "embeddings"), i);
+                ok &= json_array_size(row) == (size_t)dim;
+                for (int j = 0; ok && j < dim; j++) {
+                    got[(size_t)i * dim + j] = (float)json_number_value(json_array_get(row, j));
+                    exp[(size_t)i * dim + j] = (float)json_number_value(json_array_get(json_array_get(want, i), j));
+                }
+            }
+            double worst = 0;
+            CHECK(ok && vectors_close(got, exp, n, dim, 1e-4, &worst),
+                  "[%s] %s tiny-bert-dense case %s within 1e-4 (worst %.2e): %ld %.200s", pn,
+                  openai ? "/v1/embeddings" : "/embed", name, worst, status, ok ? "" : tc_body(&r));
+            free(got);
+            free(exp);
+            json_decref(root);
+            tc_reply_free(&r);
+            free(body);
+            json_decref(req);
+        }
+    }
+    const char *bad[][2] = {
+        {"/embed", "{\"texts\":[\"a\"],\"model\":\"tiny-bert-dense\",\"prompt_name\":\"nope\"}"},
+        {"/embed", "{\"texts\":[],\"model\":\"tiny-bert-dense\",\"prompt_name\":\"nope\"}"},
+        {"/v1/embeddings", "{\"input\":\"a\",\"model\":\"tiny-bert-dense\",\"prompt_name\":\"nope\"}"},
+    };
+    for (int i = 0; i < 3; i++) {
+        tc_reply r;
+        long status = tc_request(h, p, proto, "POST", bad[i][0], bad[i][1], NULL, &r);
+        CHECK(status == 400 && strstr(tc_body(&r), "unknown prompt_name 'nope'") &&
+                  strstr(tc_body(&r), "query, document"),
+              "[%s] %s %s: 400 naming the prompts (%ld %s)", pn, bad[i][0], bad[i][1], status,
+              tc_body(&r));
+        tc_reply_free(&r);
+    }
+    expect_error(h, p, proto, "POST", "/v1/embeddings",
+                 "{\"input\":[101,102],\"model\":\"tiny-bert-dense\",\"prompt_name\":\"query\"}", 400,
+                 NULL, "prompt_name with token ids");
+    expect_error(h, p, proto, "POST", "/embed", "{\"texts\":[\"a\"],\"prompt_name\":7}", 422,
+                 "string_type", "prompt_name not a string");
+}
+
 /* ---------------------------------------------------------------- scenarios */
 
 static void test_plain_server(void)
@@ -652,6 +719,8 @@ static void test_plain_server(void)
         check_openai(h, &p, proto);
         check_reports(h, &p, proto, 3);
         check_errors(h, &p, proto);
+        if (oracle_dense)
+            check_embed_prompts(h, &p, proto);
         curl_easy_cleanup(h);
     }
     check_h2c_streams(&p);
@@ -806,6 +875,8 @@ static void test_tls(void)
     check_embed_oracle(h, &p, TC_TLS_H2, oracle_bert, "tiny-bert");
     check_embed_oracle(h, &p, TC_TLS_H1, oracle_roberta, "tiny-roberta");
     expect_error(h, &p, TC_TLS_H2, "POST", "/embed", "{}", 422, "missing", "validation over TLS");
+    if (oracle_dense) /* this server runs on the default device: Vulkan (lavapipe) if any */
+        check_embed_prompts(h, &p, TC_TLS_H2);
     curl_easy_cleanup(h);
     CHECK(tc_stop(&p, SIGTERM, 60) == 0, "TLS server: exit 0 on SIGTERM");
 }
@@ -905,6 +976,10 @@ int main(void)
     snprintf(path, sizeof(path), "%s/oracle/tiny-roberta.json", td);
     oracle_roberta = json_load_file(path, JSON_ALLOW_NUL, NULL);
     CHECK(oracle_bert && oracle_roberta, "oracle files load");
+    snprintf(path, sizeof(path), "%s/oracle/tiny-bert-dense.json", td);
+    oracle_dense = json_load_file(path, JSON_ALLOW_NUL, NULL);
+    if (!oracle_dense)
+        printf("SKIP tiny-bert-dense over HTTP: no %s\n", path);
     curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
     CHECK(cv->features & CURL_VERSION_HTTP2, "libcurl speaks HTTP/2 (nghttp2 %s)",
           cv->nghttp2_version ? cv->nghttp2_version : "missing");
@@ -918,6 +993,7 @@ int main(void)
     }
     json_decref(oracle_bert);
     json_decref(oracle_roberta);
+    json_decref(oracle_dense);
     curl_global_cleanup();
     tc_cleanup();
     return tl_finish();

@@ -226,7 +226,9 @@ int vkb_pool_mode_count(int modes);
 /* out[b] = concat over set modes of pool(H[b*L .. b*L+lengths[b]-1]), then optionally
  *   out[b] /= max(||out[b]||2, 1e-12).
  *   H (B*L, C) F32; lengths (B) I32; out (B, nmodes*C) F32.
- *   mean = sum / max(n, 1e-9); mean_sqrt = sum / sqrt(n); max over real tokens; cls = row 0. */
+ *   mean = sum / max(n, 1e-9); mean_sqrt = sum / sqrt(n); max over real tokens; cls = row 0.
+ *   n = lengths[b] clamped to 0..L (so CLS with L = 1 and normalize is an L2 normalisation
+ *   of each row of H, which is how a Normalize after a Dense module runs). */
 int vkb_op_pool(vkb_backend *b, vkb_tensor *out, const vkb_tensor *H, const vkb_tensor *lengths,
                 int B, int L, int C, int modes, int normalize);
 
@@ -334,6 +336,22 @@ int vkb_engine_embed_async(vkb_engine *e, const char *model, const char *const *
 int vkb_engine_embed(vkb_engine *e, const char *model, const char *const *texts,
                      const size_t *lens, int n, float *out, long *n_tokens, char *err,
                      size_t errlen);
+/* Which prompt goes in front of every text (sentence-transformers prompts from the model's
+ * config_sentence_transformers.json): prompt, a literal text ("" = none), wins over
+ * prompt_name; both NULL, or opts NULL (the calls above), = the model's default_prompt_name
+ * if it has one. An unknown prompt_name fails the call or job with VKB_EINVAL and a message
+ * naming the model's prompts. Token-id input (vkb_engine_embed_ids) gets no prompt. */
+typedef struct vkb_embed_opts {
+    const char *prompt_name;
+    const char *prompt;
+} vkb_embed_opts;
+int vkb_engine_embed_opts_async(vkb_engine *e, const char *model, const char *const *texts,
+                                const size_t *lens, int n, const vkb_embed_opts *opts,
+                                float *out, long *n_tokens, vkb_progress_fn progress,
+                                vkb_embed_done_fn done, void *user);
+int vkb_engine_embed_opts(vkb_engine *e, const char *model, const char *const *texts,
+                          const size_t *lens, int n, const vkb_embed_opts *opts, float *out,
+                          long *n_tokens, char *err, size_t errlen);
 /* Same from token ids (OpenAI input as token arrays): ids[i] of length n_ids[i], special
  * tokens NOT included (added here), truncated like text; n_tokens as for vkb_engine_embed
  * (the ids after truncation, specials included). */
