@@ -360,7 +360,7 @@ int vkb_engine_embed_ids(vkb_engine *e, const char *model, const int32_t *const 
                          size_t errlen);
 
 /* hidden_states[layer] (0 = embeddings output .. num_layers) of one text, tokenized as for
- * sentence embeddings. *out is malloc'd (n_tokens, hidden), caller frees. VKB_EINVAL for a
+ * sentence embeddings (so with the model's default prompt, if it has one). *out is malloc'd (n_tokens, hidden), caller frees. VKB_EINVAL for a
  * layer out of range. */
 int vkb_engine_hidden_states(vkb_engine *e, const char *model, const char *text, size_t len,
                              int layer, float **out, int *n_tokens, char *err, size_t errlen);
