@@ -881,6 +881,29 @@ static void test_tls(void)
     CHECK(tc_stop(&p, SIGTERM, 60) == 0, "TLS server: exit 0 on SIGTERM");
 }
 
+/* tiny-bert-dense's prompt cases once more with each kernel family forced on the default
+ * device (lavapipe here): VKB_KERNELS reaches the server through its environment. */
+static void test_dense_kernel_families(void)
+{
+    char dir_env[600];
+    snprintf(dir_env, sizeof(dir_env), "VKB_MODEL_DIR=%s", models_dir);
+    const char *families[] = {"VKB_KERNELS=cpu", "VKB_KERNELS=gpu"};
+    for (int f = 0; f < 2; f++) {
+        const char *env[] = {"MODEL_EMBED=tiny-bert-dense", "MODEL_BERTSCORE=", dir_env,
+                             families[f], NULL};
+        svc_proc p;
+        int rc = tc_start(&p, f ? "dense-gpu-kernels" : "dense-cpu-kernels", env, NULL);
+        CHECK(rc == 0 && tc_wait_ready(&p, 120, NULL), "%s: server starts (rc %d)", families[f], rc);
+        if (rc != 0)
+            continue;
+        CURL *h = curl_easy_init();
+        check_embed_prompts(h, &p, TC_H1);
+        curl_easy_cleanup(h);
+        CHECK(tc_stop(&p, SIGTERM, 60) == 0, "%s: SIGTERM exit 0", families[f]);
+    }
+    unsetenv("VKB_KERNELS");
+}
+
 static int wait_exit(svc_proc *p, double timeout_s)
 {
     double deadline = tc_now() + timeout_s;
@@ -989,6 +1012,8 @@ int main(void)
         test_plain_server();
         test_auth();
         test_tls();
+        if (oracle_dense)
+            test_dense_kernel_families();
         test_startup_failures();
     }
     json_decref(oracle_bert);
