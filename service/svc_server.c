@@ -3,6 +3,7 @@
  * loop already answers /health, and the stop: SIGTERM/SIGINT close the listener, ask h2o to
  * wind connections down (GOAWAY on HTTP/2, no keep-alive on HTTP/1), and the loop ends once
  * every accepted request has been answered. */
+#include "svc_notify.h"
 #include "svc_openapi.h"
 #include "svc_server.h"
 
@@ -102,6 +103,7 @@ void svc_server_begin_stop(svc_server *srv, int exit_code)
         return;
     srv->stopping = 1;
     srv->exit_code = exit_code;
+    svc_notify("STOPPING=1\nSTATUS=draining accepted requests");
     if (srv->listener) {
         h2o_socket_read_stop(srv->listener);
         h2o_socket_close(srv->listener);
@@ -251,6 +253,7 @@ static void on_startup_done(svc_msg *msg)
         (m = svc_models_add(srv, srv->cfg.model_bertscore, &s->bertscore_facts)))
         m->for_bertscore = 1;
     srv->ready = 1;
+    svc_notify("READY=1\nSTATUS=serving"); /* systemd readiness: the moment /health is 200 */
     vkb_log(VKB_LOG_INFO, "ready in %.2f s: embed '%s', bertscore '%s' on %s",
             svc_now_mono() - s->t0, srv->cfg.model_embed, srv->cfg.model_bertscore, srv->device);
 }
