@@ -50,10 +50,12 @@ set(CPACK_PACKAGE_CONTACT "vkbridge maintainers <vkbridge@localhost>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "text embeddings and BERTScore over HTTP/2 on any GPU through Vulkan compute")
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-    "vkbridge runs transformer encoders (BERT, RoBERTa, XLM-R) on any GPU through Vulkan\n compute, or on the CPU, and serves the OpenClaw GPU bridge's HTTP API: /embed,\n /bertscore, OpenAI /v1/embeddings. Installs the vkbridge command, its man page and\n the systemd unit vkbridge.service (configured in /etc/vkbridge/vkbridge.env).")
+    "vkbridge runs transformer encoders (BERT, RoBERTa, XLM-R) on any GPU through Vulkan\ncompute, or on the CPU, and serves the OpenClaw GPU bridge's HTTP API: /embed,\n/bertscore, OpenAI /v1/embeddings. Installs the vkbridge command, its man page and\nthe systemd unit vkbridge.service (configured in /etc/vkbridge/vkbridge.env).")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_INSTALL_PREFIX /usr) # the prefix install-time code sees (with CPACK_SET_DESTDIR)
 set(CPACK_SET_DESTDIR ON) # absolute paths (/etc) land in the package, not on this machine
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_PACKAGE_SECTION science)
 # Depends: what dpkg-shlibdeps finds the binary linked against (h2o, jansson, utf8proc,
 # OpenBLAS, curl, OpenSSL, libc), plus the Vulkan loader, which vkbridge opens at run time
