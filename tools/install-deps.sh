@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages vkbridge needs to build, test and run (as root or via sudo).
 # For the deployment tests: dpkg-dev (cpack's dpkg-shlibdeps), systemd (systemd-analyze
-# verify), man-db, nginx-light (tests/test_deploy_nginx.sh), nodejs + npm + chromium (the
+# verify), man-db, nginx (tests/test_deploy_nginx.sh), nodejs + npm + chromium (the
 # /docs test drives Swagger UI in headless Chromium; its npm packages are installed by the
 # tests into the build folder: tests/node/package.json).
 set -euo pipefail
@@ -14,4 +14,4 @@ $SUDO apt-get install -y --no-install-recommends \
   libvulkan-dev libvulkan1 mesa-vulkan-drivers vulkan-validationlayers glslc spirv-tools \
   libh2o-evloop-dev libjansson-dev libutf8proc-dev libopenblas-dev libssl-dev \
   libcurl4-openssl-dev nghttp2-client valgrind clang libclang-rt-14-dev python3 \
-  dpkg-dev file systemd man-db nginx-light nodejs npm chromium
+  dpkg-dev file systemd man-db nginx nodejs npm chromium
