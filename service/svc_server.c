@@ -335,6 +335,10 @@ int vkb_service_run(const vkb_service_config *cfg)
         vkb_log(VKB_LOG_ERROR, "out of memory building the OpenAPI document");
         goto fail;
     }
+    if (svc_docs_init(&srv->docs, cfg->docs_assets, err, sizeof(err)) != 0) {
+        vkb_log(VKB_LOG_ERROR, "%s", err);
+        goto fail;
+    }
 
     vkb_engine_config ec = {srv->cfg.device, cfg->model_dir, cfg->baseline_dir, cfg->embed_batch,
                             cfg->weights_f16, cfg->allow_pull};
@@ -399,6 +403,7 @@ cleanup:
     srv->models = NULL;
     free(srv->openapi);
     srv->openapi = NULL;
+    svc_docs_free(&srv->docs);
     for (int i = 0; i < 2; i++) {
         free(srv->health[i]);
         srv->health[i] = NULL;
