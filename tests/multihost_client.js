@@ -34,6 +34,7 @@ async function main() {
   let next = 0, answered = 0, ok = 0, failed = 0, killed = false;
   const errors = [];
   const texts = cfg.texts;
+  let firstEmbeddings, firstF1, maxDiff = 0;
   async function one(i) {
     const bert = cfg.bertscore && i % 4 === 3;
     const r = bert
@@ -42,8 +43,17 @@ async function main() {
     const text = r.content[0].text;
     let good = !r.isError;
     if (good) {
+      // every call sends the same texts, so every host must give the same numbers (up to
+      // float rounding: the engine batches concurrent requests together, and BLAS sums in
+      // another order for another batch shape)
       const body = JSON.parse(text);
+      const numbers = (bert ? body.f1 : body.embeddings || []).flat();
+      const first = bert ? (firstF1 ??= numbers) : (firstEmbeddings ??= numbers);
       good = bert ? body.f1 && body.f1.length === 2 : body.embeddings && body.embeddings.length === texts.length;
+      const diff = Math.max(0, ...numbers.map((v, k) => Math.abs(v - first[k])));
+      maxDiff = Math.max(maxDiff, diff);
+      if (good && !(numbers.length === first.length && diff < 1e-4))
+        errors.push(`call ${i}: numbers differ from the first answer by ${diff}`), good = false;
     }
     if (good) ok += 1;
     else { failed += 1; errors.push(text.slice(0, 300)); }
@@ -60,6 +70,6 @@ async function main() {
     while (next < cfg.calls) await one(next++);
   }
   await Promise.all(Array.from({ length: cfg.concurrency }, worker));
-  console.log(JSON.stringify({ ok, failed, errors: errors.slice(0, 5), perHost, killed, ms: Date.now() - t0 }));
+  console.log(JSON.stringify({ ok, failed, errors: errors.slice(0, 5), perHost, killed, maxDiff, ms: Date.now() - t0 }));
 }
 main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });

@@ -2,7 +2,8 @@
 # test_multihost_openclaw.sh BINARY TESTDATA BUILD_DIR — several `vkbridge serve` hosts behind
 # the unchanged OpenClaw GPU-bridge client (v0.2.1 hosts[]), as docs/openclaw-hosts.json5:
 # - round-robin and least-busy over three hosts; one is SIGKILLed mid-load (requests in
-#   flight on it): every call still answers (the client fails over), none lost;
+#   flight on it): every call still answers (the client fails over), none lost, and every
+#   answer has the same numbers (same texts each call) whichever host gave it;
 # - least-busy picks the emptier host by /info's vram_used_mb / vram_total_mb: with one host
 #   holding a bigger model, every call goes to the other (CPU backend: host memory).
 # Self-contained (generated models); needs node and ../shared/clients, else SKIP.
@@ -65,7 +66,8 @@ for strategy in ("round-robin", "least-busy"):
     if out is None:
         continue
     v = out["perHost"].get(victim.url, {})
-    print(f"{strategy}: {out['ok']}/{CALLS} calls answered, {out['failed']} failed, in {out['ms']} ms; "
+    print(f"{strategy}: {out['ok']}/{CALLS} calls answered, {out['failed']} failed, in {out['ms']} ms, "
+          f"answers agree within {out['maxDiff']:.1e}; "
           f"victim {victim.url}: {v.get('sent', 0)} sent, {v.get('inFlightAtKill', 0)} in flight at the "
           f"kill, {v.get('transportErrors', 0)} transport errors; "
           + ", ".join(f"{u}: {p['sent']}" for u, p in out["perHost"].items()))
