@@ -3,13 +3,16 @@
 # it: the binary, the man page, the systemd unit and its environment file land under P; the
 # man page holds every command and every flag that --help prints (it is written from the same
 # tables at build time, and is what `vkbridge man` writes now); the unit passes
-# `systemd-analyze verify` with its hardening in place. The .deb is tools/test_deb.sh.
+# `systemd-analyze verify` with its hardening in place; and the service runs as the unit
+# says (its environment, the environment file, ExecStart, notify, stop) as an unprivileged
+# user. The .deb is tools/test_deb.sh.
 set -euo pipefail
 BINARY=$1 BUILD=$3
+HERE=$(cd "$(dirname "$0")" && pwd)
 P=$(mktemp -d)
 trap 'rm -rf "$P"' EXIT
 cmake --install "$BUILD" --prefix "$P" >/dev/null
-exec python3 - "$BINARY" "$P" <<'PYEOF'
+exec python3 - "$BINARY" "$P" "$HERE" <<'PYEOF'
 import os, re, shutil, subprocess, sys
 
 binary, prefix = sys.argv[1:3]
@@ -95,6 +98,77 @@ else:
 known = set(re.findall(r"\b([A-Z][A-Z0-9_]+)\b", run(binary, "serve", "--help").stdout))
 for name in re.findall(r"^([A-Z][A-Z0-9_]*)=", open(envf, encoding="utf-8").read(), re.M):
     check(name in known or name == "VKB_SERVE_ARGS", f"vkbridge.env sets {name}, which serve --help documents")
+
+# --- the unit as systemd would run it (no systemd here): its Environment= lines, then the
+# environment file over them, %S/%C as state/cache folders, ExecStart with $VKB_SERVE_ARGS
+# split, NOTIFY_SOCKET for Type=notify, as an unprivileged user with no home (DynamicUser)
+# when this runs as root, then KillSignal; it must be ready, serve, and stop in time.
+import signal, socket, tempfile, time
+sys.path.insert(0, sys.argv[3])
+root = tempfile.mkdtemp()
+os.chmod(root, 0o755)
+state, cache = os.path.join(root, "lib"), os.path.join(root, "cache")
+os.makedirs(state + "/vkbridge")
+os.makedirs(cache + "/vkbridge")
+subprocess.run([inst, "gen-model", "--out", state + "/vkbridge/tiny", "--shape", "tiny"], check=True,
+               stdout=subprocess.DEVNULL)
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+with open(envf, "a", encoding="utf-8") as f:  # what an operator edits: the test's own copy
+    f.write(f"MODEL_EMBED=tiny\nMODEL_BERTSCORE=\nVKB_PULL=0\nVKB_DEVICE=cpu\nVKB_PORT={port}\n"
+            "VKB_SERVE_ARGS=--log-level warn --timeout 30\n")
+env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}
+for value in re.findall(r"^Environment=(.*)$", u, re.M):
+    k, v = value.split("=", 1)
+    env[k] = v.replace("%S", state).replace("%C", cache)
+for line in open(envf, encoding="utf-8"):
+    line = line.strip()
+    if line and not line.startswith("#"):
+        k, v = line.split("=", 1)
+        env[k] = v
+exec_start = re.search(r"^ExecStart=(.*)$", u, re.M).group(1).split()
+argv = [a for w in exec_start for a in (env.get("VKB_SERVE_ARGS", "").split() if w == "$VKB_SERVE_ARGS" else [w])]
+notify = os.path.join(root, "notify")
+ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+ns.bind(notify)
+os.chmod(root, 0o777)
+os.chmod(notify, 0o777)
+env["NOTIFY_SOCKET"] = notify
+as_user = []
+if os.geteuid() == 0 and shutil.which("setpriv"):
+    subprocess.run(["chmod", "-R", "a+rX", prefix], check=True)
+    subprocess.run(["chown", "-R", "nobody", state, cache], check=True)
+    as_user = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+proc = subprocess.Popen(as_user + argv, env=env, stdout=subprocess.DEVNULL)
+ns.settimeout(60)
+try:
+    msg = ns.recv(4096).decode()
+except socket.timeout:
+    msg = ""
+check("READY=1" in msg, f"the unit's service sends READY=1 ({msg!r}, as {'nobody' if as_user else 'this user'})")
+from vkb_testsvc import http
+status, body, _ = http(f"http://127.0.0.1:{port}/embed", {"texts": ["from the unit"]})
+check(status == 200 and len(body["embeddings"][0]) == 32,
+      f"it serves on VKB_PORT from the environment file, the model from VKB_MODEL_DIR=%S/vkbridge: {status}")
+status, body, _ = http(f"http://127.0.0.1:{port}/health")
+check(status == 200, "/health 200")
+t0 = time.monotonic()
+proc.send_signal(getattr(signal, re.search(r"^KillSignal=(\w+)$", u, re.M).group(1)))
+try:
+    code = proc.wait(timeout=stop)
+except subprocess.TimeoutExpired:
+    proc.kill()
+    code = -9
+check(code == 0, f"KillSignal stops it with exit 0 within TimeoutStopSec ({time.monotonic() - t0:.2f} s)")
+ns.settimeout(1)
+try:
+    check("STOPPING=1" in ns.recv(4096).decode(), "STOPPING=1 on stop")
+except socket.timeout:
+    check(False, "STOPPING=1 on stop")
+ns.close()
+print("state:", sorted(os.listdir(state + "/vkbridge")), "cache:", sorted(os.listdir(cache + "/vkbridge")))
+subprocess.run(["rm", "-rf", root])
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
 PYEOF
