@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* What `run(NAME --help)` writes to stdout, as a malloc'd string; NULL if it failed
@@ -33,12 +34,12 @@ static char *capture_help(int (*run)(int, char **), const char *name)
     dup2(saved, 1);
     if (rc != 0)
         goto cleanup;
-    long n = ftell(tmp);
-    text = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (!text)
+    struct stat st; /* what went through fd 1 is in the file, not in tmp's stdio buffer */
+    if (fstat(fileno(tmp), &st) != 0 || !(text = malloc((size_t)st.st_size + 1)))
         goto cleanup;
+    size_t n = (size_t)st.st_size;
     rewind(tmp);
-    if (fread(text, 1, (size_t)n, tmp) != (size_t)n) {
+    if (fread(text, 1, n, tmp) != n) {
         free(text);
         text = NULL;
         goto cleanup;
