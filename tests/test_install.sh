@@ -99,6 +99,20 @@ known = set(re.findall(r"\b([A-Z][A-Z0-9_]+)\b", run(binary, "serve", "--help").
 for name in re.findall(r"^([A-Z][A-Z0-9_]*)=", open(envf, encoding="utf-8").read(), re.M):
     check(name in known or name == "VKB_SERVE_ARGS", f"vkbridge.env sets {name}, which serve --help documents")
 
+# the README's remote-host lines edit this file: its sed must find both settings
+readme = open(os.path.join(sys.argv[3], "..", "README.md"), encoding="utf-8").read()
+m = re.search(r"## A remote GPU host.*?```sh\n(.*?)```", readme, re.S)
+sed = re.search(r"^sudo sed -i '([^']*)' /etc/vkbridge/vkbridge.env$", m.group(1), re.M) if m else None
+check(sed is not None, "README has the remote-host sed line")
+if sed:
+    copy = os.path.join(prefix, "readme-edit.env")
+    shutil.copy(envf, copy)
+    subprocess.run(["sed", "-i", sed.group(1), copy], check=True)
+    edited = dict(l.split("=", 1) for l in open(copy).read().splitlines() if l and not l.startswith("#"))
+    check(edited.get("API_KEY") == "pick-a-long-secret" and edited.get("VKB_HOST") == "0.0.0.0",
+          f"the README's sed sets API_KEY and VKB_HOST in vkbridge.env: {edited.get('API_KEY')!r} {edited.get('VKB_HOST')!r}")
+    os.remove(copy)
+
 # --- the unit as systemd would run it (no systemd here): its Environment= lines, then the
 # environment file over them, %S/%C as state/cache folders, ExecStart with $VKB_SERVE_ARGS
 # split, NOTIFY_SOCKET for Type=notify, as an unprivileged user with no home (DynamicUser)
