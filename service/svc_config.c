@@ -42,7 +42,7 @@ static const setting settings[] = {
     {"--weights", "VKB_WEIGHTS", KIND_WEIGHTS, FIELD(weights_f16), 0, 0, "auto (checkpoint precision, default) or f16 (F32 weights stored as f16 where the device allows)"},
     {"--model-dir", "VKB_MODEL_DIR", KIND_STRING, FIELD(model_dir), 0, 0, "folder of model folders (the Hugging Face cache is searched too)"},
     {"--baseline-dir", "VKB_BASELINE_DIR", KIND_STRING, FIELD(baseline_dir), 0, 0, "BERTScore rescale baselines (bert_score layout)"},
-    {"--docs-assets", "VKB_DOCS_ASSETS", KIND_STRING, FIELD(docs_assets), 0, 0, "folder holding swagger-ui-dist's swagger-ui-bundle.js and swagger-ui.css: /docs serves them (offline hosts) instead of loading Swagger UI from its CDN"},
+    {"--docs-assets", "VKB_DOCS_ASSETS", KIND_STRING, FIELD(docs_assets), 0, 0, "swagger-ui-dist folder: /docs serves its swagger-ui-bundle.js and .css (offline hosts), not the CDN's"},
     {"--pull", "VKB_PULL", KIND_FLAG, FIELD(allow_pull), 0, 0, "download missing models from the Hugging Face hub"},
     {"--max-body", "VKB_MAX_BODY", KIND_SIZE, FIELD(max_body), 0, 0, "largest request body, bytes or with k/M suffix (default 16M)"},
     {"--log-level", "VKB_LOG_LEVEL", KIND_LOG_LEVEL, FIELD(log_level), 0, 0, "error, warn, info (access log, default) or debug"},
