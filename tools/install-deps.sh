@@ -17,7 +17,12 @@ $SUDO apt-get install -y --no-install-recommends \
   libvulkan-dev libvulkan1 mesa-vulkan-drivers vulkan-validationlayers glslc spirv-tools \
   libh2o-evloop-dev libjansson-dev libutf8proc-dev libopenblas-dev libssl-dev \
   libcurl4-openssl-dev nghttp2-client valgrind clang libclang-rt-14-dev python3 \
-  dpkg-dev file systemd man-db nginx nodejs npm
+  dpkg-dev file systemd man-db nginx
+# node + npm: Debian's packages, unless a node that brings its own npm is already installed
+# (NodeSource's nodejs conflicts with Debian's npm package).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  $SUDO apt-get install -y --no-install-recommends nodejs npm
+fi
 if [ "$had_nginx" = 0 ] && [ -d /run/systemd/system ]; then
   $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
 fi
