@@ -26,8 +26,8 @@ typedef struct setting {
 #define FIELD(name) offsetof(vkb_service_config, name)
 
 static const setting settings[] = {
-    {"--host", NULL, KIND_STRING, FIELD(host), 0, 0, "address to listen on (default 127.0.0.1)"},
-    {"--port", NULL, KIND_INT, FIELD(port), 0, 65535, "port (default 8765; 0 = any free port)"},
+    {"--host", "VKB_HOST", KIND_STRING, FIELD(host), 0, 0, "address to listen on (default 127.0.0.1)"},
+    {"--port", "VKB_PORT", KIND_INT, FIELD(port), 0, 65535, "port (default 8765; 0 = any free port)"},
     {"--tls-cert", NULL, KIND_STRING, FIELD(tls_cert), 0, 0, "PEM certificate chain: serve HTTPS (ALPN h2, http/1.1)"},
     {"--tls-key", NULL, KIND_STRING, FIELD(tls_key), 0, 0, "PEM private key for --tls-cert"},
     {"--api-key", "API_KEY", KIND_STRING, FIELD(api_key), 0, 0, "shared secret for X-API-Key / Authorization: Bearer (default: no auth)"},
@@ -43,10 +43,11 @@ static const setting settings[] = {
     {"--weights", "VKB_WEIGHTS", KIND_WEIGHTS, FIELD(weights_f16), 0, 0, "auto (checkpoint precision, default) or f16 (F32 weights stored as f16 where the device allows)"},
     {"--model-dir", "VKB_MODEL_DIR", KIND_STRING, FIELD(model_dir), 0, 0, "folder of model folders (the Hugging Face cache is searched too)"},
     {"--baseline-dir", "VKB_BASELINE_DIR", KIND_STRING, FIELD(baseline_dir), 0, 0, "BERTScore rescale baselines (bert_score layout)"},
+    {"--docs-assets", "VKB_DOCS_ASSETS", KIND_STRING, FIELD(docs_assets), 0, 0, "swagger-ui-dist folder: /docs serves its swagger-ui-bundle.js and .css (offline hosts), not the CDN's"},
     {"--pull", "VKB_PULL", KIND_FLAG, FIELD(allow_pull), 0, 0, "download missing models from the Hugging Face hub"},
     {"--max-body", "VKB_MAX_BODY", KIND_SIZE, FIELD(max_body), 0, 0, "largest request body, bytes or with k/M suffix (default 16M)"},
     {"--log-level", "VKB_LOG_LEVEL", KIND_LOG_LEVEL, FIELD(log_level), 0, 0, "error, warn, info (access log, default) or debug"},
-    {"--drain-timeout", NULL, KIND_INT, FIELD(drain_timeout_s), 1, 86400, "seconds to finish accepted requests after SIGTERM (default 120)"},
+    {"--drain-timeout", "VKB_DRAIN_TIMEOUT", KIND_INT, FIELD(drain_timeout_s), 1, 86400, "seconds to finish accepted requests after SIGTERM (default 120)"},
     {"--timeout", NULL, KIND_INT, FIELD(io_timeout_s), 1, 86400, "HTTP/1 request and HTTP/2 idle timeout in seconds (default 65)"},
 };
 

@@ -1,4 +1,4 @@
-/* svc_openapi.c — the OpenAPI 3 document (/openapi.json) and the small /docs page.
+/* svc_openapi.c — the OpenAPI 3 document (/openapi.json) (the /docs page is svc_docs.c).
  *
  * The document is written below with ' for " so it stays readable as C; svc_openapi_build
  * swaps the quotes, parses it (a typo fails the unit test, not a client) and fills in the
@@ -114,7 +114,7 @@ static const char document[] =
     "  '/metrics':{'get':{'summary':'Prometheus text format',"
     "    'responses':{'200':{'description':'ok','content':{'text/plain':{'schema':{'type':'string'}}}},'401':{'$ref':'#/components/responses/Unauthorized'}}}},"
     "  '/openapi.json':{'get':{'summary':'This document','responses':{'200':{'description':'ok'}}}},"
-    "  '/docs':{'get':{'summary':'A page describing the API','responses':{'200':{'description':'ok','content':{'text/html':{'schema':{'type':'string'}}}}}}}}}";
+    "  '/docs':{'get':{'summary':'Swagger UI over /openapi.json (from its CDN, or --docs-assets)','responses':{'200':{'description':'ok','content':{'text/html':{'schema':{'type':'string'}}}}}}}}}";
 
 char *svc_openapi_build(const char *version, size_t *len)
 {
@@ -134,36 +134,4 @@ char *svc_openapi_build(const char *version, size_t *len)
     if (out && len)
         *len = strlen(out);
     return out;
-}
-
-static const char docs_page[] =
-    "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>vkbridge API</title>\n"
-    "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}"
-    "code,pre{background:#f4f4f4;padding:2px 4px}td{padding:2px 8px;vertical-align:top}</style>"
-    "</head><body>\n<h1>vkbridge</h1>\n"
-    "<p>Text embeddings and BERTScore on any GPU through Vulkan compute. The machine-readable "
-    "description is <a href=\"/openapi.json\">/openapi.json</a> (OpenAPI 3).</p>\n"
-    "<table>\n"
-    "<tr><td><code>GET /health</code></td><td>200 <code>{\"status\":\"ok\",\"device\":...}</code> once the start-up models are loaded, 503 <code>\"loading\"</code> before; never needs a key</td></tr>\n"
-    "<tr><td><code>GET /info</code></td><td>device, VRAM, loaded models, Vulkan version, every GPU visible</td></tr>\n"
-    "<tr><td><code>GET /status</code></td><td>compute slots and running jobs with progress</td></tr>\n"
-    "<tr><td><code>POST /embed</code></td><td><code>{\"texts\":[\"...\"],\"model\":\"...\"}</code> &rarr; <code>{\"embeddings\":[[...]],\"model\":...,\"dimensions\":n}</code>; <code>\"texts\":[]</code> gives <code>{\"embeddings\":[],\"model\":...,\"dimensions\":0}</code></td></tr>\n"
-    "<tr><td><code>POST /bertscore</code></td><td><code>{\"candidates\":[...],\"references\":[...],\"lang\":\"en\",\"model_type\":...,\"num_layers\":..,\"idf\":false,\"rescale_with_baseline\":false}</code> &rarr; precision, recall, f1</td></tr>\n"
-    "<tr><td><code>POST /v1/embeddings</code></td><td>OpenAI embeddings: input as string, strings, token ids; encoding_format float or base64; dimensions</td></tr>\n"
-    "<tr><td><code>GET /v1/models</code></td><td>OpenAI model list</td></tr>\n"
-    "<tr><td><code>GET /metrics</code></td><td>Prometheus metrics</td></tr>\n"
-    "</table>\n"
-    "<p>With <code>API_KEY</code> set, send <code>X-API-Key: KEY</code> (on <code>/v1/...</code> "
-    "<code>Authorization: Bearer KEY</code> works too). Errors are FastAPI-shaped "
-    "<code>{\"detail\":...}</code>, OpenAI-shaped on <code>/v1/...</code>. When every compute "
-    "slot stays busy for 1 s the answer is 503 with <code>Retry-After: 5</code>.</p>\n"
-    "<pre>curl -s localhost:8765/embed -H 'content-type: application/json' \\\n"
-    "     -d '{\"texts\":[\"hello world\"]}'</pre>\n"
-    "</body></html>\n";
-
-const char *svc_docs_html(size_t *len)
-{
-    if (len)
-        *len = sizeof(docs_page) - 1;
-    return docs_page;
 }

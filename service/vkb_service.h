@@ -37,6 +37,7 @@ typedef struct vkb_service_config {
                                   * auto, cpu, vulkan:N, all or a comma list */
     const char *model_dir;       /* VKB_MODEL_DIR */
     const char *baseline_dir;    /* VKB_BASELINE_DIR */
+    const char *docs_assets;     /* --docs-assets / VKB_DOCS_ASSETS: local Swagger UI files */
     int allow_pull;              /* --pull / VKB_PULL=1: fetch missing models from the hub */
     int weights_f16;             /* --weights f16 / VKB_WEIGHTS=f16: F32 checkpoints as f16 */
     size_t max_body;             /* --max-body / VKB_MAX_BODY, bytes, default 16 MiB */

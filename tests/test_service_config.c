@@ -76,6 +76,17 @@ int main(void)
     const char *torch_bad[] = {"TORCH_DEVICE", "mps", NULL};
     CHECK(load(&cfg, torch_bad, 1, no_args, err) == -1 && strstr(err, "TORCH_DEVICE=mps"),
           "unknown TORCH_DEVICE named: %s", err);
+    /* what the systemd unit's environment file sets (docs/deploy/vkbridge.env) */
+    const char *unit_env[] = {"VKB_HOST", "0.0.0.0", "VKB_PORT", "9000", "VKB_DRAIN_TIMEOUT",
+                              "100", NULL};
+    CHECK(load(&cfg, unit_env, 1, no_args, err) == 0 && !strcmp(cfg.host, "0.0.0.0") &&
+              cfg.port == 9000 && cfg.drain_timeout_s == 100,
+          "VKB_HOST, VKB_PORT, VKB_DRAIN_TIMEOUT: %s", err);
+    const char *unit_flags[] = {"serve", "--port", "9001"};
+    CHECK(load(&cfg, unit_env, 3, unit_flags, err) == 0 && cfg.port == 9001, "--port wins over VKB_PORT");
+    const char *bad_port[] = {"VKB_PORT", "http", NULL};
+    CHECK(load(&cfg, bad_port, 1, no_args, err) == -1 && strstr(err, "VKB_PORT=http"),
+          "bad VKB_PORT named: %s", err);
     const char *empty_key[] = {"API_KEY", "", NULL};
     load(&cfg, empty_key, 1, no_args, err);
     CHECK(cfg.api_key == NULL, "API_KEY='' means no auth");

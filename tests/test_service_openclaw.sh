@@ -31,7 +31,7 @@ text = "\n".join(l for l in open(example, encoding="utf-8") if not l.lstrip().st
 cfg = json.loads(text)
 provider = cfg["models"]["providers"]["vkbridge"]
 svc = provider["localService"]
-plugin = cfg["plugins"]["@elvatis/openclaw-gpu-bridge"]
+plugin = cfg["plugins"]["entries"]["openclaw-gpu-bridge"]["config"]
 
 with socket.socket() as s:
     s.bind(("127.0.0.1", 0))

@@ -1,23 +1,19 @@
 /*
- * vk_ops.c — the dense ops on Vulkan: matmul, attention, layernorm.
- *
+ * vk_matmul.c — matmul on Vulkan: Y = act(X W^T + bias) + R, tiled kernel for GPUs, texel kernel
+ * for CPU-type devices.
+ * Shaders: shaders/matmul.comp, shaders/matmul_texel.comp.
  * Each op picks its kernel variant (texel for CPU-type devices, tiled for GPUs; see
  * vk_backend.c), binds its tensors, and records one dispatch per row chunk: a chunk is as
  * many rows (sequences for attention) as every storage window can hold and the workgroup
  * count limit allows, which is all of them unless a tensor exceeds maxStorageBufferRange or
- * the rows exceed maxComputeWorkGroupCount (65535 per dimension is common). Shapes were
- * checked in backend.c.
+ * the rows exceed maxComputeWorkGroupCount. Shapes were checked in core/backend.c; push
+ * constants are in vk_push.h.
  */
 #include "vk_internal.h"
+#include "vk_push.h"
 
 #include <math.h>
 #include <string.h>
-
-/* ---------------------------------------------------------------- matmul */
-
-typedef struct {
-    uint32_t M, N, K, act, flags, x_off, y_off, r_off;
-} matmul_push;
 
 /* Tile shape of matmul.comp (GPU): 64x64 outputs per workgroup of 256, 4x4 per invocation. */
 enum { MM_BM = 64, MM_BN = 64, MM_BK = 16, MM_TM = 4, MM_TN = 4 };
@@ -184,175 +180,6 @@ int vk_matmul(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tens
     vk_op_begin(c, "matmul");
     int rc = c->texel_kernels ? matmul_texel(c, Y, X, W, bias, R, M, N, K, act)
                               : matmul_tiled(c, Y, X, W, bias, R, M, N, K, act);
-    vk_op_end(c);
-    return rc;
-}
-
-/* ---------------------------------------------------------------- attention */
-
-typedef struct {
-    uint32_t L, H, qkv_off, ctx_off;
-    float scale;
-    uint32_t b0;
-} attention_push;
-
-/* attention.comp: QB queries per workgroup, K/V tiles of KT keys in shared memory.
- * attention_texel.comp: one subgroup of queries per workgroup, tiles of ATTT_KT keys. */
-enum { ATT_QB = 64, ATT_KT = 32, ATTT_KT = 8, ATT_MAX_D = 256 };
-
-int vk_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
-                 const vkb_tensor *lengths, int B, int L, int H, int d)
-{
-    vk_ctx *c = vk_ctx_of(b);
-    /* One invocation keeps a query row and its output in registers, unrolled over d. */
-    if (d > ATT_MAX_D) {
-        vkb_log(VKB_LOG_ERROR, "vulkan: attention head size %d is over the %d this build supports",
-                d, ATT_MAX_D);
-        return VKB_EUNSUPPORTED;
-    }
-    size_t in_row = (size_t)3 * H * d, out_row = (size_t)H * d;
-    int texel = c->texel_kernels;
-    int vec4 = d % 4 == 0;
-    /* Sequences per dispatch: every window holds whole sequences (the texel kernel's operands
-     * are whole-tensor views). */
-    size_t chunk = texel ? c->max_groups[2]
-                         : min_size(vk_rows_per_binding(c, sizeof(float) * (size_t)L * in_row),
-                                    c->max_groups[2]);
-    if (chunk == 0)
-        return VKB_EUNSUPPORTED;
-    /* K and V tiles share the device's shared memory; shrink the tile for big heads. */
-    uint32_t kt = ATT_KT;
-    while (kt > 1 && 2 * kt * (uint32_t)d * sizeof(float) > b->info.max_shared_memory)
-        kt /= 2;
-    uint32_t spec_tiled[] = {(uint32_t)d, ATT_QB, kt};
-    uint32_t lanes = texel_lanes(c);
-    uint32_t spec_texel[] = {(uint32_t)d, ATTT_KT, (uint32_t)vec4, lanes, lanes};
-    vk_bind binds[4];
-    vk_op_begin(c, "attention");
-    int rc = VKB_OK;
-    if (texel) {
-        rc = vk_bind_texel(c, qkv, vec4 ? VK_VIEW_RGBA32F : VK_VIEW_R32F, &binds[0]);
-        if (rc == VKB_OK)
-            rc = vk_bind_texel(c, lengths, VK_VIEW_R32I, &binds[1]);
-        if (rc == VKB_OK)
-            rc = vk_bind_out_images(c, ctx, vec4, &binds[2]);
-    } else {
-        rc = vk_bind_whole(c, lengths, 0, &binds[1]);
-    }
-    for (size_t b0 = 0; rc == VKB_OK && b0 < (size_t)B; b0 += chunk) {
-        size_t nb = min_size(chunk, (size_t)B - b0);
-        attention_push p = {.L = (uint32_t)L, .H = (uint32_t)H,
-                            .scale = 1.0f / sqrtf((float)d), .b0 = (uint32_t)b0};
-        if (texel) {
-            p.qkv_off = (uint32_t)(b0 * L * in_row);
-            p.ctx_off = (uint32_t)(b0 * L * out_row);
-        } else {
-            rc = vk_bind_storage(c, qkv, b0 * L * in_row, nb * L * in_row, 0, &binds[0],
-                                 &p.qkv_off);
-            if (rc == VKB_OK)
-                rc = vk_bind_storage(c, ctx, b0 * L * out_row, nb * L * out_row, 1, &binds[2],
-                                     &p.ctx_off);
-        }
-        if (rc == VKB_OK && texel)
-            rc = vk_dispatch(c, VK_K_ATTENTION_TEXEL, spec_texel, 5, binds, 4, &p, sizeof p,
-                             div_up(L, lanes), (uint32_t)H, (uint32_t)nb);
-        else if (rc == VKB_OK)
-            rc = vk_dispatch(c, VK_K_ATTENTION, spec_tiled, 3, binds, 3, &p, sizeof p,
-                             div_up(L, ATT_QB), (uint32_t)H, (uint32_t)nb);
-    }
-    vk_op_end(c);
-    return rc;
-}
-
-/* ---------------------------------------------------------------- layernorm */
-
-typedef struct {
-    uint32_t cols, has_res;
-    float eps;
-    uint32_t x_off, r_off, y_off, rows;
-} layernorm_push;
-
-/* layernorm.comp: one workgroup of LN_WG per row, shared-memory reductions.
- * layernorm_texel.comp: one subgroup per row with the row in registers, subgroup reductions,
- * up to LNT_MAX_CHUNKS chunks per lane (cols <= 2048 at 8 lanes); wider rows take
- * layernorm.comp, which has no such bound. */
-enum { LN_WG = 128, LNT_MAX_CHUNKS = 64 };
-
-static uint32_t layernorm_chunks(const vk_ctx *c, int cols)
-{
-    return div_up((size_t)cols, texel_lanes(c) * (cols % 4 == 0 ? 4 : 1));
-}
-
-static int layernorm_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *R,
-                           const vkb_tensor *gamma, const vkb_tensor *beta, int rows, int cols,
-                           float eps)
-{
-    int vec4 = cols % 4 == 0;
-    vk_view_format f = vec4 ? VK_VIEW_RGBA32F : VK_VIEW_R32F;
-    const uint32_t spec[] = {texel_lanes(c), (uint32_t)vec4, layernorm_chunks(c, cols), R != NULL,
-                             !c->fixed_subgroup};
-    size_t chunk = min_size(vk_rows_per_binding(c, sizeof(float) * (size_t)cols),
-                            c->max_groups[0]);
-    vk_bind binds[5];
-    int rc = vk_bind_texel(c, X, f, &binds[0]);
-    if (rc == VKB_OK)
-        rc = vk_bind_texel(c, R, f, &binds[1]);
-    if (rc == VKB_OK)
-        rc = vk_bind_texel(c, gamma, f, &binds[2]);
-    if (rc == VKB_OK)
-        rc = vk_bind_texel(c, beta, f, &binds[3]);
-    for (size_t r0 = 0; rc == VKB_OK && r0 < (size_t)rows; r0 += chunk) {
-        size_t rc_rows = min_size(chunk, (size_t)rows - r0);
-        layernorm_push p = {.cols = (uint32_t)cols, .has_res = R != NULL, .eps = eps,
-                            .x_off = (uint32_t)(r0 * cols), .r_off = (uint32_t)(r0 * cols),
-                            .rows = (uint32_t)rc_rows};
-        rc = vk_bind_storage(c, Y, r0 * cols, rc_rows * cols, 1, &binds[4], &p.y_off);
-        if (rc == VKB_OK)
-            rc = vk_dispatch(c, VK_K_LAYERNORM_TEXEL, spec, 5, binds, 5, &p, sizeof p,
-                             (uint32_t)rc_rows, 1, 1);
-    }
-    return rc;
-}
-
-static int layernorm_tiled(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *R,
-                           const vkb_tensor *gamma, const vkb_tensor *beta, int rows, int cols,
-                           float eps)
-{
-    const uint32_t spec[] = {LN_WG};
-    size_t chunk = min_size(vk_rows_per_binding(c, sizeof(float) * (size_t)cols),
-                            c->max_groups[0]);
-    vk_bind binds[5];
-    int rc = vk_bind_whole(c, gamma, 0, &binds[2]);
-    if (rc == VKB_OK)
-        rc = vk_bind_whole(c, beta, 0, &binds[3]);
-    for (size_t r0 = 0; rc == VKB_OK && r0 < (size_t)rows; r0 += chunk) {
-        size_t n = min_size(chunk, (size_t)rows - r0);
-        layernorm_push p = {.cols = (uint32_t)cols, .has_res = R != NULL, .eps = eps,
-                            .rows = (uint32_t)n};
-        rc = vk_bind_storage(c, X, r0 * cols, n * cols, 0, &binds[0], &p.x_off);
-        if (rc == VKB_OK)
-            rc = vk_bind_storage(c, R, r0 * cols, n * cols, 0, &binds[1], &p.r_off);
-        if (rc == VKB_OK)
-            rc = vk_bind_storage(c, Y, r0 * cols, n * cols, 1, &binds[4], &p.y_off);
-        if (rc == VKB_OK)
-            rc = vk_dispatch(c, VK_K_LAYERNORM, spec, 1, binds, 5, &p, sizeof p, (uint32_t)n, 1,
-                             1);
-    }
-    return rc;
-}
-
-int vk_layernorm(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *R,
-                 const vkb_tensor *gamma, const vkb_tensor *beta, int rows, int cols, float eps)
-{
-    vk_ctx *c = vk_ctx_of(b);
-    if (vk_rows_per_binding(c, sizeof(float) * (size_t)cols) == 0)
-        return VKB_EUNSUPPORTED;
-    vk_op_begin(c, "layernorm");
-    /* The subgroup kernel wherever subgroup arithmetic exists (lavapipe and real GPUs alike),
-     * the shared-memory one elsewhere and for very wide rows. */
-    int texel = (c->texel_kernels || c->subgroups) && layernorm_chunks(c, cols) <= LNT_MAX_CHUNKS;
-    int rc = texel ? layernorm_texel(c, Y, X, R, gamma, beta, rows, cols, eps)
-                   : layernorm_tiled(c, Y, X, R, gamma, beta, rows, cols, eps);
     vk_op_end(c);
     return rc;
 }
