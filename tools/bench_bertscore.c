@@ -12,6 +12,7 @@
  * not in bert_score's table.
  */
 #include "bertscore.h"
+#include "vkb_platform.h"
 #include "commands.h"
 #include "gen_model.h"
 #include "model.h"
@@ -339,7 +340,7 @@ int bench_bertscore(int argc, char **argv)
         const char *slash = strrchr(o.model, '/');
         rc |= run_model(o.model, slash && slash[1] ? slash + 1 : o.model, o.num_layers, &o, &c,
                         results);
-    } else if (!mkdtemp(tmp)) {
+    } else if (!vkb_mkdtemp(tmp)) {
         perror("bench bertscore: mkdtemp");
         rc = 1;
     } else {

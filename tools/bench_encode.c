@@ -12,6 +12,7 @@
  * sets both).
  */
 #include "commands.h"
+#include "vkb_platform.h"
 #include "gen_model.h"
 #include "model.h"
 
@@ -341,7 +342,7 @@ int bench_encode(int argc, char **argv)
     const char *dir = o.model;
     int rc = 0;
     if (!dir) {
-        if (!mkdtemp(tmp)) {
+        if (!vkb_mkdtemp(tmp)) {
             perror("bench encode: mkdtemp");
             return 1;
         }
