@@ -3,6 +3,7 @@
  */
 #include "commands.h"
 #include "vkb_runtime.h"
+#include "vkb_platform.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,7 @@ static void prefer_wide_lavapipe_vectors(void)
 
 int main(int argc, char **argv)
 {
+    vkb_stdio_binary();
     prefer_wide_lavapipe_vectors();
     if (argc < 2) {
         vkbridge_usage(stderr);

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <sys/mman.h>
 
+void vkb_stdio_binary(void) {}
+
 int vkb_mkdir(const char *path) { return mkdir(path, 0755); }
 
 int vkb_setenv(const char *name, const char *value, int overwrite)

@@ -23,6 +23,10 @@
 #endif
 #endif
 
+/* stdin, stdout and stderr as byte streams (Windows' C library would turn "\n" into
+ * "\r\n" on output and back on input); called first thing in main. */
+void vkb_stdio_binary(void);
+
 /* mkdir(path, 0755); 0 or -1 with errno set (EEXIST when it is there already). */
 int vkb_mkdir(const char *path);
 

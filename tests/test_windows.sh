@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# test_windows.sh BINARY TESTDATA BUILD_DIR — the Windows cross build (tools/build-windows.sh,
+# default build-win/, or $VKB_WIN_BUILD) run under wine: its CPU op tests (the plain C sgemm
+# fallback against double-precision loops), `vkbridge.exe info`, and `vkbridge.exe embed` /
+# `tokenize` on tiny-bert compared with the Linux binary's output (vectors within 1e-6, tokens
+# identical) and with the oracle. The CPU backend always; lavapipe through wine's winevulkan
+# where it is reachable (wine's Vulkan goes through its X11 driver, so an Xvfb display is
+# started here). Prints SKIP lines when mingw-w64's build, wine or Xvfb is missing.
+set -uo pipefail
+BIN=$1
+TESTDATA=$2
+BUILD=$3
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+WIN=${VKB_WIN_BUILD:-$SRC/build-win}
+skip() { echo "SKIP Windows build under wine: $1"; echo "0 passed, 0 failed"; exit 0; }
+[ -f "$WIN/vkbridge.exe" ] || skip "no $WIN/vkbridge.exe (tools/build-windows.sh)"
+command -v wine >/dev/null || skip "no wine (tools/install-windows-deps.sh)"
+[ -f "$TESTDATA/oracle/tiny-bert.json" ] || skip "no testdata"
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+WORK=$(cd "$(mktemp -d "${BUILD:-/tmp}/test-windows.XXXXXX")" && pwd)
+# A prefix of its own, kept in the build folder (creating one takes ~15 s); no desktop
+# integration; wine's own chatter off. The Khronos validation layer is a Linux library the
+# Windows loader cannot load, so VKB_VALIDATION stays off for the .exe runs.
+export WINEPREFIX=$BUILD/wine-prefix WINEDEBUG=-all WINEDLLOVERRIDES="winemenubuilder.exe=d"
+unset VKB_VALIDATION
+XPID=""
+cleanup() {
+    [ -n "$XPID" ] && kill "$XPID" 2>/dev/null
+    wineserver -k 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+MODEL=$TESTDATA/models/tiny-bert
+ORACLE=$TESTDATA/oracle/tiny-bert.json
+pass=0
+fail=0
+check() {
+    local what=$1
+    shift
+    if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what"; fi
+}
+runs_clean() { # runs_clean LOG EXE: exit 0 and a "0 failed" line
+    wine "$2" >"$1" 2>&1 && grep -q " 0 failed" "$1" || { tail -20 "$1"; return 1; }
+}
+
+check "test_half.exe under wine" runs_clean "$WORK/half.log" "$WIN/test_half.exe"
+check "test_cpu_ops.exe under wine (sgemm fallback)" runs_clean "$WORK/cpu_ops.log" "$WIN/test_cpu_ops.exe"
+
+python3 - "$ORACLE" "$WORK" <<'PY'
+import json, sys
+texts = json.load(open(sys.argv[1]))["embeddings"]["texts"]
+with open(sys.argv[2] + "/texts.jsonl", "w") as f:
+    for t in texts:
+        f.write(json.dumps({"text": t}) + "\n")
+PY
+cat >"$WORK/compare.py" <<'PY'
+# compare.py ORACLE WINDOWS.json LINUX.json: the same /embed response within 1e-6, and the
+# oracle's vectors within the CLI test's 1e-4.
+import json, sys
+oracle = json.load(open(sys.argv[1]))["embeddings"]["embeddings"]
+raw = open(sys.argv[2], "rb").read()
+assert raw.endswith(b"}\n") and b"\r" not in raw, "one line ending in \\n, as on Linux"
+win, lin = (json.load(open(p)) for p in sys.argv[2:4])
+assert win["dimensions"] == lin["dimensions"] and win["model"] == lin["model"], (win["model"], lin["model"])
+a, b = win["embeddings"], lin["embeddings"]
+assert len(a) == len(b) == len(oracle), (len(a), len(b), len(oracle))
+worst = max(abs(x - y) for u, v in zip(a, b) for x, y in zip(u, v))
+assert worst <= 1e-6, "Windows vs Linux differ by %.3g" % worst
+ref = max(abs(x - y) for u, v in zip(a, oracle) for x, y in zip(u, v))
+assert ref <= 1e-4, "Windows vs oracle differ by %.3g" % ref
+print("%d vectors: Windows vs Linux %.3g, vs oracle %.3g" % (len(a), worst, ref))
+PY
+
+# embed_both DEV: the oracle's texts through both binaries on DEV, compared.
+embed_both() {
+    wine "$WIN/vkbridge.exe" embed --quiet --device "$1" --model "$MODEL" <"$WORK/texts.jsonl" \
+        >"$WORK/win-$1.json" 2>"$WORK/win-$1.err" || { cat "$WORK/win-$1.err"; return 1; }
+    "$BIN" embed --quiet --device "$1" --model "$MODEL" <"$WORK/texts.jsonl" \
+        >"$WORK/linux-$1.json" 2>"$WORK/linux-$1.err" || { cat "$WORK/linux-$1.err"; return 1; }
+    echo -n "embed $1: "
+    python3 "$WORK/compare.py" "$ORACLE" "$WORK/win-$1.json" "$WORK/linux-$1.json"
+}
+
+# Without a display wine has no Vulkan driver: info must say so and still answer JSON.
+info_json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["vkbridge"], d' "$1"; }
+wine "$WIN/vkbridge.exe" info >"$WORK/info-nox.json" 2>"$WORK/info-nox.err"
+check "info without a display answers JSON" info_json "$WORK/info-nox.json"
+check "embed on the CPU backend: Windows = Linux" embed_both cpu
+
+# By name under VKB_MODEL_DIR: resolve.c's containment check through vkb_realpath's
+# Windows path ("Z:/..."), and a name outside the root refused.
+by_name() {
+    VKB_MODEL_DIR=$TESTDATA/models wine "$WIN/vkbridge.exe" embed --quiet --device cpu \
+        --model tiny-bert <"$WORK/texts.jsonl" >"$WORK/win-name.json" 2>"$WORK/win-name.err" &&
+        python3 -c 'import json,sys; a,b=(json.load(open(p)) for p in sys.argv[1:]); assert a["model"]=="tiny-bert" and a["embeddings"]==b["embeddings"]' \
+            "$WORK/win-name.json" "$WORK/win-cpu.json" || { cat "$WORK/win-name.err"; return 1; }
+}
+check "embed --model tiny-bert under VKB_MODEL_DIR" by_name
+refused() {
+    ! VKB_MODEL_DIR=$TESTDATA/models wine "$WIN/vkbridge.exe" embed --quiet --device cpu \
+        --model ../models/tiny-bert x >/dev/null 2>"$WORK/refused.err" && [ -s "$WORK/refused.err" ]
+}
+check "a name leading outside VKB_MODEL_DIR is refused with a message" refused
+tokens_same() {
+    wine "$WIN/vkbridge.exe" tokenize --tokenizer "$MODEL" <"$WORK/texts.jsonl" >"$WORK/win-tok.jsonl" &&
+        "$BIN" tokenize --tokenizer "$MODEL" <"$WORK/texts.jsonl" >"$WORK/linux-tok.jsonl" &&
+        [ -s "$WORK/win-tok.jsonl" ] && cmp "$WORK/win-tok.jsonl" "$WORK/linux-tok.jsonl"
+}
+check "tokenize: Windows = Linux, byte for byte" tokens_same
+
+# lavapipe through winevulkan: needs an X display (wine's null driver has no Vulkan).
+if ! command -v Xvfb >/dev/null; then
+    echo "SKIP Windows Vulkan: no Xvfb (tools/install-windows-deps.sh); CPU backend only"
+else
+    Xvfb -displayfd 3 -nolisten tcp -screen 0 640x480x24 3>"$WORK/display" 2>"$WORK/xvfb.err" &
+    XPID=$!
+    for _ in $(seq 50); do [ -s "$WORK/display" ] && break; sleep 0.1; done
+    export DISPLAY=:$(cat "$WORK/display")
+    wine "$WIN/vkbridge.exe" info >"$WORK/info.json" 2>"$WORK/info.err"
+    if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["devices"] else 1)' "$WORK/info.json"; then
+        check "info lists a Vulkan device through winevulkan" grep -q '"type": "cpu"' "$WORK/info.json"
+        echo "Windows Vulkan device: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["devices"][0]; print(d["name"], d["driver_info"])' "$WORK/info.json")"
+        check "embed on lavapipe through winevulkan: Windows = Linux" embed_both vulkan:0
+    else
+        echo "SKIP Windows Vulkan: wine reached no device: $(cat "$WORK/info.err")"
+    fi
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
