@@ -53,6 +53,9 @@ function(vkb_windows_targets)
   target_link_libraries(vkbridge PRIVATE vkb_runtime vkb_tokenizer PkgConfig::OPENBLAS) # bench_ops
   # One self-contained .exe: libgcc and winpthreads linked in, nothing to ship beside it.
   target_link_options(vkbridge PRIVATE ${VKB_WIN_LINK})
+  # vkbridge-service.exe: runs a command (wsl.exe ... vkbridge serve) as a Windows service.
+  add_executable(vkbridge-service ${CMAKE_SOURCE_DIR}/tools/windows/vkbridge_service.c)
+  target_link_options(vkbridge-service PRIVATE ${VKB_WIN_LINK})
   # The C tests that need neither the service nor the Linux binary, run by tests/test_windows.sh.
   add_library(vkb_wintestlib STATIC ${CMAKE_SOURCE_DIR}/tests/testlib.c)
   target_include_directories(vkb_wintestlib PUBLIC ${CMAKE_SOURCE_DIR}/tests)

@@ -5,7 +5,7 @@
 # `tokenize` on tiny-bert compared with the Linux binary's output (vectors within 1e-6, tokens
 # identical) and with the oracle. The CPU backend always; lavapipe through wine's winevulkan
 # where it is reachable (wine's Vulkan goes through its X11 driver, so an Xvfb display is
-# started here). Prints SKIP lines when mingw-w64's build, wine or Xvfb is missing.
+# started here); vkbridge-service.exe under wine's service manager. Prints SKIP lines when mingw-w64's build, wine or Xvfb is missing.
 set -uo pipefail
 BIN=$1
 TESTDATA=$2
@@ -107,6 +107,46 @@ tokens_same() {
         [ -s "$WORK/win-tok.jsonl" ] && cmp "$WORK/win-tok.jsonl" "$WORK/linux-tok.jsonl"
 }
 check "tokenize: Windows = Linux, byte for byte" tokens_same
+
+# vkbridge-service.exe under wine's service manager: install, start, stop (the child's whole
+# tree goes), uninstall; and a service running vkbridge.exe itself, its output in the log.
+SVC=$WIN/vkbridge-service.exe
+svc_state() { wine sc query "$1" 2>/dev/null | tr -d '\r' | awk '/STATE/ {print $4; exit}'; }
+wait_state() { # wait_state NAME STATE: up to 60 polls (each query is a wine process start)
+    for _ in $(seq 60); do [ "$(svc_state "$1")" = "$2" ] && return 0; sleep 0.5; done
+    echo "service $1 is $(svc_state "$1"), not $2"
+    return 1
+}
+if [ -f "$SVC" ]; then
+    LOG1=$(winepath -w "$WORK/svc-ping.log")
+    check "service install" wine "$SVC" install vkbtest-ping --log "$LOG1" -- \
+        'C:\windows\system32\cmd.exe' /c 'echo started & ping -n 120 127.0.0.1'
+    wine sc start vkbtest-ping >/dev/null 2>&1
+    check "service running" wait_state vkbtest-ping RUNNING
+    log_says_started() {
+        for _ in $(seq 50); do grep -q started "$WORK/svc-ping.log" 2>/dev/null && return 0; sleep 0.2; done
+        return 1
+    }
+    check "service's child started, output in the log" log_says_started
+    wine sc stop vkbtest-ping >/dev/null 2>&1
+    check "service stops on request" wait_state vkbtest-ping STOPPED
+    check "service uninstall" wine "$SVC" uninstall vkbtest-ping
+    LOG2=$(winepath -w "$WORK/svc-embed.log")
+    check "service install (vkbridge.exe embed)" wine "$SVC" install vkbtest-embed --log "$LOG2" -- \
+        "$(winepath -w "$WIN/vkbridge.exe")" embed --quiet --device cpu --model "$(winepath -w "$MODEL")" \
+        "Hello world!"
+    wine sc start vkbtest-embed >/dev/null 2>&1
+    check "service stops when its command exits" wait_state vkbtest-embed STOPPED
+    svc_embed_ok() {
+        wine "$WIN/vkbridge.exe" embed --quiet --device cpu --model "$(winepath -w "$MODEL")" \
+            "Hello world!" >"$WORK/direct.json" &&
+            cmp "$WORK/svc-embed.log" "$WORK/direct.json"
+    }
+    check "the service's vkbridge.exe wrote the same /embed response" svc_embed_ok
+    check "service uninstall (vkbridge.exe embed)" wine "$SVC" uninstall vkbtest-embed
+else
+    echo "SKIP vkbridge-service: not built"
+fi
 
 # lavapipe through winevulkan: needs an X display (wine's null driver has no Vulkan).
 if ! command -v Xvfb >/dev/null; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # build-windows.sh [BUILD_DIR] — the x86_64 Windows cross build (default build-win/):
 # jansson and utf8proc first (tools/build-windows-deps.sh, skipped when current), then
-# vkbridge.exe, test_cpu_ops.exe and test_half.exe with cmake/mingw-w64-x86_64.cmake.
+# vkbridge.exe, vkbridge-service.exe, test_cpu_ops.exe and test_half.exe with cmake/mingw-w64-x86_64.cmake.
 # tests/test_windows.sh runs them under wine. Prints SKIP and exits 0 without mingw-w64.
 set -euo pipefail
 cd "$(dirname "$0")/.."
