@@ -31,16 +31,17 @@ target_include_directories(vkb_sgemm_fallback PUBLIC ${CMAKE_SOURCE_DIR}/runtime
 vkb_win_lib(PkgConfig::OPENBLAS vkb_sgemm_fallback)
 set_property(TARGET PkgConfig::OPENBLAS PROPERTY INTERFACE_INCLUDE_DIRECTORIES
              ${CMAKE_SOURCE_DIR}/runtime/cpu/fallback)
+set_property(TARGET PkgConfig::OPENBLAS PROPERTY INTERFACE_COMPILE_DEFINITIONS VKB_SGEMM_FALLBACK)
 # No pulls yet (runtime/hub/hub_win32.c says why), so neither libcurl nor OpenSSL.
 vkb_win_lib(PkgConfig::CURL "")
 vkb_win_lib(PkgConfig::OPENSSL "")
 # Sources a *_win32.c file replaces (vkb_runtime_library drops them and every *_posix.c).
 set(VKB_PLATFORM_REPLACED hub.c hub_http.c hub_hash.c)
-# 64-bit off_t and st_size (safetensors files over 2 GiB), and files opened in binary mode
-# by default (binmode.o sets _fmode): the code reads and writes bytes, as on POSIX.
+# 64-bit off_t and st_size (safetensors files over 2 GiB). (Files open in binary mode by
+# default: vkb_stdio_binary, called first in main, sets the C library's _fmode.)
 # gmtime_r and localtime_r: mingw-w64 declares them (over gmtime_s) with this.
 add_compile_definitions(_FILE_OFFSET_BITS=64 _POSIX_THREAD_SAFE_FUNCTIONS)
-set(VKB_WIN_LINK -static ${CMAKE_FIND_ROOT_PATH}/lib/binmode.o)
+set(VKB_WIN_LINK -static)
 
 # Called by CMakeLists.txt once the libraries exist; the service, the man page, the Debian
 # package and the Linux test suite are not part of this build.

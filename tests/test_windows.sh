@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # test_windows.sh BINARY TESTDATA BUILD_DIR — the Windows cross build (tools/build-windows.sh,
 # default build-win/, or $VKB_WIN_BUILD) run under wine: its CPU op tests (the plain C sgemm
-# fallback against double-precision loops), `vkbridge.exe info`, and `vkbridge.exe embed` /
-# `tokenize` on tiny-bert compared with the Linux binary's output (vectors within 1e-6, tokens
-# identical) and with the oracle. The CPU backend always; lavapipe through wine's winevulkan
+# fallback against double-precision loops), `vkbridge.exe info`, and `vkbridge.exe embed`,
+# `tokenize`, `bertscore` and `gen-model` compared with the Linux binary's output (vectors and
+# scores within 1e-6, tokens and model files identical) and embed with the tiny-bert oracle. The CPU backend always; lavapipe through wine's winevulkan
 # where it is reachable (wine's Vulkan goes through its X11 driver, so an Xvfb display is
-# started here); vkbridge-service.exe under wine's service manager. Prints SKIP lines when mingw-w64's build, wine or Xvfb is missing.
+# started here); vkbridge-service.exe under wine's service manager. Prints SKIP lines when
+# mingw-w64's build, wine or Xvfb is missing.
 set -uo pipefail
 BIN=$1
 TESTDATA=$2
@@ -107,6 +108,33 @@ tokens_same() {
         [ -s "$WORK/win-tok.jsonl" ] && cmp "$WORK/win-tok.jsonl" "$WORK/linux-tok.jsonl"
 }
 check "tokenize: Windows = Linux, byte for byte" tokens_same
+
+# gen-model writes the same folder, byte for byte (files in binary mode, sharded safetensors),
+# and embed reads it back; bertscore gives Linux's scores within 1e-6.
+gen_same() {
+    wine "$WIN/vkbridge.exe" gen-model --out "$WORK/gen-win" --shape tiny --dtype f16 --shards 2 \
+        --seed 7 --vocab-from "$MODEL" >/dev/null &&
+        "$BIN" gen-model --out "$WORK/gen-linux" --shape tiny --dtype f16 --shards 2 --seed 7 \
+            --vocab-from "$MODEL" >/dev/null && diff -r "$WORK/gen-win" "$WORK/gen-linux"
+}
+check "gen-model: Windows = Linux, byte for byte" gen_same
+gen_embed() {
+    wine "$WIN/vkbridge.exe" embed --quiet --device cpu --model "$WORK/gen-win" "Hello world!" \
+        >"$WORK/gen-win.json" && "$BIN" embed --quiet --device cpu --model "$WORK/gen-win" \
+        "Hello world!" >"$WORK/gen-linux.json" &&
+        python3 -c 'import json,sys; a,b=(json.load(open(p))["embeddings"][0] for p in sys.argv[1:]); assert max(abs(x-y) for x,y in zip(a,b)) <= 1e-6' \
+            "$WORK/gen-win.json" "$WORK/gen-linux.json"
+}
+check "embed of the generated f16 model: Windows = Linux" gen_embed
+bertscore_same() {
+    wine "$WIN/vkbridge.exe" bertscore -c "the cat sat" -r "a cat was sitting" --model "$MODEL" \
+        --num-layers 2 --device cpu --json >"$WORK/bs-win.json" 2>/dev/null &&
+        "$BIN" bertscore -c "the cat sat" -r "a cat was sitting" --model "$MODEL" --num-layers 2 \
+            --device cpu --json >"$WORK/bs-linux.json" 2>/dev/null &&
+        python3 -c 'import json,sys; a,b=(json.load(open(p)) for p in sys.argv[1:]); assert all(abs(a[k][0]-b[k][0]) <= 1e-6 for k in ("precision","recall","f1")), (a,b)' \
+            "$WORK/bs-win.json" "$WORK/bs-linux.json"
+}
+check "bertscore: Windows = Linux" bertscore_same
 
 # vkbridge-service.exe under wine's service manager: install, start, stop (the child's whole
 # tree goes), uninstall; and a service running vkbridge.exe itself, its output in the log.

@@ -17,6 +17,7 @@
 
 void vkb_stdio_binary(void)
 {
+    _fmode = _O_BINARY; /* every later fopen/open without "t" */
     _setmode(_fileno(stdin), _O_BINARY);
     _setmode(_fileno(stdout), _O_BINARY);
     _setmode(_fileno(stderr), _O_BINARY);

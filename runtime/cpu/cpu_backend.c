@@ -100,7 +100,11 @@ int cpu_backend_open(vkb_backend *b, char *err, size_t errlen)
     (void)errlen;
     b->ops = &cpu_ops;
     strcpy(b->id, "cpu");
+#ifdef VKB_SGEMM_FALLBACK /* builds without OpenBLAS: cmake/windows.cmake */
+    strcpy(b->device_name, "CPU (plain C sgemm)");
+#else
     strcpy(b->device_name, "CPU (OpenBLAS)");
+#endif
     b->supports_f16 = 1;
     return VKB_OK;
 }

@@ -23,8 +23,9 @@
 #endif
 #endif
 
-/* stdin, stdout and stderr as byte streams (Windows' C library would turn "\n" into
- * "\r\n" on output and back on input); called first thing in main. */
+/* stdin, stdout, stderr and every file opened later as byte streams (Windows' C library
+ * would turn "\n" into "\r\n" on output and back on input, in our code and in jansson's
+ * json_dump_file alike); called first thing in main. */
 void vkb_stdio_binary(void);
 
 /* mkdir(path, 0755); 0 or -1 with errno set (EEXIST when it is there already). */
