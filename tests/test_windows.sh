@@ -109,6 +109,22 @@ tokens_same() {
 }
 check "tokenize: Windows = Linux, byte for byte" tokens_same
 
+# No vulkan-1.dll at all: a warning and the CPU backend, same vectors.
+no_loader() {
+    VKB_VULKAN_LOADER=missing-1.dll wine "$WIN/vkbridge.exe" embed --model "$MODEL" \
+        <"$WORK/texts.jsonl" >"$WORK/win-noloader.json" 2>"$WORK/noloader.err" &&
+        grep -q "using the CPU backend" "$WORK/noloader.err" &&
+        python3 -c 'import json,sys; a,b=(json.load(open(p))["embeddings"] for p in sys.argv[1:]); assert a==b' \
+            "$WORK/win-noloader.json" "$WORK/win-cpu.json"
+}
+check "without vulkan-1.dll embed runs on the CPU backend" no_loader
+# Pulls are not in the Windows build: a clear error, not a crash or a silent success.
+pull_refused() {
+    ! wine "$WIN/vkbridge.exe" pull org/model >/dev/null 2>"$WORK/pull.err" &&
+        grep -q "the Windows build has no .vkbridge pull. yet" "$WORK/pull.err"
+}
+check "pull answers that the Windows build has none" pull_refused
+
 # gen-model writes the same folder, byte for byte (files in binary mode, sharded safetensors),
 # and embed reads it back; bertscore gives Linux's scores within 1e-6.
 gen_same() {
