@@ -5,6 +5,8 @@
 
 #include <stdlib.h>
 #include <stdio.h>
+#include <errno.h>
+#include <ftw.h>
 #include <sys/mman.h>
 
 void vkb_stdio_binary(void) {}
@@ -41,6 +43,30 @@ void vkb_qsort_r(void *base, size_t n, size_t size,
 }
 
 char *vkb_mkdtemp(char *tmpl) { return mkdtemp(tmpl); }
+
+char *vkb_make_temp_dir(const char *prefix, char *out, size_t outlen)
+{
+    const char *tmp = getenv("TMPDIR");
+    int n = snprintf(out, outlen, "%s/%sXXXXXX", tmp && *tmp ? tmp : "/tmp", prefix);
+    if (n < 0 || (size_t)n >= outlen) {
+        errno = ENAMETOOLONG;
+        return NULL;
+    }
+    return mkdtemp(out);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)type;
+    (void)ftw;
+    return remove(path) != 0 ? -1 : 0;
+}
+
+int vkb_remove_tree(const char *path)
+{
+    return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 ? -1 : 0;
+}
 
 long long vkb_getline(char **line, size_t *cap, FILE *f) { return getline(line, cap, f); }
 

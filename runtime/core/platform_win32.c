@@ -150,6 +150,52 @@ char *vkb_mkdtemp(char *tmpl)
     return NULL;
 }
 
+char *vkb_make_temp_dir(const char *prefix, char *out, size_t outlen)
+{
+    char tmp[MAX_PATH + 1];
+    DWORD n = GetTempPathA(sizeof tmp, tmp); /* ends in a backslash */
+    if (n == 0 || n >= sizeof tmp) {
+        errno = ENOENT;
+        return NULL;
+    }
+    int k = snprintf(out, outlen, "%s%sXXXXXX", tmp, prefix);
+    if (k < 0 || (size_t)k >= outlen) {
+        errno = ENAMETOOLONG;
+        return NULL;
+    }
+    return vkb_mkdtemp(out);
+}
+
+/* Depth first; a reparse point (symlink, junction) is removed itself, never entered. */
+int vkb_remove_tree(const char *path)
+{
+    DWORD attr = GetFileAttributesA(path);
+    if (attr == INVALID_FILE_ATTRIBUTES)
+        return -1;
+    if (!(attr & FILE_ATTRIBUTE_DIRECTORY))
+        return DeleteFileA(path) ? 0 : -1;
+    int rc = 0;
+    if (!(attr & FILE_ATTRIBUTE_REPARSE_POINT)) {
+        char pattern[MAX_PATH + 3];
+        if (snprintf(pattern, sizeof pattern, "%s\\*", path) >= (int)sizeof pattern)
+            return -1;
+        WIN32_FIND_DATAA e;
+        HANDLE h = FindFirstFileA(pattern, &e);
+        if (h != INVALID_HANDLE_VALUE) {
+            do {
+                if (!strcmp(e.cFileName, ".") || !strcmp(e.cFileName, ".."))
+                    continue;
+                char child[MAX_PATH + 1];
+                if (snprintf(child, sizeof child, "%s\\%s", path, e.cFileName) >= (int)sizeof child ||
+                    vkb_remove_tree(child) != 0)
+                    rc = -1;
+            } while (FindNextFileA(h, &e));
+            FindClose(h);
+        }
+    }
+    return RemoveDirectoryA(path) && rc == 0 ? 0 : -1;
+}
+
 long long vkb_getline(char **line, size_t *cap, FILE *f)
 {
     size_t n = 0;

@@ -61,6 +61,13 @@ void vkb_qsort_r(void *base, size_t n, size_t size,
 /* mkdtemp(template): template ends in "XXXXXX", replaced by the folder's unique name. */
 char *vkb_mkdtemp(char *tmpl);
 
+/* A new folder <the system's temp folder>/<prefix>XXXXXX ($TMPDIR or /tmp; GetTempPath on
+ * Windows) into out; NULL (errno set) on failure. */
+char *vkb_make_temp_dir(const char *prefix, char *out, size_t outlen);
+
+/* rm -rf path, without following symlinks; 0, or -1 if something could not be removed. */
+int vkb_remove_tree(const char *path);
+
 /* getline(): one line with its '\n' into *line (grown as needed); bytes read, -1 at the end
  * or on an error (ferror tells which). */
 long long vkb_getline(char **line, size_t *cap, FILE *f);
