@@ -25,9 +25,9 @@ WORK=$(cd "$(mktemp -d "${BUILD:-/tmp}/test-windows.XXXXXX")" && pwd)
 export WINEPREFIX=$BUILD/wine-prefix WINEDEBUG=-all WINEDLLOVERRIDES="winemenubuilder.exe=d"
 unset VKB_VALIDATION
 XPID=""
-cleanup() {
-    [ -n "$XPID" ] && kill "$XPID" 2>/dev/null
+cleanup() { # wine's processes first, then the display they talk to
     wineserver -k 2>/dev/null
+    [ -n "$XPID" ] && kill "$XPID" 2>/dev/null
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -205,6 +205,16 @@ else
         check "info lists a Vulkan device through winevulkan" grep -q '"type": "cpu"' "$WORK/info.json"
         echo "Windows Vulkan device: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["devices"][0]; print(d["name"], d["driver_info"])' "$WORK/info.json")"
         check "embed on lavapipe through winevulkan: Windows = Linux" embed_both vulkan:0
+        # Without HOME and XDG_CACHE_HOME (as on Windows) the pipeline cache goes under
+        # %USERPROFILE%\.cache\vkbridge.
+        profile_cache() {
+            local dir
+            dir=$(winepath -u "$(wine cmd /c 'echo %USERPROFILE%' 2>/dev/null | tr -d '\r')")/.cache/vkbridge
+            rm -rf "$dir"
+            env -u HOME -u XDG_CACHE_HOME wine "$WIN/vkbridge.exe" embed --quiet --device vulkan:0 \
+                --model "$MODEL" hi >/dev/null && ls "$dir"/pipelines-*.bin >/dev/null
+        }
+        check "pipeline cache under %USERPROFILE% without HOME" profile_cache
     else
         echo "SKIP Windows Vulkan: wine reached no device: $(cat "$WORK/info.err")"
     fi

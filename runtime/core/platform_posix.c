@@ -13,6 +13,8 @@ void vkb_stdio_binary(void) {}
 
 int vkb_mkdir(const char *path) { return mkdir(path, 0755); }
 
+const char *vkb_home_dir(void) { return getenv("HOME"); }
+
 int vkb_setenv(const char *name, const char *value, int overwrite)
 {
     return setenv(name, value, overwrite);

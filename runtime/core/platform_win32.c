@@ -25,6 +25,12 @@ void vkb_stdio_binary(void)
 
 int vkb_mkdir(const char *path) { return _mkdir(path); }
 
+const char *vkb_home_dir(void)
+{
+    const char *home = getenv("HOME");
+    return home && *home ? home : getenv("USERPROFILE");
+}
+
 int vkb_setenv(const char *name, const char *value, int overwrite)
 {
     if (!overwrite && getenv(name))

@@ -92,13 +92,18 @@ int resolve_check_name(const char *name, char *err, size_t errlen)
     return rc;
 }
 
+/* base + suffix into out; VKB_ENOTFOUND when base is unset or empty. */
+static int join_path(char *out, size_t outlen, const char *base, const char *suffix)
+{
+    if (!base || !*base)
+        return VKB_ENOTFOUND;
+    int k = snprintf(out, outlen, "%s%s", base, suffix);
+    return (k < 0 || (size_t)k >= outlen) ? VKB_EINVAL : VKB_OK;
+}
+
 static int env_path(char *out, size_t outlen, const char *var, const char *suffix)
 {
-    const char *v = getenv(var);
-    if (!v || !*v)
-        return VKB_ENOTFOUND;
-    int k = snprintf(out, outlen, "%s%s", v, suffix);
-    return (k < 0 || (size_t)k >= outlen) ? VKB_EINVAL : VKB_OK;
+    return join_path(out, outlen, getenv(var), suffix);
 }
 
 int resolve_hub_cache(char *out, size_t outlen)
@@ -108,8 +113,8 @@ int resolve_hub_cache(char *out, size_t outlen)
         rc = env_path(out, outlen, "HF_HOME", "/hub");
     if (rc == VKB_ENOTFOUND)
         rc = env_path(out, outlen, "XDG_CACHE_HOME", "/huggingface/hub");
-    if (rc == VKB_ENOTFOUND)
-        rc = env_path(out, outlen, "HOME", "/.cache/huggingface/hub");
+    if (rc == VKB_ENOTFOUND) /* $HOME; %USERPROFILE% on Windows, as huggingface_hub does */
+        rc = join_path(out, outlen, vkb_home_dir(), "/.cache/huggingface/hub");
     return rc;
 }
 

@@ -117,7 +117,7 @@ fail:
 static int cache_dir(char *out, size_t len)
 {
     const char *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
+    const char *home = vkb_home_dir();
     int n;
     if (xdg && *xdg)
         n = snprintf(out, len, "%s/vkbridge", xdg);

@@ -31,6 +31,10 @@ void vkb_stdio_binary(void);
 /* mkdir(path, 0755); 0 or -1 with errno set (EEXIST when it is there already). */
 int vkb_mkdir(const char *path);
 
+/* The user's home folder: $HOME; on Windows $HOME if set, else %USERPROFILE% (where
+ * huggingface_hub puts ~/.cache/huggingface there too). NULL if neither is set. */
+const char *vkb_home_dir(void);
+
 /* setenv(name, value, overwrite); 0 or -1. */
 int vkb_setenv(const char *name, const char *value, int overwrite);
 
