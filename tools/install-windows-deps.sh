@@ -13,7 +13,10 @@ $SUDO apt-get install -y --no-install-recommends \
 # Source packages: the mirror the binary packages come from, same suites, main only.
 . /etc/os-release
 SRC=/etc/apt/sources.list.d/vkbridge-deb-src.sources
-if ! grep -rqs '^Types:.*deb-src\|^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+if [ "${ID:-}" != debian ]; then
+  echo "install-windows-deps: not Debian; enable deb-src lines for apt-get source yourself" \
+    "(tools/build-windows.sh prints SKIP without them)"
+elif ! grep -rqs '^Types:.*deb-src\|^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/; then
   mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
   printf 'Types: deb-src\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
     "${mirror:-http://deb.debian.org/debian}" "$VERSION_CODENAME" | $SUDO tee "$SRC" >/dev/null
