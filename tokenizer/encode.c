@@ -169,6 +169,17 @@ int tk_encode_tokens(const vkb_tokenizer *t, tk_work *w, const char *text, size_
 
 /* Builds the final encoding: prefix specials, the tokens (cut to fit max_len), suffix
  * specials. strings (optional) gets each token's string. */
+/* strndup for n bytes known to be there (mingw-w64's C library has no strndup). */
+static char *dup_bytes(const char *p, size_t n)
+{
+    char *s = malloc(n + 1);
+    if (s) {
+        memcpy(s, p, n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
 static int finish(const vkb_tokenizer *t, const tk_work *w, const tk_tokens *toks,
                   int add_special, int max_len, vkb_encoding *out, char ***strings)
 {
@@ -210,7 +221,7 @@ static int finish(const vkb_tokenizer *t, const tk_work *w, const tk_tokens *tok
             continue;
         const char *vocab_str = vkb_tokenizer_id_to_token(t, tok->id);
         if (tok->value_len >= 0)
-            s[k] = strndup(w->arena + tok->value_off, (size_t)tok->value_len);
+            s[k] = dup_bytes(w->arena + tok->value_off, (size_t)tok->value_len);
         else
             s[k] = strdup(vocab_str ? vocab_str : "");
         if (!s[k])

@@ -12,6 +12,7 @@
  * not in bert_score's table.
  */
 #include "bertscore.h"
+#include "vkb_platform.h"
 #include "commands.h"
 #include "gen_model.h"
 #include "model.h"
@@ -334,19 +335,19 @@ int bench_bertscore(int argc, char **argv)
     }
     json_t *results = json_array();
     int rc = 0;
-    char tmp[] = "/tmp/vkb-bench-bs-XXXXXX";
+    char tmp[1024];
     if (o.model) {
         const char *slash = strrchr(o.model, '/');
         rc |= run_model(o.model, slash && slash[1] ? slash + 1 : o.model, o.num_layers, &o, &c,
                         results);
-    } else if (!mkdtemp(tmp)) {
+    } else if (!vkb_make_temp_dir("vkb-bench-bs-", tmp, sizeof tmp)) {
         perror("bench bertscore: mkdtemp");
         rc = 1;
     } else {
         for (int s = 0; s < 2; s++) {
             if (!o.use_shape[s])
                 continue;
-            char dir[256], err[512] = "";
+            char dir[1100], err[512] = "";
             snprintf(dir, sizeof dir, "%s/%s", tmp, SHAPES[s].name);
             gen_model_spec spec = {.out = dir, .shape = SHAPES[s].gen_shape, .dtype = "f32",
                                    .seed = 1};

@@ -9,6 +9,7 @@
  * written in chunks, so a roberta-large folder never needs the model in memory.
  */
 #include "gen_model.h"
+#include "vkb_platform.h"
 
 #include "vkb_runtime.h"
 #include "vkb_tokenizer.h"
@@ -357,7 +358,7 @@ static int write_sentence_transformers(const char *dir, const shape_def *sh, con
     int rc = dump(mods, dir, "modules.json", err, errlen);
     char pool_dir[4096];
     snprintf(pool_dir, sizeof pool_dir, "%s/1_Pooling", dir);
-    if (rc == VKB_OK && mkdir(pool_dir, 0755) != 0 && errno != EEXIST) {
+    if (rc == VKB_OK && vkb_mkdir(pool_dir) != 0 && errno != EEXIST) {
         set_err(err, errlen, "%s: %s", pool_dir, strerror(errno));
         rc = VKB_EIO;
     }
@@ -440,7 +441,7 @@ int gen_model_write(const gen_model_spec *s, char *err, size_t errlen)
                 "must be a multiple of heads)", d.layers, d.hidden, d.heads, d.intermediate);
         return VKB_EINVAL;
     }
-    if (mkdir(s->out, 0755) != 0 && errno != EEXIST) {
+    if (vkb_mkdir(s->out) != 0 && errno != EEXIST) {
         set_err(err, errlen, "%s: %s", s->out, strerror(errno));
         return VKB_EIO;
     }

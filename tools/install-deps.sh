@@ -30,3 +30,5 @@ fi
 # browser is not an error: test_docs_swagger then prints SKIP.
 $SUDO apt-get install -y --no-install-recommends chromium ||
   echo "install-deps: no chromium package; the /docs browser test will SKIP"
+# The Windows cross build and its wine test: mingw-w64, wine, Xvfb, Debian's source packages.
+"$(dirname "$0")/install-windows-deps.sh"

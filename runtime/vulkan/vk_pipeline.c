@@ -14,6 +14,7 @@
  * there and caches its LLVM output in Mesa's own disk cache instead.)
  */
 #include "vk_internal.h"
+#include "vkb_platform.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -116,7 +117,7 @@ fail:
 static int cache_dir(char *out, size_t len)
 {
     const char *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
+    const char *home = vkb_home_dir();
     int n;
     if (xdg && *xdg)
         n = snprintf(out, len, "%s/vkbridge", xdg);
@@ -131,12 +132,12 @@ static int cache_dir(char *out, size_t len)
         if (*p != '/')
             continue;
         *p = 0;
-        int bad = mkdir(out, 0755) != 0 && errno != EEXIST;
+        int bad = vkb_mkdir(out) != 0 && errno != EEXIST;
         *p = '/';
         if (bad)
             return -1;
     }
-    return mkdir(out, 0755) != 0 && errno != EEXIST ? -1 : 0;
+    return vkb_mkdir(out) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 static void *read_file(const char *path, size_t *size)
@@ -206,7 +207,7 @@ void vk_pipeline_cache_save(vk_ctx *c)
         int ok = fwrite(data, 1, size, f) == size;
         ok &= fclose(f) == 0;
         /* rename is atomic: a concurrent reader sees the old blob or the new, never half. */
-        if (!ok || rename(tmp, c->cache_path) != 0) {
+        if (!ok || vkb_rename_replace(tmp, c->cache_path) != 0) {
             remove(tmp);
             vkb_log(VKB_LOG_WARN, "vulkan: cannot write pipeline cache %s", c->cache_path);
         } else {
