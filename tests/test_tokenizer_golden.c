@@ -214,6 +214,29 @@ int main(void)
         CHECK(!strcmp(vkb_tokenizer_kind(bert), "wordpiece") && !strcmp(vkb_tokenizer_kind(roberta), "bpe"),
               "kinds");
     }
+    /* Unigram (SentencePiece) tokenizers: every variant, and the legacy one in all three
+     * serialisations (2020, tokenizers 0.13, 0.15), on their goldens. */
+    static const char *const unigram[][2] = {
+        {"unigram-xlmr-like/tokenizer.json", "golden-unigram-xlmr-like.jsonl"},
+        {"unigram-xlmr-like-legacy/tokenizer.json", "golden-unigram-xlmr-like-legacy.jsonl"},
+        {"unigram-xlmr-like-legacy/tokenizer-tokenizers-0.13.json",
+         "golden-unigram-xlmr-like-legacy.jsonl"},
+        {"unigram-xlmr-like-legacy/tokenizer-tokenizers-0.15.json",
+         "golden-unigram-xlmr-like-legacy.jsonl"},
+        {"unigram-deberta-v3-like/tokenizer.json", "golden-unigram-deberta-v3-like.jsonl"},
+        {"unigram-identity/tokenizer.json", "golden-unigram-identity.jsonl"},
+        {"unigram-byte-fallback/tokenizer.json", "golden-unigram-byte-fallback.jsonl"},
+    };
+    for (size_t i = 0; i < sizeof(unigram) / sizeof(unigram[0]); i++) {
+        vkb_tokenizer *u = load(tpath(unigram[i][0]), -1);
+        char name[256];
+        snprintf(name, sizeof(name), "%s golden", unigram[i][0]);
+        run_golden(name, u, tpath(unigram[i][1]), 1);
+        if (u)
+            CHECK(!strcmp(vkb_tokenizer_kind(u), "unigram"), "%s kind", unigram[i][0]);
+        vkb_tokenizer_free(u);
+    }
+
     vkb_tokenizer_free(bert);
     vkb_tokenizer_free(roberta);
     vkb_tokenizer_free(roberta_ps);

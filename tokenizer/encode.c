@@ -30,6 +30,27 @@ static int save_value(tk_work *w, tk_token *tok, const tk_char *c, uint32_t b, u
     return 0;
 }
 
+int tk_work_save_value(tk_work *w, tk_token *tok, const char *s, size_t n)
+{
+    if (!w->want_strings)
+        return 0;
+    if (w->arena_len + n > w->arena_cap) {
+        size_t cap = w->arena_cap ? w->arena_cap : 256;
+        while (cap < w->arena_len + n)
+            cap *= 2;
+        char *a = realloc(w->arena, cap);
+        if (!a)
+            return -1;
+        w->arena = a;
+        w->arena_cap = cap;
+    }
+    tok->value_off = (uint32_t)w->arena_len;
+    memcpy(w->arena + w->arena_len, s, n);
+    w->arena_len += n;
+    tok->value_len = (int32_t)n;
+    return 0;
+}
+
 /* Original byte range of chars [b, e): from the first char's start to the last one's end,
  * widened to cover every char (normalization can reorder marks). */
 static void byte_range(const tk_char *c, uint32_t b, uint32_t e, uint32_t *start, uint32_t *end)
@@ -79,9 +100,9 @@ static int model_word(const vkb_tokenizer *t, tk_work *w, const tk_chars *text, 
         len += (size_t)k;
     }
     size_t first = out->n;
-    int rc = t->kind == TK_MODEL_WORDPIECE
-                 ? tk_wordpiece_word(&t->wordpiece, w, len, nchars, out)
-                 : tk_bpe_word((tk_bpe *)&t->bpe, w, len, out);
+    int rc = t->kind == TK_MODEL_WORDPIECE ? tk_wordpiece_word(&t->wordpiece, w, len, nchars, out)
+             : t->kind == TK_MODEL_UNIGRAM ? tk_unigram_word(&t->unigram, &t->vocab, w, len, out)
+                                           : tk_bpe_word((tk_bpe *)&t->bpe, w, len, out);
     if (rc)
         return rc;
     const tk_char *c = text->v + b;
@@ -104,12 +125,14 @@ static int model_word(const vkb_tokenizer *t, tk_work *w, const tk_chars *text, 
     return 0;
 }
 
-/* Pre-tokenizes piece [b, e) of text and runs the model on every word. */
+/* Pre-tokenizes piece [b, e) of text and runs the model on every word. at_start: the piece
+ * starts the input. */
 static int encode_piece(const vkb_tokenizer *t, tk_work *w, tk_chars *text, uint32_t b,
-                        uint32_t e, tk_tokens *out)
+                        uint32_t e, int at_start, tk_tokens *out)
 {
     w->words.n = 0;
-    if (tk_pretokenize(&t->pre, t->add_prefix_space, text, b, e, &w->words, w->tmp_spans))
+    if (tk_pretokenize(&t->pre, t->add_prefix_space, at_start, text, b, e, &w->words,
+                       w->tmp_spans))
         return -1;
     for (size_t i = 0; i < w->words.n; i++) {
         int rc = model_word(t, w, text, w->words.v[i].begin, w->words.v[i].end, out);
@@ -158,8 +181,9 @@ int tk_encode_tokens(const vkb_tokenizer *t, tk_work *w, const char *text, size_
             return -1;
         for (size_t q = 0; q < w->norm_pieces.n; q++) {
             tk_added_match m = w->norm_pieces.v[q];
+            int at_start = raw.begin == 0 && m.begin == nb;
             int rc = m.token >= 0 ? emit_added(t, w, nt, &m, out)
-                                  : encode_piece(t, w, nt, m.begin, m.end, out);
+                                  : encode_piece(t, w, nt, m.begin, m.end, at_start, out);
             if (rc)
                 return rc;
         }

@@ -115,6 +115,11 @@ int tk_trie_insert(tk_trie *t, const char *key, size_t len, int32_t id)
     return 0;
 }
 
+uint32_t tk_trie_child(const tk_trie *t, uint32_t node, unsigned char b)
+{
+    return t->n_nodes ? edge_get(t, node, b) : 0;
+}
+
 size_t tk_trie_longest(const tk_trie *t, const char *s, size_t n, int32_t *id)
 {
     size_t best = 0;

@@ -1,6 +1,6 @@
 /*
- * vkb_tokenizer.h — the one public header of tokenizer/: WordPiece and byte-level BPE
- * tokenizers loaded from the files Hugging Face publishes, producing the ids the Rust
+ * vkb_tokenizer.h — the one public header of tokenizer/: WordPiece, byte-level BPE and
+ * Unigram (SentencePiece) tokenizers loaded from the files Hugging Face publishes, producing the ids the Rust
  * `tokenizers` library produces.
  *
  * A loaded vkb_tokenizer is immutable and safe to use from many threads at once
@@ -86,7 +86,7 @@ int vkb_tokenizer_vocab_size(const vkb_tokenizer *t);
 int32_t vkb_tokenizer_cls_id(const vkb_tokenizer *t);
 int32_t vkb_tokenizer_sep_id(const vkb_tokenizer *t);
 int32_t vkb_tokenizer_pad_id(const vkb_tokenizer *t);
-/* "wordpiece" or "bpe". */
+/* "wordpiece", "bpe" or "unigram". */
 const char *vkb_tokenizer_kind(const vkb_tokenizer *t);
 
 /* Decodes ids back to text (special tokens skipped if skip_special). malloc'd, caller frees. */
