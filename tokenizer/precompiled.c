@@ -97,6 +97,10 @@ int tk_charsmap_parse(tk_charsmap *m, const char *base64, size_t len, char *err,
     memcpy(m->blob, raw + 4 + trie_bytes, m->blob_len);
     m->blob[m->blob_len] = 0; /* every offset inside the blob now ends in a NUL */
     free(raw);
+    for (int c = 1; c < 128; c++) {
+        char b = (char)c;
+        m->ascii[c] = tk_charsmap_lookup(m, &b, 1);
+    }
     return 0;
 fail:
     free(raw);
@@ -176,7 +180,7 @@ static int apply_cluster(const tk_charsmap *m, const tk_char *c, size_t b, size_
             len += (size_t)tk_utf8_encode(cp, buf + len);
     }
     if (short_cluster) {
-        const char *r = tk_charsmap_lookup(m, buf, len);
+        const char *r = len == 1 ? m->ascii[(unsigned char)buf[0]] : tk_charsmap_lookup(m, buf, len);
         if (r) {
             uint32_t s = c[b].start, t = c[e - 1].end;
             for (size_t i = b; i < e; i++) {
@@ -189,8 +193,13 @@ static int apply_cluster(const tk_charsmap *m, const tk_char *c, size_t b, size_
         }
     }
     for (size_t i = b; i < e; i++) {
-        int k = tk_utf8_encode(c[i].cp, buf);
-        const char *r = tk_charsmap_lookup(m, buf, (size_t)k);
+        const char *r;
+        if (c[i].cp < 0x80) {
+            r = m->ascii[c[i].cp];
+        } else {
+            int k = tk_utf8_encode(c[i].cp, buf);
+            r = tk_charsmap_lookup(m, buf, (size_t)k);
+        }
         if (r ? push_replacement(out, r, c[i].start, c[i].end)
               : tk_chars_push(out, c[i].cp, c[i].start, c[i].end))
             return -1;

@@ -16,7 +16,31 @@
 
 struct tk_regex {
     regex_t *re;
+    /* The pattern is one literal char repeated at least run_min times ("c{n,}", the " {2,}"
+     * every SentencePiece converter writes): matched without Oniguruma, same result. */
+    uint32_t run_cp;
+    uint32_t run_min; /* 0: not of that form */
 };
+
+/* Recognises "c{n,}" with c a char that is literal in a regex (no escape, no class). */
+static void detect_run(tk_regex *r, const char *pattern)
+{
+    uint32_t cp;
+    int k = tk_utf8_next(pattern, strlen(pattern), &cp);
+    if (k <= 0 || strchr("\\^$.|?*+()[]{}#", (int)cp) || cp == 0 || pattern[k] != '{')
+        return;
+    const char *p = pattern + k + 1;
+    uint32_t n = 0;
+    int digits = 0;
+    while (*p >= '0' && *p <= '9' && digits < 6) {
+        n = n * 10 + (uint32_t)(*p++ - '0');
+        digits++;
+    }
+    if (digits && n > 0 && p[0] == ',' && p[1] == '}' && p[2] == 0) {
+        r->run_cp = cp;
+        r->run_min = n;
+    }
+}
 
 static pthread_once_t onig_once = PTHREAD_ONCE_INIT;
 
@@ -45,6 +69,7 @@ tk_regex *tk_regex_new(const char *pattern, char *err, size_t errlen)
         free(r);
         return NULL;
     }
+    detect_run(r, pattern);
     return r;
 }
 
@@ -106,9 +131,33 @@ static int find_literal(const tk_pattern *p, const tk_char *t, uint32_t b, uint3
     return 0;
 }
 
+/* "c{n,}": every maximal run of c at least n long, left to right (what a greedy search
+ * finds). */
+static int find_run(const tk_regex *re, const tk_char *t, uint32_t b, uint32_t e, tk_matches *out)
+{
+    uint32_t prev = b;
+    for (uint32_t i = b; i < e;) {
+        if (t[i].cp != re->run_cp) {
+            i++;
+            continue;
+        }
+        uint32_t j = i + 1;
+        while (j < e && t[j].cp == re->run_cp)
+            j++;
+        if (j - i >= re->run_min && add_found(out, &prev, i, j))
+            return -1;
+        i = j;
+    }
+    if (prev != e && push_match(out, prev, e, 0))
+        return -1;
+    return 0;
+}
+
 static int find_regex(const tk_regex *re, const tk_char *t, uint32_t b, uint32_t e,
                       tk_matches *out)
 {
+    if (re->run_min)
+        return find_run(re, t, b, e, out);
     size_t n = e - b;
     char *bytes = malloc(n * 4 + 1);
     uint32_t *char_at = malloc((n * 4 + 1) * sizeof(uint32_t)); /* byte -> char index */

@@ -155,6 +155,7 @@ typedef struct tk_charsmap {
     size_t n_units;
     char *blob;
     size_t blob_len;
+    const char *ascii[128]; /* the lookup of each one-byte char, done once at load */
 } tk_charsmap;
 
 /* Decodes the base64 precompiled_charsmap; 0, or -1 with err naming what is wrong. */
@@ -298,8 +299,25 @@ typedef struct tk_trie {
 } tk_trie;
 
 int tk_trie_insert(tk_trie *t, const char *key, size_t len, int32_t id);
-/* The child of node along byte b, or 0 (none; the root is node 0 and never a child). */
-uint32_t tk_trie_child(const tk_trie *t, uint32_t node, unsigned char b);
+/* The child of node along byte b, or 0 (none; the root is node 0 and never a child). Inline:
+ * the Unigram lattice takes one step per byte of every piece it tries. */
+static inline uint32_t tk_trie_child(const tk_trie *t, uint32_t node, unsigned char b)
+{
+    if (node == 0)
+        return t->root_child[b];
+    if (!t->edge_cap)
+        return 0;
+    uint64_t key = (((uint64_t)node << 8) | b) + 1;
+    uint32_t s = (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & (t->edge_cap - 1);
+    for (;;) {
+        uint64_t k = t->edge_key[s];
+        if (k == key)
+            return t->edge_child[s];
+        if (k == 0)
+            return 0;
+        s = (s + 1) & (t->edge_cap - 1);
+    }
+}
 /* Longest key that prefixes s[0..n): returns its byte length (0 = none) and sets *id. */
 size_t tk_trie_longest(const tk_trie *t, const char *s, size_t n, int32_t *id);
 void tk_trie_free(tk_trie *t);
@@ -320,65 +338,6 @@ typedef struct tk_merge {
     int32_t new_id;
 } tk_merge;
 
-/* A cached word: its tokens and each token's byte length in the word. */
-typedef struct tk_bpe_cache_entry {
-    uint64_t hash;
-    char *word;
-    uint32_t word_len;
-    uint32_t n;
-    int32_t *ids;
-    uint32_t *lens;
-} tk_bpe_cache_entry;
-
-/* One shard of the BPE word cache: open addressing over `slots`, at most half full (then
- * emptied), guarded by its own lock so threads rarely wait for each other. */
-enum { TK_BPE_CACHE_SHARDS = 16, TK_BPE_CACHE_SLOTS = 2048 };
-typedef struct tk_bpe_cache_shard {
-    pthread_mutex_t lock;
-    tk_bpe_cache_entry *slots; /* TK_BPE_CACHE_SLOTS entries, word NULL = empty */
-    uint32_t n;
-} tk_bpe_cache_shard;
-
-typedef struct tk_bpe {
-    const tk_strmap *vocab; /* the tokenizer's vocabulary */
-    char *unk_token;
-    int32_t unk_id;
-    char *prefix, *suffix; /* continuing_subword_prefix, end_of_word_suffix (NULL = none) */
-    int fuse_unk, byte_fallback, ignore_merges;
-    int byte_level;         /* words arrive as raw bytes; vocab_raw holds the tokens' bytes */
-    tk_strmap vocab_raw;    /* byte-level: raw bytes of each token -> id */
-    int32_t byte_id[256];   /* byte-level: id of each single byte, -1 if none */
-    int32_t byte_fallback_id[256]; /* ids of "<0xXX>" tokens, -1 if none */
-    tk_merge *merges;       /* open addressing, merge_cap slots */
-    uint32_t merge_cap, n_merges;
-    /* Word cache shared by all threads; a word's hash picks its shard. */
-    tk_bpe_cache_shard cache[TK_BPE_CACHE_SHARDS];
-    int cache_ready;
-} tk_bpe;
-
-/* The Unigram model (unigram.c): pieces with log-probability scores, the best segmentation
- * of each word by Viterbi over its bytes, as tokenizers' Unigram::encode_optimized. */
-typedef struct tk_unigram {
-    char **pieces;        /* n: the piece of each id (owned) */
-    double *scores;       /* n: as tokenizers' JSON reader reads them (json_number.c) */
-    int32_t n;
-    tk_trie trie;         /* piece bytes -> id (a piece listed twice: the later id) */
-    int32_t unk_id;       /* -1: none */
-    int byte_fallback, fuse_unk;
-    double unk_score;     /* min(scores) - 10, the score of an unknown code point */
-    int32_t byte_id[256]; /* byte_fallback: the id of "<0xHH>", -1 if missing */
-} tk_unigram;
-
-/* Reads the number whose text starts at s (JSON syntax) the way serde_json does without its
- * float_roundtrip feature: all digits as one u64 (digits past 19 dropped), converted to the
- * nearest double, then one multiply or divide by a power of ten (each step rounded). Sets
- * *end past the number; 0, or -1 (not a number, or out of range). */
-int tk_json_number_serde(const char *s, const char **end, double *out);
-/* Reads the scores of model.vocab (a list of [piece, score]) from the raw tokenizer.json
- * text with tk_json_number_serde; n entries expected. 0, or -1 with err set. */
-int tk_unigram_raw_scores(const char *json, size_t len, double *scores, size_t n, char *err,
-                          size_t errlen);
-
 /* A token the model or the added-token matcher produced. start/end: original byte range.
  * value_off/value_len: for added tokens the matched text in the encoding's string arena
  * (value_len -1: the vocabulary string). */
@@ -396,6 +355,86 @@ typedef struct tk_tokens {
 } tk_tokens;
 
 int tk_tokens_push(tk_tokens *t, int32_t id, uint32_t start, uint32_t end, uint8_t special);
+
+/* ---- word cache (word_cache.c): word bytes -> its tokens, shared by all threads ---- */
+
+/* A cached word: its tokens and each token's byte length in the word. */
+typedef struct tk_word_cache_entry {
+    uint64_t hash;
+    char *word;
+    uint32_t word_len;
+    uint32_t n;
+    int32_t *ids;
+    uint32_t *lens;
+} tk_word_cache_entry;
+
+/* One shard: open addressing over `slots`, at most half full (then emptied), guarded by its
+ * own lock so threads rarely wait for each other. */
+enum { TK_WORD_CACHE_SHARDS = 16, TK_WORD_CACHE_SLOTS = 2048, TK_WORD_CACHE_MAX_WORD = 128 };
+typedef struct tk_word_cache_shard {
+    pthread_mutex_t lock;
+    tk_word_cache_entry *slots; /* TK_WORD_CACHE_SLOTS entries, word NULL = empty */
+    uint32_t n;
+} tk_word_cache_shard;
+
+typedef struct tk_word_cache {
+    tk_word_cache_shard shards[TK_WORD_CACHE_SHARDS]; /* a word's hash picks its shard */
+    int ready;
+} tk_word_cache;
+
+int tk_word_cache_init(tk_word_cache *c);
+void tk_word_cache_free(tk_word_cache *c);
+/* If word (len bytes, hash h) is cached, appends its n tokens to out: pieces of lens[i]
+ * bytes, start/end char indices via byte_char; returns 1 (*err -1 on allocation failure). */
+int tk_word_cache_get(tk_word_cache *c, uint64_t h, const char *word, uint32_t len,
+                      const uint32_t *byte_char, tk_tokens *out, int *err);
+/* Remembers word -> (ids, lens); skipped silently when memory is short. */
+void tk_word_cache_put(tk_word_cache *c, uint64_t h, const char *word, uint32_t len,
+                       const int32_t *ids, const uint32_t *lens, uint32_t n);
+/* Appends n tokens that split the word's len bytes into pieces of lens[i] bytes (a zero-length
+ * piece takes the char where it stands). */
+int tk_word_pieces_emit(tk_tokens *out, const uint32_t *byte_char, size_t len, const int32_t *ids,
+                        const uint32_t *lens, uint32_t n);
+
+typedef struct tk_bpe {
+    const tk_strmap *vocab; /* the tokenizer's vocabulary */
+    char *unk_token;
+    int32_t unk_id;
+    char *prefix, *suffix; /* continuing_subword_prefix, end_of_word_suffix (NULL = none) */
+    int fuse_unk, byte_fallback, ignore_merges;
+    int byte_level;         /* words arrive as raw bytes; vocab_raw holds the tokens' bytes */
+    tk_strmap vocab_raw;    /* byte-level: raw bytes of each token -> id */
+    int32_t byte_id[256];   /* byte-level: id of each single byte, -1 if none */
+    int32_t byte_fallback_id[256]; /* ids of "<0xXX>" tokens, -1 if none */
+    tk_merge *merges;       /* open addressing, merge_cap slots */
+    uint32_t merge_cap, n_merges;
+    tk_word_cache cache;
+} tk_bpe;
+
+/* The Unigram model (unigram.c): pieces with log-probability scores, the best segmentation
+ * of each word by Viterbi over its bytes, as tokenizers' Unigram::encode_optimized. */
+typedef struct tk_unigram {
+    char **pieces;        /* n: the piece of each id (owned) */
+    double *scores;       /* n: as tokenizers' JSON reader reads them (json_number.c) */
+    int32_t n;
+    tk_trie trie;         /* piece bytes -> id (a piece listed twice: the later id) */
+    int32_t unk_id;       /* -1: none */
+    int byte_fallback, fuse_unk;
+    double unk_score;     /* min(scores) - 10, the score of an unknown code point */
+    int32_t byte_id[256]; /* byte_fallback: the id of "<0xHH>", -1 if missing */
+    tk_word_cache cache;  /* words whose pieces are all in the vocab */
+} tk_unigram;
+
+/* Reads the number whose text starts at s (JSON syntax) the way serde_json does without its
+ * float_roundtrip feature: all digits as one u64 (digits past 19 dropped), converted to the
+ * nearest double, then one multiply or divide by a power of ten (each step rounded). Sets
+ * *end past the number; 0, or -1 (not a number, or out of range). */
+int tk_json_number_serde(const char *s, const char **end, double *out);
+/* Reads the scores of model.vocab (a list of [piece, score]) from the raw tokenizer.json
+ * text with tk_json_number_serde; n entries expected. 0, or -1 with err set. */
+int tk_unigram_raw_scores(const char *json, size_t len, double *scores, size_t n, char *err,
+                          size_t errlen);
+
 
 /* Working space of one encode call; grows as needed, freed by tk_work_free. */
 typedef struct tk_work {
@@ -448,7 +487,6 @@ void tk_bpe_free(tk_bpe *bpe);
 /* Adds merge (a, b) -> new_id with the given rank; a pair listed again takes the later rank. */
 int tk_bpe_add_merge(tk_bpe *bpe, int32_t a, int32_t b, uint32_t rank, int32_t new_id);
 const tk_merge *tk_bpe_find_merge(const tk_bpe *bpe, int32_t a, int32_t b);
-int tk_bpe_init_cache(tk_bpe *bpe);
 
 /* ---- byte-level mapping (bytelevel.c) ---- */
 

@@ -154,7 +154,7 @@ static int build_bpe(vkb_tokenizer *t, int byte_level, char *err, size_t errlen)
             a[n] = 0;
         }
     }
-    if (tk_bpe_init_cache(bpe))
+    if (tk_word_cache_init(&bpe->cache))
         goto oom;
     return 0;
 oom:

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The same hash as tk_trie_child (tk_internal.h) uses. */
 static uint32_t edge_slot(uint64_t key, uint32_t cap)
 {
     return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
@@ -113,11 +114,6 @@ int tk_trie_insert(tk_trie *t, const char *key, size_t len, int32_t id)
     if (len > 0)
         t->node_id[node] = id;
     return 0;
-}
-
-uint32_t tk_trie_child(const tk_trie *t, uint32_t node, unsigned char b)
-{
-    return t->n_nodes ? edge_get(t, node, b) : 0;
 }
 
 size_t tk_trie_longest(const tk_trie *t, const char *s, size_t n, int32_t *id)

@@ -10,7 +10,8 @@
  * one-char piece covers is offered as unknown at min(scores) - 10. Backtracking yields the
  * pieces; consecutive unknowns fuse into one token whose string is looked up again (it may be
  * a piece), then falls back to <0xHH> byte pieces (byte_fallback) or the unknown id.
- * Scores are doubles summed in double, as tokenizers does.
+ * Scores are doubles summed in double, as tokenizers does. Words whose pieces are all in the
+ * vocab are remembered in the word cache (word_cache.c), as tokenizers' Unigram cache does.
  */
 #include "tk_internal.h"
 
@@ -51,6 +52,10 @@ int tk_unigram_build(tk_unigram *u, char *err, size_t errlen)
         }
     }
     u->unk_score = min - 10.0;
+    if (tk_word_cache_init(&u->cache)) {
+        tk_errf(err, errlen, "out of memory building the Unigram word cache");
+        return -1;
+    }
     for (int b = 0; b < 256; b++)
         u->byte_id[b] = -1;
     for (int32_t i = 0; i < u->n; i++) {
@@ -73,6 +78,7 @@ void tk_unigram_free(tk_unigram *u)
     free(u->pieces);
     free(u->scores);
     tk_trie_free(&u->trie);
+    tk_word_cache_free(&u->cache);
     memset(u, 0, sizeof(*u));
 }
 
@@ -116,6 +122,15 @@ int tk_unigram_word(const tk_unigram *u, const tk_strmap *vocab, tk_work *w, siz
 {
     if (len == 0)
         return 0;
+    uint64_t h = 0;
+    int cacheable = len <= TK_WORD_CACHE_MAX_WORD && u->cache.ready;
+    if (cacheable) {
+        int err = 0;
+        h = tk_hash(w->bytes, len);
+        if (tk_word_cache_get((tk_word_cache *)&u->cache, h, w->bytes, (uint32_t)len, w->byte_char,
+                              out, &err))
+            return err;
+    }
     if (len + 1 > w->uni_cap &&
         tk_grow(&w->uni_nodes, &w->uni_cap, len + 1, sizeof(uni_node)))
         return -1;
@@ -156,37 +171,44 @@ int tk_unigram_word(const tk_unigram *u, const tk_strmap *vocab, tk_work *w, siz
         }
         pos += mblen;
     }
-    /* Backtrack: pieces come out last first; reverse them in place afterwards. Fused unknown
-     * runs are emitted through emit's lookup; other pieces carry their id. */
-    size_t first = out->n;
-    uint32_t end = (uint32_t)len;
-    while (end > 0) {
+    /* Backtrack: pieces come out last first, as (start, end, id) triples in merge_out, an
+     * unknown run fused into one with id -1 (emit looks it up). */
+    if (tk_grow((void **)&w->merge_out, &w->merge_out_cap, 3 * (len + 1), sizeof(uint32_t)))
+        return -1;
+    uint32_t *seg = w->merge_out;
+    size_t n = 0;
+    int all_known = 1;
+    for (uint32_t end = (uint32_t)len; end > 0; n++) {
         uint32_t start = (uint32_t)lat[end].start;
         int32_t id = lat[end].id;
-        int rc;
-        if (u->fuse_unk && u->unk_id >= 0 && id == u->unk_id) {
-            uint32_t run_end = end;
-            while (start > 0 && lat[start].id == u->unk_id)
+        if (id == u->unk_id) {
+            while (u->fuse_unk && start > 0 && lat[start].id == u->unk_id)
                 start = (uint32_t)lat[start].start;
-            size_t before = out->n;
-            rc = emit(u, vocab, w, start, run_end, -1, 0, out);
-            if (rc)
-                return rc;
-            /* byte pieces of one run come out in order; keep them so after the reversal */
-            for (size_t a = before, z = out->n; a + 1 < z; a++, z--) {
-                tk_token t = out->v[a];
-                out->v[a] = out->v[z - 1];
-                out->v[z - 1] = t;
-            }
-        } else if ((rc = emit(u, vocab, w, start, end, id, id != u->unk_id, out))) {
-            return rc;
+            id = -1;
+            all_known = 0;
         }
+        seg[3 * n] = start;
+        seg[3 * n + 1] = end;
+        seg[3 * n + 2] = (uint32_t)id;
         end = start;
     }
-    for (size_t a = first, z = out->n; a + 1 < z; a++, z--) {
-        tk_token t = out->v[a];
-        out->v[a] = out->v[z - 1];
-        out->v[z - 1] = t;
+    for (size_t i = n; i-- > 0;) {
+        int32_t id = (int32_t)seg[3 * i + 2];
+        int rc = emit(u, vocab, w, seg[3 * i], seg[3 * i + 1], id, id >= 0, out);
+        if (rc)
+            return rc;
+    }
+    if (cacheable && all_known) {
+        /* The lattice is done with: its space (16 bytes a byte) holds ids and byte lengths. */
+        int32_t *ids = w->uni_nodes;
+        uint32_t *lens = (uint32_t *)(ids + n);
+        for (size_t i = 0; i < n; i++) {
+            size_t k = n - 1 - i;
+            ids[i] = (int32_t)seg[3 * k + 2];
+            lens[i] = seg[3 * k + 1] - seg[3 * k];
+        }
+        tk_word_cache_put((tk_word_cache *)&u->cache, h, w->bytes, (uint32_t)len, ids, lens,
+                          (uint32_t)n);
     }
     return 0;
 }
