@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# test_embed_cli.sh BINARY TESTDATA BUILD_DIR — `vkbridge embed` against the tiny-bert oracle:
+# test_embed_cli.sh BINARY TESTDATA BUILD_DIR — `vkbridge embed` against the tiny-bert oracle
+# (and tiny-xlmr's, the Unigram-tokenizer family):
 # by folder path and by name under VKB_MODEL_DIR, texts all together (JSON Lines on stdin)
 # and one by one, on the CPU backend and on Vulkan (lavapipe), small device batches; the
 # exact /embed response shape; bad input and bad names.
@@ -105,6 +106,15 @@ for dev in $DEVICES; do
     done
     check "$dev: texts one by one ($(head -c 300 "$WORK/err1" 2>/dev/null))" python3 "$WORK/compare.py" "$ORACLE" x "$MODEL" "${ones[@]}"
     check "$dev: one by one == all together within 1e-6" python3 "$WORK/same.py" "$WORK/all-$dev.json" "${ones[@]}"
+done
+
+# XLM-R (RoBERTa layout, SentencePiece Unigram tokenizer): the tiny-xlmr oracle by name.
+XORACLE=$TESTDATA/oracle/tiny-xlmr.json
+python3 -c 'import json, sys
+for t in json.load(open(sys.argv[1]))["embeddings"]["texts"]: print(json.dumps({"text": t}))' "$XORACLE" >"$WORK/xlmr.jsonl"
+for dev in $DEVICES; do
+    VKB_MODEL_DIR=$TESTDATA/models "$BIN" embed --device "$dev" --model tiny-xlmr <"$WORK/xlmr.jsonl" >"$WORK/xlmr-$dev.json" 2>"$WORK/err"
+    check "$dev: tiny-xlmr oracle texts ($(tail -c 300 "$WORK/err"))" python3 "$WORK/compare.py" "$XORACLE" x tiny-xlmr "$WORK/xlmr-$dev.json"
 done
 
 # TEXT arguments equal the same texts on stdin.
