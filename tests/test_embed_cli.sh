@@ -116,6 +116,17 @@ for dev in $DEVICES; do
     VKB_MODEL_DIR=$TESTDATA/models "$BIN" embed --device "$dev" --model tiny-xlmr <"$WORK/xlmr.jsonl" >"$WORK/xlmr-$dev.json" 2>"$WORK/err"
     check "$dev: tiny-xlmr oracle texts ($(tail -c 300 "$WORK/err"))" python3 "$WORK/compare.py" "$XORACLE" x tiny-xlmr "$WORK/xlmr-$dev.json"
 done
+# CamemBERT is the same architecture under model_type "camembert" (no oracle of its own): the
+# tiny-xlmr files with only that changed must embed to the tiny-xlmr oracle.
+CAMEM=$WORK/tiny-camembert
+mkdir -p "$CAMEM"
+for f in "$TESTDATA"/models/tiny-xlmr/*; do ln -s "$f" "$CAMEM/$(basename "$f")"; done
+rm "$CAMEM/config.json"
+python3 -c 'import json, sys
+c = json.load(open(sys.argv[1])); c["model_type"] = "camembert"; c["architectures"] = ["CamembertModel"]
+json.dump(c, open(sys.argv[2], "w"))' "$TESTDATA/models/tiny-xlmr/config.json" "$CAMEM/config.json"
+"$BIN" embed --device cpu --model "$CAMEM" <"$WORK/xlmr.jsonl" >"$WORK/camem.json" 2>"$WORK/err"
+check "cpu: tiny-xlmr as model_type camembert ($(tail -c 300 "$WORK/err"))" python3 "$WORK/compare.py" "$XORACLE" x "$CAMEM" "$WORK/camem.json"
 
 # TEXT arguments equal the same texts on stdin.
 "$BIN" embed --device cpu --model "$MODEL" "hello world" "A second one." >"$WORK/argv.json"
