@@ -192,9 +192,11 @@ int tk_encode_tokens(const vkb_tokenizer *t, tk_work *w, const char *text, size_
 }
 
 /* Builds the final encoding: prefix specials, the tokens (cut to fit max_len), suffix
- * specials. strings (optional) gets each token's string. */
+ * specials. strings (optional) gets each token's string, lens (optional, with strings) each
+ * string's byte length (an unknown Unigram piece may hold U+0000). */
 static int finish(const vkb_tokenizer *t, const tk_work *w, const tk_tokens *toks,
-                  int add_special, int max_len, vkb_encoding *out, char ***strings)
+                  int add_special, int max_len, vkb_encoding *out, char ***strings,
+                  size_t **lens)
 {
     int n_pre = add_special ? t->post.n_prefix : 0;
     int n_suf = add_special ? t->post.n_suffix : 0;
@@ -213,7 +215,8 @@ static int finish(const vkb_tokenizer *t, const tk_work *w, const tk_tokens *tok
     out->special_mask = malloc(alloc);
     out->offsets = malloc(alloc * 2 * sizeof(uint32_t));
     char **s = strings ? calloc(alloc, sizeof(char *)) : NULL;
-    if (!out->ids || !out->special_mask || !out->offsets || (strings && !s))
+    size_t *L = lens ? malloc(alloc * sizeof(size_t)) : NULL;
+    if (!out->ids || !out->special_mask || !out->offsets || (strings && !s) || (lens && !L))
         goto fail;
     out->n = n;
     int k = 0;
@@ -223,6 +226,8 @@ static int finish(const vkb_tokenizer *t, const tk_work *w, const tk_tokens *tok
         out->offsets[2 * k] = out->offsets[2 * k + 1] = 0;
         if (s && !(s[k] = strdup(t->post.prefix_tokens[i])))
             goto fail;
+        if (L)
+            L[k] = strlen(s[k]);
     }
     for (size_t i = 0; i < content; i++, k++) {
         const tk_token *tok = &toks->v[i];
@@ -233,12 +238,14 @@ static int finish(const vkb_tokenizer *t, const tk_work *w, const tk_tokens *tok
         if (!s)
             continue;
         const char *vocab_str = vkb_tokenizer_id_to_token(t, tok->id);
-        if (tok->value_len >= 0)
-            s[k] = strndup(w->arena + tok->value_off, (size_t)tok->value_len);
-        else
-            s[k] = strdup(vocab_str ? vocab_str : "");
-        if (!s[k])
+        const char *src = tok->value_len >= 0 ? w->arena + tok->value_off : vocab_str ? vocab_str : "";
+        size_t len = tok->value_len >= 0 ? (size_t)tok->value_len : strlen(src);
+        if (!(s[k] = malloc(len + 1)))
             goto fail;
+        memcpy(s[k], src, len); /* by length: a matched text may hold U+0000 */
+        s[k][len] = 0;
+        if (L)
+            L[k] = len;
     }
     for (int i = 0; i < n_suf; i++, k++) {
         out->ids[k] = t->post.suffix_ids[i];
@@ -246,25 +253,32 @@ static int finish(const vkb_tokenizer *t, const tk_work *w, const tk_tokens *tok
         out->offsets[2 * k] = out->offsets[2 * k + 1] = 0;
         if (s && !(s[k] = strdup(t->post.suffix_tokens[i])))
             goto fail;
+        if (L)
+            L[k] = strlen(s[k]);
     }
     if (strings)
         *strings = s;
+    if (lens)
+        *lens = L;
     return 0;
 fail:
     if (s)
         vkb_tokens_free(s, n);
+    free(L);
     vkb_encoding_free(out);
     return -ENOMEM;
 }
 
 static int encode(const vkb_tokenizer *t, const char *text, size_t len, int add_special,
-                  int max_len, vkb_encoding *out, char ***strings)
+                  int max_len, vkb_encoding *out, char ***strings, size_t **lens)
 {
     if (!out)
         return -EINVAL;
     memset(out, 0, sizeof(*out));
     if (strings)
         *strings = NULL;
+    if (lens)
+        *lens = NULL;
     if (!t || (!text && len) || max_len < 0)
         return -EINVAL;
     if (len >= UINT32_MAX / 2)
@@ -278,7 +292,7 @@ static int encode(const vkb_tokenizer *t, const char *text, size_t len, int add_
     else if (rc)
         rc = -ENOMEM;
     if (!rc)
-        rc = finish(t, &w, &toks, add_special, max_len, out, strings);
+        rc = finish(t, &w, &toks, add_special, max_len, out, strings, lens);
     free(toks.v);
     tk_work_free(&w);
     return rc;
@@ -287,7 +301,7 @@ static int encode(const vkb_tokenizer *t, const char *text, size_t len, int add_
 int vkb_tokenizer_encode(const vkb_tokenizer *t, const char *text, size_t len, int add_special,
                          int max_len, vkb_encoding *out)
 {
-    return encode(t, text, len, add_special, max_len, out, NULL);
+    return encode(t, text, len, add_special, max_len, out, NULL, NULL);
 }
 
 int vkb_tokenizer_encode_tokens(const vkb_tokenizer *t, const char *text, size_t len,
@@ -295,7 +309,16 @@ int vkb_tokenizer_encode_tokens(const vkb_tokenizer *t, const char *text, size_t
 {
     if (!tokens)
         return -EINVAL;
-    return encode(t, text, len, add_special, max_len, out, tokens);
+    return encode(t, text, len, add_special, max_len, out, tokens, NULL);
+}
+
+int vkb_tokenizer_encode_tokens_len(const vkb_tokenizer *t, const char *text, size_t len,
+                                    int add_special, int max_len, vkb_encoding *out,
+                                    char ***tokens, size_t **lens)
+{
+    if (!tokens || !lens)
+        return -EINVAL;
+    return encode(t, text, len, add_special, max_len, out, tokens, lens);
 }
 
 void vkb_tokens_free(char **tokens, int n)

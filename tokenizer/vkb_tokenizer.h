@@ -57,6 +57,12 @@ void vkb_encoding_free(vkb_encoding *e);
 int vkb_tokenizer_encode_tokens(const vkb_tokenizer *t, const char *text, size_t len,
                                 int add_special, int max_len, vkb_encoding *out, char ***tokens);
 void vkb_tokens_free(char **tokens, int n);
+/* As vkb_tokenizer_encode_tokens, and *lens receives each token string's byte length: the
+ * string of an unknown Unigram piece is the text it covers, which may hold U+0000, so it ends
+ * at lens[i] (a NUL follows it there). Free with free(*lens) and vkb_tokens_free. */
+int vkb_tokenizer_encode_tokens_len(const vkb_tokenizer *t, const char *text, size_t len,
+                                    int add_special, int max_len, vkb_encoding *out,
+                                    char ***tokens, size_t **lens);
 
 /* A padded batch; every array is row-major (batch, len). */
 typedef struct vkb_batch_encoding {
