@@ -16,7 +16,6 @@
 #include "tk_internal.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +25,12 @@ typedef struct uni_node {
     int32_t start; /* byte where the last piece of the best path starts; -1: no path yet */
     int32_t id;
 } uni_node;
+
+/* The value of an uppercase hex digit, or -1. */
+static int hex_upper(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
 
 int tk_unigram_build(tk_unigram *u, char *err, size_t errlen)
 {
@@ -60,13 +65,11 @@ int tk_unigram_build(tk_unigram *u, char *err, size_t errlen)
         u->byte_id[b] = -1;
     for (int32_t i = 0; i < u->n; i++) {
         const char *p = u->pieces[i];
-        unsigned v;
-        char tail;
-        /* exactly "<0xHH>", uppercase hex as tokenizers writes it */
-        if (strlen(p) == 6 && !strncmp(p, "<0x", 3) && p[5] == '>' &&
-            sscanf(p + 3, "%2X%c", &v, &tail) == 2 && tail == '>' &&
-            !(p[3] >= 'a' && p[3] <= 'f') && !(p[4] >= 'a' && p[4] <= 'f'))
-            u->byte_id[v] = i; /* a piece listed twice: the later id, as the vocab map */
+        /* exactly "<0xHH>", uppercase hex: the string tokenizers looks up for a byte */
+        int hi, lo; /* each test reads one byte further only if the previous one passed */
+        if (!strncmp(p, "<0x", 3) && (hi = hex_upper(p[3])) >= 0 && (lo = hex_upper(p[4])) >= 0 &&
+            p[5] == '>' && !p[6])
+            u->byte_id[hi * 16 + lo] = i; /* a piece listed twice: the later id, as the map */
     }
     return 0;
 }
