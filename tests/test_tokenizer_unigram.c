@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <sys/stat.h>
 
 #define SP "\xe2\x96\x81" /* U+2581, Metaspace's replacement */
 
@@ -476,6 +477,7 @@ static void expect_load_error(const char *json, const char *needle, int line)
 
 static void test_load_errors(void)
 {
+    vkb_tokenizer *t;
     char norm[256];
     static const struct {
         const char *charsmap, *needle;
@@ -533,8 +535,23 @@ static void test_load_errors(void)
     expect_load_error(uni_json("null", "null", "", "0", 0,
                                "{\"type\": \"RobertaProcessing\", \"sep\": [\"</s>\", 77], \"cls\": [\"<s>\", 1]}", "null"),
                       "has id 77", __LINE__);
+    /* a folder with only a SentencePiece model says that a tokenizer.json is what is read */
+    char dir[128], spm[160];
+    snprintf(dir, sizeof(dir), "%s/spm-only", tt_tmpdir());
+    snprintf(spm, sizeof(spm), "%s/sentencepiece.bpe.model", dir);
+    CHECK(mkdir(dir, 0700) == 0, "mkdir %s", dir);
+    FILE *f = fopen(spm, "w");
+    if (f)
+        fclose(f);
+    t = (vkb_tokenizer *)1;
+    char err[512] = "";
+    CHECK(vkb_tokenizer_load(dir, NULL, &t, err, sizeof(err)) < 0 && t == NULL &&
+              strstr(err, "sentencepiece.bpe.model") && strstr(err, "tokenizer.json"),
+          "SentencePiece-only folder: %s", err);
+    unlink(spm);
+    rmdir(dir);
     /* a file from tokenizers <= 0.10.0: no model type, recognised by the list vocab + unk_id */
-    vkb_tokenizer *t = tt_load_json("{\"model\": {\"unk_id\": 0, \"vocab\": [[\"<unk>\", 0.0], [\"a\", -1.5]]}}", -1);
+    t = tt_load_json("{\"model\": {\"unk_id\": 0, \"vocab\": [[\"<unk>\", 0.0], [\"a\", -1.5]]}}", -1);
     TT_EXPECT(t, "aa", 0, "a|a");
     vkb_tokenizer_free(t);
 }

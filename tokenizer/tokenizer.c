@@ -280,6 +280,17 @@ static int load_path(vkb_tokenizer *t, const char *path, char *err, size_t errle
             goto too_long;
         if (is_file(a) && is_file(b))
             return tk_load_vocab_json(t, a, b, c, err, errlen);
+        static const char *const spm[] = {"sentencepiece.bpe.model", "spiece.model", "spm.model"};
+        for (size_t i = 0; i < sizeof(spm) / sizeof(spm[0]); i++) {
+            if (join(a, sizeof(a), path, dirlen, spm[i]))
+                goto too_long;
+            if (is_file(a)) {
+                tk_errf(err, errlen, "%s: only a SentencePiece %s here; vkbridge reads the "
+                        "tokenizer.json that Hugging Face converts it to, which this folder lacks",
+                        path, spm[i]);
+                return -1;
+            }
+        }
         tk_errf(err, errlen, "%s: no tokenizer.json, vocab.txt or vocab.json + merges.txt in this folder", path);
         return -1;
     }
