@@ -100,8 +100,10 @@ static int strip(const tk_norm_step *st, tk_chars *text)
     return 0;
 }
 
-int tk_replace(const tk_pattern *p, const uint32_t *content, size_t n_content, tk_chars *text,
-               tk_chars *out)
+/* Replace: every match of p in text becomes content (the new chars cover the match's original
+ * bytes); text -> out, swapped. */
+static int replace(const tk_pattern *p, const uint32_t *content, size_t n_content, tk_chars *text,
+                   tk_chars *out)
 {
     tk_matches m = {0};
     int rc = -1;
@@ -201,7 +203,7 @@ int tk_normalize(const tk_normalizer *nz, tk_chars *text, tk_chars *scratch)
                 swap(text, scratch);
             break;
         case TK_NORM_REPLACE:
-            rc = tk_replace(&st->pattern, st->content, st->n_content, text, scratch);
+            rc = replace(&st->pattern, st->content, st->n_content, text, scratch);
             break;
         case TK_NORM_PREPEND:
             rc = prepend(st, text, scratch);

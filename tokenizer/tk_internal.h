@@ -190,9 +190,6 @@ typedef struct tk_normalizer {
 int tk_normalize(const tk_normalizer *nz, tk_chars *text, tk_chars *scratch);
 /* Frees what each step owns, and the steps. */
 void tk_normalizer_free(tk_normalizer *nz);
-/* Replace: every match of p in text becomes content (each new char takes the match's range). */
-int tk_replace(const tk_pattern *p, const uint32_t *content, size_t n_content, tk_chars *text,
-               tk_chars *out);
 /* Unicode normalization form of in, appended to out, keeping alignments: every output char
  * takes the original range of the chars it was composed from. */
 int tk_unorm(tk_norm_kind form, const tk_char *in, size_t n, tk_chars *out);
@@ -456,7 +453,6 @@ typedef struct tk_work {
     /* Unigram: Viterbi lattice, one node per byte position */
     void *uni_nodes;
     size_t uni_cap;
-    tk_matches matches; /* Replace / Split */
     /* added token strings */
     char *arena;
     size_t arena_len, arena_cap;
