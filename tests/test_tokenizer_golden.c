@@ -43,8 +43,37 @@ static void print_ids(const char *what, const int32_t *ids, int n)
     fputc('\n', stderr);
 }
 
+/* The byte offset of code point index cp in s (len bytes of valid UTF-8). */
+static size_t cp_to_byte(const char *s, size_t len, json_int_t cp)
+{
+    size_t b = 0;
+    for (json_int_t c = 0; b < len && c < cp; c++) {
+        unsigned char x = (unsigned char)s[b];
+        b += x < 0x80 ? 1 : x < 0xE0 ? 2 : x < 0xF0 ? 3 : 4;
+    }
+    return b;
+}
+
+/* The golden's offsets ([start, end) in code points, [0, 0] for template tokens) against the
+ * encoding's byte offsets; 1 if all equal, or if the golden has none. */
+static int same_offsets(json_t *offs, const char *text, size_t len, const vkb_encoding *e)
+{
+    if (!offs)
+        return 1;
+    if (json_array_size(offs) != (size_t)e->n)
+        return 0;
+    for (int i = 0; i < e->n; i++) {
+        json_t *o = json_array_get(offs, (size_t)i);
+        size_t a = cp_to_byte(text, len, json_integer_value(json_array_get(o, 0)));
+        size_t b = cp_to_byte(text, len, json_integer_value(json_array_get(o, 1)));
+        if (e->offsets[2 * i] != a || e->offsets[2 * i + 1] != b)
+            return 0;
+    }
+    return 1;
+}
+
 /* Encodes every golden line; counts lines whose ids (and, if check_tokens, token strings)
- * match exactly. */
+ * match exactly, and their offsets where the golden has them (the Unigram ones). */
 static void run_golden(const char *name, vkb_tokenizer *t, const char *golden, int check_tokens)
 {
     if (!t)
@@ -78,6 +107,8 @@ static void run_golden(const char *name, vkb_tokenizer *t, const char *golden, i
                 ok = lens[i] == json_string_length(want) &&
                      !memcmp(strs[i], json_string_value(want), lens[i]);
         }
+        ok = ok && same_offsets(json_object_get(j, "offsets"), json_string_value(text),
+                                json_string_length(text), &e);
         if (ok) {
             passed++;
         } else if (shown++ < 5) {

@@ -17,12 +17,13 @@ int tk_metaspace(const tk_pre_step *st, int first, tk_chars *text, uint32_t b, u
     int prepend = st->prepend == TK_PREPEND_ALWAYS || (st->prepend == TK_PREPEND_FIRST && first);
     if (!prepend || b >= e || text->v[b].cp == st->replacement)
         return 0;
-    /* Copy the piece after a new replacement char; the new char covers no original bytes. */
+    /* Copy the piece after a new replacement char, aligned with the piece's first char (as
+     * tokenizers' NormalizedString::prepend aligns it). */
     uint32_t at = (uint32_t)text->n, len = e - b;
     if (tk_chars_reserve(text, text->n + len + 1))
         return -1;
-    uint32_t start = text->v[b].start;
-    text->v[text->n++] = (tk_char){st->replacement, start, start};
+    tk_char head = text->v[b];
+    text->v[text->n++] = (tk_char){st->replacement, head.start, head.end};
     for (uint32_t i = 0; i < len; i++)
         text->v[text->n++] = text->v[b + i];
     *nb = at;

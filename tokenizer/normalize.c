@@ -124,16 +124,13 @@ static int replace(const tk_pattern *p, const uint32_t *content, size_t n_conten
                     goto cleanup;
             continue;
         }
-        /* The new chars cover the match's original bytes (an empty match: none, at the
-         * position of the char after it). */
-        uint32_t s, e;
-        if (x->begin < x->end) {
-            s = text->v[x->begin].start;
+        /* The new chars take the alignment of the char before them once the match is gone:
+         * its last char (tokenizers' replace: the match removed, then each new char inserted
+         * with the alignment of the char before it; an empty match at 0 gets none). */
+        uint32_t s = 0, e = 0;
+        if (x->end > 0) {
+            s = text->v[x->end - 1].start;
             e = text->v[x->end - 1].end;
-        } else {
-            s = e = x->begin < text->n ? text->v[x->begin].start
-                    : text->n           ? text->v[text->n - 1].end
-                                        : 0;
         }
         for (size_t k = 0; k < n_content; k++)
             if (tk_chars_push(out, content[k], s, e))
@@ -146,7 +143,8 @@ cleanup:
     return rc;
 }
 
-/* Prepend: content before a non-empty text; the new chars cover no original bytes. */
+/* Prepend: content before a non-empty text, aligned with its first char (as tokenizers'
+ * NormalizedString::prepend aligns it). */
 static int prepend(const tk_norm_step *st, tk_chars *text, tk_chars *out)
 {
     if (text->n == 0)
@@ -154,9 +152,8 @@ static int prepend(const tk_norm_step *st, tk_chars *text, tk_chars *out)
     out->n = 0;
     if (tk_chars_reserve(out, text->n + st->n_content))
         return -1;
-    uint32_t at = text->v[0].start;
     for (size_t k = 0; k < st->n_content; k++)
-        out->v[out->n++] = (tk_char){st->content[k], at, at};
+        out->v[out->n++] = (tk_char){st->content[k], text->v[0].start, text->v[0].end};
     memcpy(out->v + out->n, text->v, text->n * sizeof(tk_char));
     out->n += text->n;
     swap(text, out);

@@ -146,28 +146,55 @@ const char *tk_charsmap_lookup(const tk_charsmap *m, const char *s, size_t n)
     return NULL;
 }
 
-/* Appends the replacement string's chars, each covering original bytes [start, end). */
-static int push_replacement(tk_chars *out, const char *r, uint32_t start, uint32_t end)
+/* One application of the charsmap to a piece: the input chars, the output, and the lag.
+ *
+ * Alignment follows tokenizers' Precompiled: a rewrite of k old chars to m new ones gives new
+ * char i the alignment of old char min(i, k-1) (the first replace in order, extra ones are
+ * insertions after the last, a shorter rewrite's last char also removes the rest). A deletion
+ * is recorded on the output char before it; when there is none yet (deletions at the start of
+ * the piece) tokenizers records nothing, and every later char then takes the alignment of the
+ * input char `lag` places before its own, lag being the number of those unrecorded deletions.
+ * The ids do not depend on this; the offsets match tokenizers' this way. */
+typedef struct apply_ctx {
+    const tk_charsmap *m;
+    const tk_char *in;
+    tk_chars *out;
+    size_t lag;
+} apply_ctx;
+
+/* Appends cp aligned with input char j (shifted by the lag). */
+static int emit(apply_ctx *x, uint32_t cp, size_t j)
 {
-    size_t n = strlen(r);
+    const tk_char *from = &x->in[j - x->lag]; /* j >= lag: the lag counts chars before j */
+    return tk_chars_push(x->out, cp, from->start, from->end);
+}
+
+/* The replacement string r for input chars [j, j + k). */
+static int replace_part(apply_ctx *x, const char *r, size_t j, size_t k)
+{
+    size_t n = strlen(r), i = 0;
+    if (n == 0 && x->out->n == 0)
+        x->lag += k; /* a deletion with no char before it to record it on */
     while (n) {
         uint32_t cp;
-        int k = tk_utf8_next(r, n, &cp);
-        if (k <= 0) {
+        int len = tk_utf8_next(r, n, &cp);
+        if (len <= 0) {
             cp = 0xFFFD; /* a malformed table: one U+FFFD per bad byte */
-            k = 1;
+            len = 1;
         }
-        if (tk_chars_push(out, cp, start, end))
+        if (emit(x, cp, j + (i < k ? i : k - 1)))
             return -1;
-        r += k;
-        n -= (size_t)k;
+        r += len;
+        n -= (size_t)len;
+        i++;
     }
     return 0;
 }
 
-/* The cluster text->v[b..e): whole-cluster lookup if short, else code point by code point. */
-static int apply_cluster(const tk_charsmap *m, const tk_char *c, size_t b, size_t e, tk_chars *out)
+/* The cluster in[b..e): whole-cluster lookup if short, else code point by code point. */
+static int apply_cluster(apply_ctx *x, size_t b, size_t e)
 {
+    const tk_char *c = x->in;
     char buf[8];
     size_t len = 0;
     int short_cluster = 1;
@@ -180,28 +207,20 @@ static int apply_cluster(const tk_charsmap *m, const tk_char *c, size_t b, size_
             len += (size_t)tk_utf8_encode(cp, buf + len);
     }
     if (short_cluster) {
-        const char *r = len == 1 ? m->ascii[(unsigned char)buf[0]] : tk_charsmap_lookup(m, buf, len);
-        if (r) {
-            uint32_t s = c[b].start, t = c[e - 1].end;
-            for (size_t i = b; i < e; i++) {
-                if (c[i].start < s)
-                    s = c[i].start;
-                if (c[i].end > t)
-                    t = c[i].end;
-            }
-            return push_replacement(out, r, s, t);
-        }
+        const char *r = len == 1 ? x->m->ascii[(unsigned char)buf[0]]
+                                 : tk_charsmap_lookup(x->m, buf, len);
+        if (r)
+            return replace_part(x, r, b, e - b);
     }
     for (size_t i = b; i < e; i++) {
         const char *r;
         if (c[i].cp < 0x80) {
-            r = m->ascii[c[i].cp];
+            r = x->m->ascii[c[i].cp];
         } else {
             int k = tk_utf8_encode(c[i].cp, buf);
-            r = tk_charsmap_lookup(m, buf, (size_t)k);
+            r = tk_charsmap_lookup(x->m, buf, (size_t)k);
         }
-        if (r ? push_replacement(out, r, c[i].start, c[i].end)
-              : tk_chars_push(out, c[i].cp, c[i].start, c[i].end))
+        if (r ? replace_part(x, r, i, 1) : emit(x, c[i].cp, i))
             return -1;
     }
     return 0;
@@ -214,6 +233,7 @@ int tk_charsmap_apply(const tk_charsmap *m, const tk_chars *text, tk_chars *out)
         return -1;
     const tk_char *c = text->v;
     size_t n = text->n, b = 0;
+    apply_ctx x = {m, c, out, 0};
     utf8proc_int32_t state = 0;
     while (b < n) {
         size_t e = b + 1;
@@ -233,7 +253,7 @@ int tk_charsmap_apply(const tk_charsmap *m, const tk_chars *text, tk_chars *out)
                 break;
             e++;
         }
-        if (apply_cluster(m, c, b, e, out))
+        if (apply_cluster(&x, b, e))
             return -1;
         b = e;
     }
