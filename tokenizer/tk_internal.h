@@ -275,7 +275,8 @@ int tk_pretokenize(const tk_pretokenizer *pt, int add_prefix_space_override, int
  * matches are what is kept apart, the rest the delimiters), appending non-empty spans. */
 int tk_split_matches(const tk_matches *m, tk_split_behavior behavior, int invert, tk_spans *out);
 /* Metaspace on chars [b, e): spaces become the replacement in place; with a prepend, the
- * piece is copied after a new replacement char at the end of text. the result is chars [*nb, *ne). */
+ * piece is copied after a new replacement char at the end of text. The result is chars
+ * [*nb, *ne). */
 int tk_metaspace(const tk_pre_step *st, int first, tk_chars *text, uint32_t b, uint32_t e,
                  uint32_t *nb, uint32_t *ne);
 /* The GPT-2 pattern  's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
@@ -336,8 +337,8 @@ typedef struct tk_merge {
 } tk_merge;
 
 /* A token the model or the added-token matcher produced. start/end: original byte range.
- * value_off/value_len: for added tokens the matched text in the encoding's string arena
- * (value_len -1: the vocabulary string). */
+ * value_off/value_len: for added tokens (and unknown Unigram pieces) the matched text in the
+ * encoding's string arena (value_len -1: the vocabulary string). */
 typedef struct tk_token {
     int32_t id;
     uint32_t start, end;
