@@ -5,8 +5,9 @@
 # but serve: h2o has no native Windows build, docs/WINDOWS.md) and the tests that run under
 # wine (tests/test_windows.sh). vulkan-1.dll is opened at run time.
 set(VKB_WIN_DEPS ${CMAKE_SOURCE_DIR}/build-win-deps/prefix CACHE PATH
-    "jansson, utf8proc and the Vulkan headers for Windows (tools/build-windows-deps.sh)")
-if(NOT EXISTS ${VKB_WIN_DEPS}/lib/libjansson.a OR NOT EXISTS ${VKB_WIN_DEPS}/lib/libutf8proc.a)
+    "jansson, utf8proc, Oniguruma and the Vulkan headers for Windows (tools/build-windows-deps.sh)")
+if(NOT EXISTS ${VKB_WIN_DEPS}/lib/libjansson.a OR NOT EXISTS ${VKB_WIN_DEPS}/lib/libutf8proc.a
+   OR NOT EXISTS ${VKB_WIN_DEPS}/lib/libonig.a)
   message(FATAL_ERROR "no Windows libraries in ${VKB_WIN_DEPS}: run tools/build-windows-deps.sh")
 endif()
 set(VULKAN_INCLUDE_DIR ${VKB_WIN_DEPS}/include CACHE PATH "Vulkan headers")
@@ -25,6 +26,8 @@ endfunction()
 vkb_win_lib(PkgConfig::JANSSON ${VKB_WIN_DEPS}/lib/libjansson.a)
 vkb_win_lib(PkgConfig::UTF8PROC ${VKB_WIN_DEPS}/lib/libutf8proc.a)
 set_property(TARGET PkgConfig::UTF8PROC PROPERTY INTERFACE_COMPILE_DEFINITIONS UTF8PROC_STATIC)
+vkb_win_lib(PkgConfig::ONIG ${VKB_WIN_DEPS}/lib/libonig.a)
+set_property(TARGET PkgConfig::ONIG PROPERTY INTERFACE_COMPILE_DEFINITIONS ONIG_STATIC)
 # No OpenBLAS: the CPU backend's cblas_sgemm is runtime/cpu/fallback/sgemm.c.
 add_library(vkb_sgemm_fallback STATIC ${CMAKE_SOURCE_DIR}/runtime/cpu/fallback/sgemm.c)
 target_include_directories(vkb_sgemm_fallback PUBLIC ${CMAKE_SOURCE_DIR}/runtime/cpu/fallback)

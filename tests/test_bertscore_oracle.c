@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const MODELS[] = {"tiny-bert", "tiny-roberta"};
+static const char *const MODELS[] = {"tiny-bert", "tiny-roberta", "tiny-xlmr"};
 
 static void check_tokenization(const vkb_model *m, json_t *tok, const char *name)
 {

@@ -1,6 +1,6 @@
 /*
  * test_encoder_oracle.c — the encoder against the independent reference outputs in
- * testdata/oracle/{tiny-bert,tiny-roberta}.json, on the CPU backend and on Vulkan when a
+ * testdata/oracle/{tiny-bert,tiny-roberta,tiny-xlmr}.json, on the CPU backend and on Vulkan when a
  * device exists:
  *   - hidden_states[0..n] of the oracle's input_ids, the batch as given and one text at a
  *     time (batching must not move any number by more than 1e-6);
@@ -373,6 +373,7 @@ int main(void)
     run_model(td, "tiny-bert", devices, 2, 0);
     run_model(td, "tiny-roberta", devices, 2, 0);
     run_model(td, "tiny-bert-dense", devices, 2, 1);
+    run_model(td, "tiny-xlmr", devices, 2, 0); /* XLM-R: RoBERTa layout, Unigram tokenizer */
     CHECK(vkb_vulkan_validation_errors() == 0, "Vulkan validation errors: %d",
           vkb_vulkan_validation_errors());
     return tl_finish();

@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 
 static char models_dir[512], baseline_dir[512];
-static json_t *oracle_bert, *oracle_roberta, *oracle_dense;
+static json_t *oracle_bert, *oracle_roberta, *oracle_dense, *oracle_xlmr;
 
 static int json_str_is(json_t *v, const char *want)
 {
@@ -714,6 +714,9 @@ static void test_plain_server(void)
         check_embed_oracle(h, &p, proto, oracle_roberta, "tiny-roberta"); /* loaded on demand */
         check_bertscore_oracle(h, &p, proto, oracle_bert);
         check_bertscore_oracle(h, &p, proto, oracle_roberta);
+        /* XLM-R: RoBERTa layout with a SentencePiece Unigram tokenizer, loaded on demand */
+        check_embed_oracle(h, &p, proto, oracle_xlmr, "tiny-xlmr");
+        check_bertscore_oracle(h, &p, proto, oracle_xlmr);
         check_bertscore_nul(h, &p, proto);
         check_bertscore_own_layers(h, &p, proto);
         check_openai(h, &p, proto);
@@ -998,7 +1001,9 @@ int main(void)
     oracle_bert = json_load_file(path, JSON_ALLOW_NUL, NULL);
     snprintf(path, sizeof(path), "%s/oracle/tiny-roberta.json", td);
     oracle_roberta = json_load_file(path, JSON_ALLOW_NUL, NULL);
-    CHECK(oracle_bert && oracle_roberta, "oracle files load");
+    snprintf(path, sizeof(path), "%s/oracle/tiny-xlmr.json", td);
+    oracle_xlmr = json_load_file(path, JSON_ALLOW_NUL, NULL);
+    CHECK(oracle_bert && oracle_roberta && oracle_xlmr, "oracle files load");
     snprintf(path, sizeof(path), "%s/oracle/tiny-bert-dense.json", td);
     oracle_dense = json_load_file(path, JSON_ALLOW_NUL, NULL);
     if (!oracle_dense)
@@ -1008,7 +1013,7 @@ int main(void)
           cv->nghttp2_version ? cv->nghttp2_version : "missing");
     curl_global_init(CURL_GLOBAL_ALL);
     signal(SIGPIPE, SIG_IGN);
-    if (oracle_bert && oracle_roberta) {
+    if (oracle_bert && oracle_roberta && oracle_xlmr) {
         test_plain_server();
         test_auth();
         test_tls();
@@ -1019,6 +1024,7 @@ int main(void)
     json_decref(oracle_bert);
     json_decref(oracle_roberta);
     json_decref(oracle_dense);
+    json_decref(oracle_xlmr);
     curl_global_cleanup();
     tc_cleanup();
     return tl_finish();

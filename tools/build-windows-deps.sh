@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build-windows-deps.sh [PREFIX] — jansson and utf8proc for the mingw-w64 cross build, from
+# build-windows-deps.sh [PREFIX] — jansson, utf8proc and Oniguruma (libonig) for the mingw-w64 cross build, from
 # Debian's source packages (apt-get source: tools/install-windows-deps.sh adds the deb-src
 # line), as static libraries under PREFIX (default build-win-deps/prefix). A stamp names the
 # source versions, so a second run with the same Debian versions does nothing (CI caches
@@ -20,7 +20,7 @@ mkdir -p "$WORK"
 cd "$WORK"
 # The source versions Debian has now; the stamp says which ones PREFIX was built from.
 versions=""
-for pkg in jansson utf8proc; do
+for pkg in jansson utf8proc libonig; do
   v=$(apt-cache showsrc "$pkg" | awk '/^Version:/ {print $2; exit}')
   if [ -z "$v" ] && [ -f "$PREFIX/.stamp" ]; then
     echo "build-windows-deps: cannot see Debian's $pkg source version; keeping $(cat "$PREFIX/.stamp")"
@@ -34,11 +34,11 @@ if [ -f "$PREFIX/.stamp" ] && [ "$(cat "$PREFIX/.stamp")" = "$versions" ]; then
   exit 0
 fi
 rm -rf "$WORK"/* "$PREFIX"/*
-apt-get source --download-only jansson utf8proc >/dev/null 2>&1 ||
-  apt-get source --download-only jansson utf8proc
+apt-get source --download-only jansson utf8proc libonig >/dev/null 2>&1 ||
+  apt-get source --download-only jansson utf8proc libonig
 # (apt-get checked the files against the signed Sources index; dpkg-source cannot check the
 # uploaders' signatures without their keys, hence its warnings are dropped.)
-for dsc in jansson_*.dsc utf8proc_*.dsc; do dpkg-source -x "$dsc" >/dev/null 2>&1; done
+for dsc in jansson_*.dsc utf8proc_*.dsc libonig_*.dsc; do dpkg-source -x "$dsc" >/dev/null 2>&1; done
 
 # jansson: its own CMake build, static, no docs or tests.
 cmake -S jansson-*/ -B jansson-build -DCMAKE_TOOLCHAIN_FILE="$REPO/cmake/mingw-w64-x86_64.cmake" \
@@ -46,6 +46,15 @@ cmake -S jansson-*/ -B jansson-build -DCMAKE_TOOLCHAIN_FILE="$REPO/cmake/mingw-w
   -DJANSSON_WITHOUT_TESTS=ON -DJANSSON_EXAMPLES=OFF -DJANSSON_BUILD_SHARED_LIBS=OFF >/dev/null
 cmake --build jansson-build -j "$JOBS" >/dev/null
 cmake --install jansson-build >/dev/null
+
+# Oniguruma (the tokenizer's Split/Replace regexes, the engine Hugging Face tokenizers uses):
+# its own CMake build, static.
+cmake -S libonig-*/ -B onig-build -DCMAKE_TOOLCHAIN_FILE="$REPO/cmake/mingw-w64-x86_64.cmake" \
+  -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$PREFIX" -DBUILD_SHARED_LIBS=OFF \
+  -DENABLE_BINARY_COMPATIBLE_POSIX_API=OFF -DINSTALL_DOCUMENTATION=OFF -DINSTALL_EXAMPLES=OFF \
+  -DBUILD_TEST=OFF >/dev/null
+cmake --build onig-build -j "$JOBS" >/dev/null
+cmake --install onig-build >/dev/null
 
 # utf8proc: one C file (it #includes its data table); UTF8PROC_STATIC drops the dllimports.
 mkdir -p "$PREFIX/include" "$PREFIX/lib"

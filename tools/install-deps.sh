@@ -15,7 +15,7 @@ $SUDO apt-get update
 $SUDO apt-get install -y --no-install-recommends \
   build-essential cmake pkg-config git ca-certificates curl \
   libvulkan-dev libvulkan1 mesa-vulkan-drivers vulkan-validationlayers glslc spirv-tools \
-  libh2o-evloop-dev libjansson-dev libutf8proc-dev libopenblas-dev libssl-dev \
+  libh2o-evloop-dev libjansson-dev libutf8proc-dev libonig-dev libopenblas-dev libssl-dev \
   libcurl4-openssl-dev nghttp2-client valgrind clang libclang-rt-14-dev python3 \
   dpkg-dev file systemd man-db nginx
 # node + npm: Debian's packages, unless a node that brings its own npm is already installed
