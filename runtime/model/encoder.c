@@ -27,9 +27,12 @@ static int record_layer(model_replica *r, const layer_tensors *w, int B, int L)
     vkb_backend *b = r->b;
     const int rows = B * L, C = c->hidden, I = c->intermediate;
     int rc;
-    if ((rc = vkb_op_matmul(b, r->qf, r->x, w->qkv_w, w->qkv_b, NULL, rows, 3 * C, C,
-                            VKB_ACT_NONE)) ||
-        (rc = vkb_op_attention(b, r->ca, r->qf, r->lengths, B, L, c->heads, C / c->heads)) ||
+    if (c->rel.kind) /* DeBERTa: projections and disentangled attention (deberta.c) */
+        rc = deberta_record_attention(r, w, B, L);
+    else if ((rc = vkb_op_matmul(b, r->qf, r->x, w->qkv_w, w->qkv_b, NULL, rows, 3 * C, C,
+                                 VKB_ACT_NONE)) == VKB_OK)
+        rc = vkb_op_attention(b, r->ca, r->qf, r->lengths, B, L, c->heads, C / c->heads);
+    if (rc ||
         (rc = vkb_op_matmul(b, r->t, r->ca, w->o_w, w->o_b, r->x, rows, C, C, VKB_ACT_NONE)) ||
         (rc = vkb_op_layernorm(b, r->ca, r->t, NULL, w->ln1_g, w->ln1_b, rows, C, c->eps)) ||
         (rc = vkb_op_matmul(b, r->qf, r->ca, w->i_w, w->i_b, NULL, rows, I, C, c->act)) ||
@@ -44,6 +47,8 @@ static int record_forward(model_replica *r, int B, int L, int n_layers)
     const model_config *c = &r->m->cfg;
     int rc = vkb_op_embed(r->b, r->x, r->ids, r->lengths, r->word, r->pos, r->type, r->emb_g,
                           r->emb_b, B, L, c->hidden, c->pos_mode, c->pad_id, c->eps);
+    if (rc == VKB_OK && c->rel.kind)
+        rc = deberta_record_window(r);
     for (int l = 0; rc == VKB_OK && l < n_layers; l++)
         rc = record_layer(r, &r->layers[l], B, L);
     return rc;
@@ -76,7 +81,8 @@ static int upload_inputs(model_replica *r, const int32_t *const *ids, const int 
         r->host_lens[i] = lens[i];
     }
     if ((rc = vkb_tensor_upload(r->ids, 0, r->host_ids, (size_t)B * L)) ||
-        (rc = vkb_tensor_upload(r->lengths, 0, r->host_lens, (size_t)B)))
+        (rc = vkb_tensor_upload(r->lengths, 0, r->host_lens, (size_t)B)) ||
+        (c->rel.kind && (rc = deberta_stage_batch(r, L))))
         return rc;
     *L_out = L;
     return VKB_OK;

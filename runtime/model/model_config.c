@@ -70,7 +70,8 @@ static int parse_arch(json_t *c, model_config *cfg, char *err, size_t errlen)
     const char *type = json_string_value(mt);
     snprintf(cfg->model_type, sizeof cfg->model_type, "%s", type);
     cfg->pos_mode = VKB_POS_BERT;
-    int known = !strcmp(type, "bert");
+    cfg->rel.kind = !strcmp(type, "deberta") ? 1 : !strcmp(type, "deberta-v2") ? 2 : 0;
+    int known = !strcmp(type, "bert") || cfg->rel.kind;
     for (size_t i = 0; i < sizeof roberta_family / sizeof *roberta_family; i++)
         if (!strcmp(type, roberta_family[i])) {
             cfg->pos_mode = VKB_POS_ROBERTA;
@@ -78,11 +79,11 @@ static int parse_arch(json_t *c, model_config *cfg, char *err, size_t errlen)
         }
     if (!known) {
         vkb_set_err(err, errlen, "config.json: model_type '%.64s' is not supported (supported: "
-                    "bert, roberta, xlm-roberta, camembert)", type);
+                    "bert, roberta, xlm-roberta, camembert, deberta, deberta-v2)", type);
         return VKB_EUNSUPPORTED;
     }
     json_t *pe = json_object_get(c, "position_embedding_type");
-    if (pe && !json_is_null(pe) &&
+    if (!cfg->rel.kind && pe && !json_is_null(pe) &&
         (!json_is_string(pe) || strcmp(json_string_value(pe), "absolute"))) {
         vkb_set_err(err, errlen, "config.json: position_embedding_type '%.64s' is not supported "
                     "(only absolute)", json_is_string(pe) ? json_string_value(pe) : "?");
@@ -102,7 +103,7 @@ static int parse_arch(json_t *c, model_config *cfg, char *err, size_t errlen)
         return VKB_EUNSUPPORTED;
     }
     json_t *eps = json_object_get(c, "layer_norm_eps");
-    cfg->eps = 1e-12f;
+    cfg->eps = cfg->rel.kind ? 1e-7f : 1e-12f; /* the architectures' defaults */
     if (eps && !json_is_null(eps)) {
         if (!json_is_number(eps) || !(json_number_value(eps) >= 0) ||
             json_number_value(eps) > 1) {
@@ -127,7 +128,9 @@ static int parse_sizes(json_t *c, model_config *cfg, char *err, size_t errlen)
         (rc = get_int(c, f, "vocab_size", 1, 0, 1, big, &cfg->vocab, err, errlen)) ||
         (rc = get_int(c, f, "max_position_embeddings", 1, 0, 1, 1 << 20, &cfg->max_pos_emb, err,
                       errlen)) ||
-        (rc = get_int(c, f, "type_vocab_size", 0, 2, 1, big, &cfg->type_vocab, err, errlen)) ||
+        /* DeBERTa: no token-type table unless the config says so */
+        (rc = get_int(c, f, "type_vocab_size", 0, cfg->rel.kind ? 0 : 2, cfg->rel.kind ? 0 : 1,
+                      big, &cfg->type_vocab, err, errlen)) ||
         (rc = get_int(c, f, "pad_token_id", 0, cfg->pos_mode == VKB_POS_ROBERTA ? 1 : 0, 0,
                       big, &cfg->pad_id, err, errlen)))
         return rc;
@@ -336,6 +339,8 @@ int model_config_load(const char *dir, model_config *cfg, char *err, size_t errl
         rc = parse_arch(c, cfg, err, errlen);
     if (rc == VKB_OK)
         rc = parse_sizes(c, cfg, err, errlen);
+    if (rc == VKB_OK && cfg->rel.kind)
+        rc = deberta_config_parse(c, cfg, err, errlen);
     json_decref(c);
     if (rc == VKB_OK)
         rc = parse_modules(dir, cfg, err, errlen);

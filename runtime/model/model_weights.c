@@ -61,7 +61,7 @@ static int shape_str(char *buf, size_t cap, const int64_t *shape, int ndim)
 
 /* Looks up prefix+name (or prefix+alt, old checkpoints' LayerNorm.gamma/beta) and checks it
  * is a float tensor of shape [rows] (cols == 0) or [rows, cols]. */
-static int bind(const st_archive *st, const char *prefix, const char *name, const char *alt,
+int weights_bind_one(const st_archive *st, const char *prefix, const char *name, const char *alt,
                 int64_t rows, int64_t cols, const st_tensor **out, char *err, size_t errlen)
 {
     char full[512];
@@ -135,15 +135,18 @@ int model_weights_bind(const st_archive *st, const model_config *cfg, model_weig
         return rc;
     const char *p = w->prefix;
     const int64_t C = cfg->hidden;
-    if ((rc = bind(st, p, "embeddings.word_embeddings.weight", NULL, cfg->vocab, C,
+    if ((rc = weights_bind_one(st, p, "embeddings.word_embeddings.weight", NULL, cfg->vocab, C,
                    &w->emb[EW_WORD], err, errlen)) ||
-        (rc = bind(st, p, "embeddings.position_embeddings.weight", NULL, cfg->max_pos_emb, C,
-                   &w->emb[EW_POS], err, errlen)) ||
-        (rc = bind(st, p, "embeddings.token_type_embeddings.weight", NULL, cfg->type_vocab, C,
-                   &w->emb[EW_TYPE], err, errlen)) ||
-        (rc = bind(st, p, "embeddings.LayerNorm.weight", "embeddings.LayerNorm.gamma", C, 0,
+        /* DeBERTa may have neither (position_biased_input false, type_vocab_size 0) */
+        ((!cfg->rel.kind || cfg->rel.abs_pos) &&
+         (rc = weights_bind_one(st, p, "embeddings.position_embeddings.weight", NULL,
+                                cfg->max_pos_emb, C, &w->emb[EW_POS], err, errlen))) ||
+        (cfg->type_vocab > 0 &&
+         (rc = weights_bind_one(st, p, "embeddings.token_type_embeddings.weight", NULL,
+                                cfg->type_vocab, C, &w->emb[EW_TYPE], err, errlen))) ||
+        (rc = weights_bind_one(st, p, "embeddings.LayerNorm.weight", "embeddings.LayerNorm.gamma", C, 0,
                    &w->emb[EW_LN_G], err, errlen)) ||
-        (rc = bind(st, p, "embeddings.LayerNorm.bias", "embeddings.LayerNorm.beta", C, 0,
+        (rc = weights_bind_one(st, p, "embeddings.LayerNorm.bias", "embeddings.LayerNorm.beta", C, 0,
                    &w->emb[EW_LN_B], err, errlen)))
         return rc;
     w->layer = calloc((size_t)cfg->layers, sizeof *w->layer);
@@ -152,10 +155,13 @@ int model_weights_bind(const st_archive *st, const model_config *cfg, model_weig
     for (int l = 0; l < cfg->layers; l++) {
         for (int k = 0; k < LW_COUNT; k++) {
             char name[256], alt[256];
-            snprintf(name, sizeof name, "encoder.layer.%d.%s", l, layer_table[k].name);
+            const char *base = layer_table[k].name;
+            if (cfg->rel.kind && k <= LW_V_B && !(base = deberta_qkv_name(cfg, k)))
+                continue; /* DeBERTa v1: in_proj, bound by deberta_weights_bind */
+            snprintf(name, sizeof name, "encoder.layer.%d.%s", l, base);
             if (layer_table[k].alt)
                 snprintf(alt, sizeof alt, "encoder.layer.%d.%s", l, layer_table[k].alt);
-            rc = bind(st, p, name, layer_table[k].alt ? alt : NULL,
+            rc = weights_bind_one(st, p, name, layer_table[k].alt ? alt : NULL,
                       resolve_dim(layer_table[k].rows, cfg), resolve_dim(layer_table[k].cols, cfg),
                       &w->layer[l][k], err, errlen);
             if (rc != VKB_OK) {
@@ -164,11 +170,17 @@ int model_weights_bind(const st_archive *st, const model_config *cfg, model_weig
             }
         }
     }
+    if (cfg->rel.kind && (rc = deberta_weights_bind(st, cfg, w, err, errlen)) != VKB_OK) {
+        model_weights_release(w);
+        return rc;
+    }
     return VKB_OK;
 }
 
 void model_weights_release(model_weights *w)
 {
     free(w->layer);
+    free(w->dlayer);
     w->layer = NULL;
+    w->dlayer = NULL;
 }
