@@ -12,7 +12,8 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: vkbridge gen-model --out DIR --shape minilm|roberta-large|tiny\n"
+            "usage: vkbridge gen-model --out DIR\n"
+            "                          --shape minilm|roberta-large|tiny|deberta-xlarge-mnli\n"
             "                          [--layers N] [--hidden N] [--heads N] [--intermediate N]\n"
             "                          [--vocab-from PATH] [--dtype f32|f16|bf16] [--seed N]\n"
             "                          [--shards N] [--prefix STR]\n\n"
@@ -21,8 +22,10 @@ static void usage(FILE *f)
             "(copied from --vocab-from: a tokenizer.json, vocab.txt or tokenizer folder; else a\n"
             "generated WordPiece vocabulary) and sentence-transformers files.\n"
             "Shapes: minilm = all-MiniLM-L6-v2 (6 x 384, 12 heads, 1536), roberta-large\n"
-            "(24 x 1024, 16 heads, 4096), tiny (2 x 32, 4 heads, 64). The same seed gives the\n"
-            "same weights whatever --dtype (rounded) and --shards.\n");
+            "(24 x 1024, 16 heads, 4096), tiny (2 x 32, 4 heads, 64), deberta-xlarge-mnli\n"
+            "(DeBERTa v1, 48 x 1024, 16 heads, 4096, c2p|p2c relative attention; bert_score\n"
+            "uses layer 40; give --vocab-from a DeBERTa tokenizer folder for its BPE).\n"
+            "The same seed gives the same weights whatever --dtype (rounded) and --shards.\n");
 }
 
 /* A whole decimal number in lo..hi, or -1. */

@@ -36,6 +36,10 @@ static const shape_def shapes[] = {
     {"roberta-large", "roberta", 24, 1024, 16, 4096, 50265, 1, 1, 1e-5, 512, 0},
     /* small enough for unit tests */
     {"tiny", "bert", 2, 32, 4, 64, 1024, 2, 0, 1e-12, 128, 1},
+    /* microsoft/deberta-xlarge-mnli (bert_score's best-correlating model, layer 40): DeBERTa
+     * v1, c2p|p2c, no absolute positions, no token types; tensors as its checkpoint names
+     * them (deberta. prefix, in_proj, pos_proj, pos_q_proj, rel_embeddings) */
+    {"deberta-xlarge-mnli", "deberta", 48, 1024, 16, 4096, 50265, 0, 0, 1e-7, 512, 0},
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -89,6 +93,51 @@ static int add(tensor_list *l, const char *prefix, const char *name, int64_t row
 typedef struct dims {
     int layers, hidden, heads, intermediate, vocab, type_vocab, max_pos, pad_id;
 } dims;
+
+/* DeBERTa v1's tensors (HF DebertaModel names), with the absolute position table its
+ * checkpoints carry although position_biased_input is false, and the MNLI head's pooler
+ * and classifier (tensors the loader must ignore). M = max_relative_positions. */
+static int build_deberta_list(tensor_list *l, const char *p, const dims *d)
+{
+    int64_t C = d->hidden, I = d->intermediate, M = d->max_pos;
+    int rc = 0;
+    rc |= add(l, p, "embeddings.word_embeddings.weight", d->vocab, C, INIT_WEIGHT);
+    rc |= add(l, p, "embeddings.position_embeddings.weight", d->max_pos, C, INIT_WEIGHT);
+    rc |= add(l, p, "embeddings.LayerNorm.weight", C, 0, INIT_GAMMA);
+    rc |= add(l, p, "embeddings.LayerNorm.bias", C, 0, INIT_BETA);
+    rc |= add(l, p, "encoder.rel_embeddings.weight", 2 * M, C, INIT_WEIGHT);
+    for (int i = 0; i < d->layers && !rc; i++) {
+        static const struct { const char *name; int rows_i, cols_i; init_kind init; } lt[] = {
+            {"attention.self.in_proj.weight", 3, 0, INIT_WEIGHT},
+            {"attention.self.q_bias", 0, -1, INIT_BIAS},
+            {"attention.self.v_bias", 0, -1, INIT_BIAS},
+            {"attention.self.pos_proj.weight", 0, 0, INIT_WEIGHT},
+            {"attention.self.pos_q_proj.weight", 0, 0, INIT_WEIGHT},
+            {"attention.self.pos_q_proj.bias", 0, -1, INIT_BIAS},
+            {"attention.output.dense.weight", 0, 0, INIT_WEIGHT},
+            {"attention.output.dense.bias", 0, -1, INIT_BIAS},
+            {"attention.output.LayerNorm.weight", 0, -1, INIT_GAMMA},
+            {"attention.output.LayerNorm.bias", 0, -1, INIT_BETA},
+            {"intermediate.dense.weight", 1, 0, INIT_WEIGHT},
+            {"intermediate.dense.bias", 1, -1, INIT_BIAS},
+            {"output.dense.weight", 0, 1, INIT_WEIGHT},
+            {"output.dense.bias", 0, -1, INIT_BIAS},
+            {"output.LayerNorm.weight", 0, -1, INIT_GAMMA},
+            {"output.LayerNorm.bias", 0, -1, INIT_BETA},
+        };
+        for (size_t k = 0; k < sizeof lt / sizeof *lt; k++) {
+            char name[128];
+            snprintf(name, sizeof name, "encoder.layer.%d.%s", i, lt[k].name);
+            rc |= add(l, p, name, lt[k].rows_i == 3 ? 3 * C : lt[k].rows_i ? I : C,
+                      lt[k].cols_i < 0 ? 0 : lt[k].cols_i ? I : C, lt[k].init);
+        }
+    }
+    rc |= add(l, "", "pooler.dense.weight", C, C, INIT_WEIGHT);
+    rc |= add(l, "", "pooler.dense.bias", C, 0, INIT_BIAS);
+    rc |= add(l, "", "classifier.weight", 3, C, INIT_WEIGHT);
+    rc |= add(l, "", "classifier.bias", 3, 0, INIT_BIAS);
+    return rc ? VKB_ENOMEM : VKB_OK;
+}
 
 /* Every tensor of a BERT-family checkpoint, in Hugging Face's names, plus the pooler (a head
  * tensor the loader must ignore). */
@@ -340,6 +389,14 @@ static int write_config(const char *dir, const shape_def *sh, const dims *d, out
         json_object_set_new(c, "bos_token_id", json_integer(0));
         json_object_set_new(c, "eos_token_id", json_integer(2));
     }
+    if (c && !strcmp(sh->model_type, "deberta")) { /* as microsoft/deberta-xlarge-mnli writes */
+        json_object_set_new(c, "architectures", json_pack("[s]", "DebertaForSequenceClassification"));
+        json_object_del(c, "position_embedding_type");
+        json_object_set_new(c, "relative_attention", json_true());
+        json_object_set_new(c, "pos_att_type", json_string("c2p|p2c"));
+        json_object_set_new(c, "max_relative_positions", json_integer(-1));
+        json_object_set_new(c, "position_biased_input", json_false());
+    }
     return dump(c, dir, "config.json", err, errlen);
 }
 
@@ -388,7 +445,7 @@ static int write_tokenizer(const gen_model_spec *s, const shape_def *sh, dims *d
                            size_t errlen)
 {
     int roberta = !strcmp(sh->model_type, "roberta");
-    if (!s->vocab_from)
+    if (!s->vocab_from) /* DeBERTa's specials are BERT's ids: [PAD] 0, [CLS] 1 ... */
         return gen_wordpiece_tokenizer(s->out, d->vocab, roberta, err, errlen);
     int rc = gen_copy_tokenizer(s->out, s->vocab_from, err, errlen);
     if (rc != VKB_OK)
@@ -412,7 +469,8 @@ int gen_model_write(const gen_model_spec *s, char *err, size_t errlen)
 {
     const shape_def *sh = find_shape(s->shape ? s->shape : "");
     if (!sh) {
-        set_err(err, errlen, "unknown shape '%s' (minilm, roberta-large, tiny)",
+        set_err(err, errlen, "unknown shape '%s' (minilm, roberta-large, tiny, "
+                "deberta-xlarge-mnli)",
                 s->shape ? s->shape : "");
         return VKB_EINVAL;
     }
@@ -453,8 +511,9 @@ int gen_model_write(const gen_model_spec *s, char *err, size_t errlen)
     if (d.max_pos < sh->max_seq_length)
         d.max_pos = sh->max_seq_length;
     tensor_list l = {0};
-    const char *prefix = s->prefix ? s->prefix : roberta ? "roberta." : "";
-    rc = build_list(&l, prefix, &d);
+    int deberta = !strcmp(sh->model_type, "deberta");
+    const char *prefix = s->prefix ? s->prefix : roberta ? "roberta." : deberta ? "deberta." : "";
+    rc = deberta ? build_deberta_list(&l, prefix, &d) : build_list(&l, prefix, &d);
     if (rc == VKB_OK)
         rc = write_config(s->out, sh, &d, dt, err, errlen);
     if (rc == VKB_OK)
