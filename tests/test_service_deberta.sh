@@ -3,7 +3,8 @@
 #  1. the tiny-deberta and tiny-deberta-v2 oracles (every BERTScore case, the sentence
 #     embeddings) over HTTP (/bertscore, /embed) and through the CLI (`vkbridge bertscore
 #     --jsonl --json -s`), on the CPU backend and on Vulkan with both kernel families
-#     (VKB_KERNELS=cpu|gpu), each request batched as the oracle gives it;
+#     (VKB_KERNELS=cpu|gpu), each request batched as the oracle gives it and (idf off) one
+#     pair / one text per request;
 #  2. the unchanged v0.2 OpenClaw GPU-bridge client (../shared/clients, driven by node when
 #     present, else its exact request body sent by Python) with no model configured on either
 #     side: its default gpu_bertscore call names microsoft/deberta-xlarge-mnli and no
@@ -123,7 +124,28 @@ for label, env_extra in setups:
             worst_all = max(worst_all, worst)
             check(ok, f"[{label}] HTTP /bertscore {name} {case['name']}: status {status}, "
                       f"worst {worst:.3f} of tolerance {'' if status == 200 else body}")
+        # one pair per request (idf off: nothing depends on the other pairs)
+        for case in o["bertscore"]["cases"]:
+            rq = case["request"]
+            if rq.get("idf"):
+                continue
+            worst = 0.0
+            for i in range(len(rq["candidates"])):
+                one = dict(rq, candidates=[rq["candidates"][i]], references=[rq["references"][i]])
+                status, body = post(port, "/bertscore", one)
+                sub = dict(case, P=[case["P"][i]], R=[case["R"][i]], F=[case["F"][i]])
+                ok, w = close_prf(body, sub) if status == 200 else (False, float("inf"))
+                worst = max(worst, w)
+            check(worst <= 1, f"[{label}] HTTP /bertscore {name} {case['name']} one pair per "
+                              f"request: worst {worst:.3f} of tolerance")
         emb = o["embeddings"]
+        for i, text in enumerate(emb["texts"][:4]):
+            status, body = post(port, "/embed", {"texts": [text], "model": name})
+            want = emb["embeddings"][i]
+            ok = status == 200 and len(body["embeddings"]) == 1
+            d = max(abs(a - b) for a, b in zip(body["embeddings"][0], want)) if ok else float("inf")
+            check(d <= 1e-4 * max(1.0, max(abs(x) for x in want)),
+                  f"[{label}] HTTP /embed {name} text {i} alone: {d:.2e}")
         status, body = post(port, "/embed", {"texts": emb["texts"], "model": name})
         ok = status == 200 and len(body["embeddings"]) == len(emb["embeddings"])
         worst_e = 0.0
