@@ -17,11 +17,17 @@ enum { ENCODER_MAX_TOKENS = 512 };
 /* Everything config.json and the sentence-transformers files say that the forward needs. */
 typedef struct model_config {
     char model_type[32];
-    vkb_pos_mode pos_mode;  /* BERT: 0..L-1; RoBERTa family: pad_id + 1 + t */
+    const model_family *fam;
+    unsigned features;      /* MF_* the checkpoint's tensors depend on */
+    vkb_pos_mode pos_mode;  /* BERT: 0..L-1; RoBERTa family, MPNet: pos_pad + 1 + t */
+    int pos_pad;            /* the padding index of the position rule (RoBERTa: pad_id) */
     int hidden, layers, heads, intermediate;
     int vocab, type_vocab, max_pos_emb, pad_id;
     float eps;
     vkb_act act;
+    /* Relative positions (fam->rel): MR_T5_BUCKETS' table rows, and the bucket rule's
+     * buckets and maximal distance (MPNet's code fixes 32 and 128). */
+    int rel_buckets, rel_rule_buckets, rel_max_distance;
     /* Usable token positions: max_pos_emb, less pad_id + 1 for the RoBERTa family, at most
      * ENCODER_MAX_TOKENS. */
     int max_tokens;
@@ -37,22 +43,17 @@ typedef struct model_config {
 /* Reads dir/config.json, modules.json, the Pooling config, sentence_bert_config.json and
  * tokenizer_config.json. Errors name the file and the field. */
 int model_config_load(const char *dir, model_config *cfg, char *err, size_t errlen);
+/* An integer field of config.json for the families' parse_config: absent gives dflt unless
+ * required; out of lo..hi is an error naming the key. */
+int model_config_int(const struct json_t *c, const char *key, int required, int dflt, int lo,
+                     int hi, int *out, char *err, size_t errlen);
 
-/* One encoder layer's tensors in the checkpoint, in this order. */
-enum {
-    LW_Q_W, LW_Q_B, LW_K_W, LW_K_B, LW_V_W, LW_V_B, /* attention.self.{query,key,value} */
-    LW_O_W, LW_O_B, LW_LN1_G, LW_LN1_B,             /* attention.output.{dense,LayerNorm} */
-    LW_I_W, LW_I_B,                                 /* intermediate.dense */
-    LW_F_W, LW_F_B, LW_LN2_G, LW_LN2_B,             /* output.{dense,LayerNorm} */
-    LW_COUNT
-};
-/* The embedding block's tensors. */
-enum { EW_WORD, EW_POS, EW_TYPE, EW_LN_G, EW_LN_B, EW_COUNT };
-
-/* The checkpoint tensors the encoder uses, found (any prefix) and shape-checked. */
+/* The checkpoint tensors the encoder uses, found (any prefix) and shape-checked, by slot
+ * (model.h: MW_*, LW_*); slots the family does not read, or optional tensors the checkpoint
+ * lacks, are NULL. */
 typedef struct model_weights {
-    char prefix[64];            /* "", "bert.", "roberta.", ... */
-    const st_tensor *emb[EW_COUNT];
+    char prefix[64];            /* "", "bert.", "roberta.", "distilbert.", ... */
+    const st_tensor *glob[MW_COUNT];
     const st_tensor *(*layer)[LW_COUNT]; /* layers entries */
 } model_weights;
 
@@ -73,7 +74,7 @@ struct vkb_model {
 
 /* One layer's weights on a backend. qkv_w is (3C, C): rows Q, then K, then V, so one matmul
  * makes the packed (rows, 3C) layout vkb_op_attention reads. Matrices are F32 or F16;
- * biases and LayerNorm parameters always F32. */
+ * biases and LayerNorm parameters always F32; a tensor the checkpoint may omit is NULL. */
 typedef struct layer_tensors {
     vkb_tensor *qkv_w, *qkv_b;   /* (3C, C), (3C) */
     vkb_tensor *o_w, *o_b;       /* (C, C), (C) */
@@ -86,8 +87,9 @@ typedef struct layer_tensors {
 struct model_replica {
     vkb_model *m;
     vkb_backend *b;
-    vkb_tensor *word, *pos, *type; /* (V, C), (P, C), (T, C) */
+    vkb_tensor *word, *pos, *type; /* (V, C), (P, C), (T, C); pos, type NULL if unused */
     vkb_tensor *emb_g, *emb_b;     /* (C) */
+    vkb_tensor *rel_bias;          /* (buckets, H) MR_T5_BUCKETS, shared by every layer */
     layer_tensors *layers;
     /* Scratch, grown on demand and reused: capacity in rows (B*L) and sequences (B). */
     size_t cap_rows;
@@ -105,5 +107,10 @@ struct model_replica {
 
 /* Ensures the scratch tensors hold rows = B*L rows and B sequences. */
 int replica_reserve(model_replica *r, int B, int L);
+
+/* The post-LN layer of BERT (encoder.c): projections, attention (with the family's
+ * position bias, if any), output + residual, LayerNorm, FFN + residual, LayerNorm. Every
+ * family today records its layers with it. */
+int encoder_record_post_ln(model_replica *r, int l, int B, int L);
 
 #endif
