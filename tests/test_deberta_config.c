@@ -156,8 +156,8 @@ static void test_missing_tensor(void)
     model_free(m);
     snprintf(dir, sizeof dir, "%s/models/tiny-deberta", td);
     rc = model_load(dir, NULL, &m, err, sizeof err);
-    CHECK(rc == VKB_OK && m->w.emb[EW_POS] == NULL && m->w.emb[EW_TYPE] == NULL &&
-              m->w.dlayer[0][DW_IN_PROJ] && m->w.dlayer[1][DW_PQ_B],
+    CHECK(rc == VKB_OK && m->w.glob[MW_POS] == NULL && m->w.glob[MW_TYPE] == NULL &&
+              m->w.layer[0][LW_IN_PROJ] && m->w.layer[1][LW_PQ_B] && !m->w.layer[0][LW_Q_W],
           "tiny-deberta: its position table is ignored (position_biased_input false), v1 "
           "tensors bound (%s)", err);
     model_free(m);

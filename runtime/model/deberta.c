@@ -53,7 +53,7 @@ static int add_term(rel_config *rc, const char *s, size_t n, char *err, size_t e
     return VKB_OK;
 }
 
-static int parse_terms(json_t *v, rel_config *rc, char *err, size_t errlen)
+static int parse_terms(const json_t *v, rel_config *rc, char *err, size_t errlen)
 {
     if (!v || json_is_null(v))
         return VKB_OK; /* no position terms: plain attention at 1/sqrt(d) */
@@ -71,7 +71,7 @@ static int parse_terms(json_t *v, rel_config *rc, char *err, size_t errlen)
     if (json_is_array(v)) {
         size_t i;
         json_t *e;
-        json_array_foreach(v, i, e) {
+        json_array_foreach((json_t *)v, i, e) {
             if (!json_is_string(e)) {
                 vkb_set_err(err, errlen, "config.json: pos_att_type entries must be strings");
                 return VKB_EINVAL;
@@ -89,7 +89,7 @@ static int parse_terms(json_t *v, rel_config *rc, char *err, size_t errlen)
 }
 
 /* A boolean key with its default; anything but true/false is refused by name. */
-static int get_bool(json_t *c, const char *key, int dflt, int *out, char *err, size_t errlen)
+static int get_bool(const json_t *c, const char *key, int dflt, int *out, char *err, size_t errlen)
 {
     json_t *v = json_object_get(c, key);
     if (!v || json_is_null(v)) {
@@ -105,7 +105,7 @@ static int get_bool(json_t *c, const char *key, int dflt, int *out, char *err, s
 }
 
 /* An integer key (JSON integer) with its default. */
-static int get_integer(json_t *c, const char *key, long dflt, long *out, char *err,
+static int get_integer(const json_t *c, const char *key, long dflt, long *out, char *err,
                        size_t errlen)
 {
     json_t *v = json_object_get(c, key);
@@ -121,11 +121,29 @@ static int get_integer(json_t *c, const char *key, long dflt, long *out, char *e
     return VKB_OK;
 }
 
-int deberta_config_parse(json_t *c, model_config *cfg, char *err, size_t errlen)
+/* The feature bits the tensor tables read (model_family.c). */
+static void set_features(model_config *cfg)
+{
+    const rel_config *rc = &cfg->rel;
+    cfg->features &= ~(unsigned)(MF_ABS_POS | MF_TOKEN_TYPES);
+    cfg->features |= (rc->abs_pos ? MF_ABS_POS : 0) | (cfg->type_vocab > 0 ? MF_TOKEN_TYPES : 0) |
+                     (rc->norm_rel_ebd ? MF_REL_NORM : 0) | (rc->c2p ? MF_C2P : 0) |
+                     (rc->p2c ? MF_P2C : 0) | (rc->share_att_key ? 0 : MF_POS_PROJ);
+}
+
+static int parse_config(const json_t *c, model_config *cfg, char *err, size_t errlen)
 {
     rel_config *rc = &cfg->rel;
     int v2 = rc->kind == 2, rel_on, r;
-    long max_rel, buckets, conv, size;
+    long max_rel, buckets, conv, size, types;
+    /* no token-type table unless the config asks for one (HF's default is 0) */
+    if ((r = get_integer(c, "type_vocab_size", 0, &types, err, errlen)))
+        return r;
+    if (types < 0 || types > 1 << 24) {
+        vkb_set_err(err, errlen, "config.json: \"type_vocab_size\" %ld is out of range", types);
+        return VKB_EINVAL;
+    }
+    cfg->type_vocab = (int)types;
     if ((r = get_bool(c, "relative_attention", 0, &rel_on, err, errlen)))
         return r;
     if (!rel_on) {
@@ -177,7 +195,7 @@ int deberta_config_parse(json_t *c, model_config *cfg, char *err, size_t errlen)
         rc->buckets = (int)buckets;
         rc->span = rc->buckets;
     }
-    json_t *norm = json_object_get(c, "norm_rel_ebd");
+    const json_t *norm = json_object_get(c, "norm_rel_ebd");
     if (norm && !json_is_null(norm)) {
         if (!json_is_string(norm)) {
             vkb_set_err(err, errlen, "config.json: \"norm_rel_ebd\" must be a string");
@@ -207,6 +225,16 @@ int deberta_config_parse(json_t *c, model_config *cfg, char *err, size_t errlen)
     return VKB_OK;
 }
 
+int deberta_config_parse(const json_t *c, model_config *cfg, char *err, size_t errlen)
+{
+    memset(&cfg->rel, 0, sizeof cfg->rel);
+    cfg->rel.kind = !strcmp(cfg->fam->name, "deberta") ? 1 : 2;
+    int r = parse_config(c, cfg, err, errlen);
+    if (r == VKB_OK)
+        set_features(cfg);
+    return r;
+}
+
 /* ---------------------------------------------------------------- relative positions */
 
 int deberta_log_bucket(int delta, int buckets, int max_rel)
@@ -230,68 +258,6 @@ int deberta_rel_row(const rel_config *rc, int delta)
     return r < 0 ? 0 : r > 2 * rc->span - 1 ? 2 * rc->span - 1 : r;
 }
 
-/* ---------------------------------------------------------------- tensors */
-
-const char *deberta_qkv_name(const model_config *cfg, int k)
-{
-    static const char *const v2[] = {
-        [LW_Q_W] = "attention.self.query_proj.weight", [LW_Q_B] = "attention.self.query_proj.bias",
-        [LW_K_W] = "attention.self.key_proj.weight",   [LW_K_B] = "attention.self.key_proj.bias",
-        [LW_V_W] = "attention.self.value_proj.weight", [LW_V_B] = "attention.self.value_proj.bias",
-    };
-    return cfg->rel.kind == 2 && k >= LW_Q_W && k <= LW_V_B ? v2[k] : NULL;
-}
-
-int deberta_weights_bind(const st_archive *st, const model_config *cfg, model_weights *w,
-                         char *err, size_t errlen)
-{
-    const rel_config *rc = &cfg->rel;
-    const char *p = w->prefix;
-    const int64_t C = cfg->hidden;
-    int r;
-    w->dlayer = calloc((size_t)cfg->layers, sizeof *w->dlayer);
-    if (!w->dlayer)
-        return VKB_ENOMEM;
-    /* name suffixes in encoder.layer.N.attention.self., shape (rows, cols; 0 = a vector),
-     * and whether this config reads them */
-    const int v1 = rc->kind == 1, own = !v1 && !rc->share_att_key;
-    const struct {
-        int slot;
-        const char *name;
-        int64_t rows, cols;
-        int used;
-    } t[] = {
-        {DW_IN_PROJ, "in_proj.weight", 3 * C, C, v1},
-        {DW_Q_BIAS, "q_bias", C, 0, v1},
-        {DW_V_BIAS, "v_bias", C, 0, v1},
-        {DW_PK_W, v1 ? "pos_proj.weight" : "pos_key_proj.weight", C, C, rc->c2p && (v1 || own)},
-        {DW_PK_B, "pos_key_proj.bias", C, 0, rc->c2p && own},
-        {DW_PQ_W, v1 ? "pos_q_proj.weight" : "pos_query_proj.weight", C, C,
-         rc->p2c && (v1 || own)},
-        {DW_PQ_B, v1 ? "pos_q_proj.bias" : "pos_query_proj.bias", C, 0, rc->p2c && (v1 || own)},
-    };
-    for (int l = 0; l < cfg->layers; l++)
-        for (size_t k = 0; k < sizeof t / sizeof *t; k++) {
-            if (!t[k].used)
-                continue;
-            char name[256];
-            snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s", l, t[k].name);
-            if ((r = weights_bind_one(st, p, name, NULL, t[k].rows, t[k].cols,
-                                      &w->dlayer[l][t[k].slot], err, errlen)))
-                return r;
-        }
-    if ((r = weights_bind_one(st, p, "encoder.rel_embeddings.weight", NULL, 2 * (int64_t)rc->span,
-                              C, &w->denc[DE_REL], err, errlen)))
-        return r;
-    if (rc->norm_rel_ebd &&
-        ((r = weights_bind_one(st, p, "encoder.LayerNorm.weight", NULL, C, 0, &w->denc[DE_LN_G],
-                               err, errlen)) ||
-         (r = weights_bind_one(st, p, "encoder.LayerNorm.bias", NULL, C, 0, &w->denc[DE_LN_B],
-                               err, errlen))))
-        return r;
-    return VKB_OK;
-}
-
 /* ---------------------------------------------------------------- replica */
 
 /* n floats of t, malloc'd (NULL: out of memory). */
@@ -308,7 +274,7 @@ static int upload_in_proj(uploader *u, const st_tensor *const *dw, int C, int H,
                           layer_tensors *lt)
 {
     int d = C / H, rc = VKB_ENOMEM;
-    float *src = read_all(dw[DW_IN_PROJ]), *dst = malloc(sizeof(float) * 3 * (size_t)C * C);
+    float *src = read_all(dw[LW_IN_PROJ]), *dst = malloc(sizeof(float) * 3 * (size_t)C * C);
     float *bias = calloc(3 * (size_t)C, sizeof *bias);
     if (!src || !dst || !bias)
         goto cleanup;
@@ -317,11 +283,11 @@ static int upload_in_proj(uploader *u, const st_tensor *const *dw, int C, int H,
             for (int i = 0; i < d; i++)
                 memcpy(dst + ((size_t)part * C + h * d + i) * C,
                        src + ((size_t)3 * d * h + part * d + i) * C, sizeof(float) * C);
-    st_read_f32(dw[DW_Q_BIAS], 0, C, bias);
-    st_read_f32(dw[DW_V_BIAS], 0, C, bias + 2 * C);
-    vkb_dtype dt = upload_matrix_dtype(u, &dw[DW_IN_PROJ], 1);
-    if ((lt->qkv_w = upload_host_weight(u, dt, dst, 3 * C, C, dw[DW_IN_PROJ]->name)) &&
-        (lt->qkv_b = upload_host_f32(u, bias, 3 * (size_t)C, dw[DW_Q_BIAS]->name)))
+    st_read_f32(dw[LW_Q_BIAS], 0, C, bias);
+    st_read_f32(dw[LW_V_BIAS], 0, C, bias + 2 * C);
+    vkb_dtype dt = upload_matrix_dtype(u, &dw[LW_IN_PROJ], 1);
+    if ((lt->qkv_w = upload_host_weight(u, dt, dst, 3 * C, C, dw[LW_IN_PROJ]->name)) &&
+        (lt->qkv_b = upload_host_f32(u, bias, 3 * (size_t)C, dw[LW_Q_BIAS]->name)))
         rc = VKB_OK;
 cleanup:
     free(src);
@@ -338,18 +304,18 @@ static int upload_pos_proj(uploader *u, const rel_config *rc, const st_tensor *c
     const st_tensor *ws[2];
     int n = 0;
     if (rc->p2c)
-        ws[n++] = dw[DW_PQ_W];
+        ws[n++] = dw[LW_PQ_W];
     if (rc->c2p)
-        ws[n++] = dw[DW_PK_W];
+        ws[n++] = dw[LW_PK_W];
     if (!n)
         return VKB_OK;
     float *bias = calloc((size_t)n * C, sizeof *bias);
     if (!bias)
         return VKB_ENOMEM;
     if (rc->p2c)
-        st_read_f32(dw[DW_PQ_B], 0, C, bias);
-    if (rc->c2p && dw[DW_PK_B])
-        st_read_f32(dw[DW_PK_B], 0, C, bias + (size_t)(n - 1) * C);
+        st_read_f32(dw[LW_PQ_B], 0, C, bias);
+    if (rc->c2p && dw[LW_PK_B])
+        st_read_f32(dw[LW_PK_B], 0, C, bias + (size_t)(n - 1) * C);
     int ok = (lt->pos_w = upload_weight(u, ws, n, C)) &&
              (lt->pos_b = upload_host_f32(u, bias, (size_t)n * C, ws[0]->name));
     free(bias);
@@ -361,14 +327,14 @@ static int upload_pos_proj(uploader *u, const rel_config *rc, const st_tensor *c
 static int upload_rel_table(uploader *u, model_replica *r)
 {
     const model_config *cfg = &r->m->cfg;
-    const st_tensor *const *de = r->m->w.denc;
+    const st_tensor *const *de = r->m->w.glob;
     int C = cfg->hidden, rows = 2 * cfg->rel.span;
-    float *t = read_all(de[DE_REL]), *g = NULL, *b = NULL;
+    float *t = read_all(de[MW_REL_EMB]), *g = NULL, *b = NULL;
     int rc = VKB_ENOMEM;
     if (!t)
         goto cleanup;
     if (cfg->rel.norm_rel_ebd) {
-        if (!(g = read_all(de[DE_LN_G])) || !(b = read_all(de[DE_LN_B])))
+        if (!(g = read_all(de[MW_REL_LN_G])) || !(b = read_all(de[MW_REL_LN_B])))
             goto cleanup;
         for (int i = 0; i < rows; i++) {
             float *x = t + (size_t)i * C;
@@ -383,7 +349,7 @@ static int upload_rel_table(uploader *u, model_replica *r)
                 x[c] = (float)((x[c] - mean) * inv * g[c] + b[c]);
         }
     }
-    if ((r->rel_table = upload_host_f32(u, t, (size_t)rows * C, de[DE_REL]->name)))
+    if ((r->rel_table = upload_host_f32(u, t, (size_t)rows * C, de[MW_REL_EMB]->name)))
         rc = VKB_OK;
 cleanup:
     free(t);
@@ -392,13 +358,13 @@ cleanup:
     return rc;
 }
 
-int deberta_replica_upload(uploader *u, model_replica *r)
+int deberta_replica_upload(struct uploader *u, model_replica *r)
 {
     const model_config *cfg = &r->m->cfg;
     const rel_config *rc = &cfg->rel;
     int C = cfg->hidden, st;
     for (int l = 0; l < cfg->layers; l++) {
-        const st_tensor *const *dw = r->m->w.dlayer[l];
+        const st_tensor *const *dw = r->m->w.layer[l];
         if (rc->kind == 1 && (st = upload_in_proj(u, dw, C, cfg->heads, &r->layers[l])))
             return st;
         if (!rc->share_att_key && (st = upload_pos_proj(u, rc, dw, C, &r->layers[l])))
@@ -482,19 +448,18 @@ int deberta_stage_batch(model_replica *r, int L)
     return vkb_tensor_upload(r->rel_idx, 0, r->host_rel, 2 * (size_t)L - 1);
 }
 
-int deberta_record_window(model_replica *r)
-{
-    size_t C = (size_t)r->m->cfg.hidden;
-    return vkb_op_copy(r->b, r->rel_win, 0, r->rel_table, (size_t)r->rel_row0 * C,
-                       (size_t)r->rel_rows * C);
-}
-
-int deberta_record_attention(model_replica *r, const layer_tensors *w, int B, int L)
+int deberta_record_layer(model_replica *r, int l, int B, int L)
 {
     const model_config *cfg = &r->m->cfg;
+    const layer_tensors *w = &r->layers[l];
     vkb_backend *b = r->b;
     int C = cfg->hidden, H = cfg->heads, d = C / H, rows = B * L, rc;
     int pk, pq, ld = pos_width(cfg, &pk, &pq), terms = cfg->rel.c2p + cfg->rel.p2c;
+    /* the batch's window of the relative table, once per forward */
+    if (l == 0 && terms &&
+        (rc = vkb_op_copy(b, r->rel_win, 0, r->rel_table, (size_t)r->rel_row0 * C,
+                          (size_t)r->rel_rows * C)))
+        return rc;
     if ((rc = vkb_op_matmul(b, r->qf, r->x, w->qkv_w, w->qkv_b, NULL, rows, 3 * C, C,
                             VKB_ACT_NONE)))
         return rc;
@@ -507,6 +472,8 @@ int deberta_record_attention(model_replica *r, const layer_tensors *w, int B, in
     }
     vkb_rel_attn ra = {.rows = r->rel_rows, .ld = ld, .pk_col = pk, .pq_col = pq,
                        .scale = (float)(1.0 / sqrt((double)d * (1 + terms)))};
-    return vkb_op_attention_rel(b, r->ca, r->qf, r->lengths, terms ? r->pos_proj : NULL,
-                                r->rel_idx, &ra, B, L, H, d);
+    if ((rc = vkb_op_attention_rel(b, r->ca, r->qf, r->lengths, terms ? r->pos_proj : NULL,
+                                   r->rel_idx, &ra, B, L, H, d)))
+        return rc;
+    return encoder_record_post_ln_tail(r, l, B, L);
 }

@@ -30,11 +30,17 @@ typedef struct rel_config {
 /* Everything config.json and the sentence-transformers files say that the forward needs. */
 typedef struct model_config {
     char model_type[32];
-    vkb_pos_mode pos_mode;  /* BERT: 0..L-1; RoBERTa family: pad_id + 1 + t */
+    const model_family *fam;
+    unsigned features;      /* MF_* the checkpoint's tensors depend on */
+    vkb_pos_mode pos_mode;  /* BERT: 0..L-1; RoBERTa family, MPNet: pos_pad + 1 + t */
+    int pos_pad;            /* the padding index of the position rule (RoBERTa: pad_id) */
     int hidden, layers, heads, intermediate;
     int vocab, type_vocab, max_pos_emb, pad_id;
     float eps;
     vkb_act act;
+    /* Relative positions (fam->rel): MR_T5_BUCKETS' table rows, and the bucket rule's
+     * buckets and maximal distance (MPNet's code fixes 32 and 128). */
+    int rel_buckets, rel_rule_buckets, rel_max_distance;
     /* Usable token positions: max_pos_emb, less pad_id + 1 for the RoBERTa family, at most
      * ENCODER_MAX_TOKENS. */
     int max_tokens;
@@ -51,43 +57,22 @@ typedef struct model_config {
 /* Reads dir/config.json, modules.json, the Pooling config, sentence_bert_config.json and
  * tokenizer_config.json. Errors name the file and the field. */
 int model_config_load(const char *dir, model_config *cfg, char *err, size_t errlen);
+/* An integer field of config.json for the families' parse_config: absent gives dflt unless
+ * required; out of lo..hi is an error naming the key. */
+int model_config_int(const struct json_t *c, const char *key, int required, int dflt, int lo,
+                     int hi, int *out, char *err, size_t errlen);
 
-/* One encoder layer's tensors in the checkpoint, in this order. */
-enum {
-    LW_Q_W, LW_Q_B, LW_K_W, LW_K_B, LW_V_W, LW_V_B, /* attention.self.{query,key,value} */
-    LW_O_W, LW_O_B, LW_LN1_G, LW_LN1_B,             /* attention.output.{dense,LayerNorm} */
-    LW_I_W, LW_I_B,                                 /* intermediate.dense */
-    LW_F_W, LW_F_B, LW_LN2_G, LW_LN2_B,             /* output.{dense,LayerNorm} */
-    LW_COUNT
-};
-/* The embedding block's tensors. */
-enum { EW_WORD, EW_POS, EW_TYPE, EW_LN_G, EW_LN_B, EW_COUNT };
-
-/* DeBERTa's own tensors: per layer (v1: in_proj replaces query/key/value; NULL when the
- * config does not use one), and for the whole encoder. */
-enum {
-    DW_IN_PROJ, DW_Q_BIAS, DW_V_BIAS,   /* v1 attention.self.{in_proj.weight,q_bias,v_bias} */
-    DW_PK_W, DW_PK_B,                   /* position keys: v1 pos_proj (no bias), v2 pos_key_proj */
-    DW_PQ_W, DW_PQ_B,                   /* position queries: v1 pos_q_proj, v2 pos_query_proj */
-    DW_COUNT
-};
-enum { DE_REL, DE_LN_G, DE_LN_B, DE_COUNT }; /* encoder.rel_embeddings, encoder.LayerNorm */
-
-/* The checkpoint tensors the encoder uses, found (any prefix) and shape-checked. */
+/* The checkpoint tensors the encoder uses, found (any prefix) and shape-checked, by slot
+ * (model.h: MW_*, LW_*); slots the family does not read, or optional tensors the checkpoint
+ * lacks, are NULL. */
 typedef struct model_weights {
-    char prefix[64];            /* "", "bert.", "roberta.", ... */
-    const st_tensor *emb[EW_COUNT];       /* EW_POS, EW_TYPE NULL where DeBERTa has none */
-    const st_tensor *(*layer)[LW_COUNT]; /* layers entries (DeBERTa v1: Q/K/V NULL) */
-    const st_tensor *(*dlayer)[DW_COUNT];/* DeBERTa: layers entries */
-    const st_tensor *denc[DE_COUNT];     /* DeBERTa */
+    char prefix[64];            /* "", "bert.", "roberta.", "distilbert.", ... */
+    const st_tensor *glob[MW_COUNT];
+    const st_tensor *(*layer)[LW_COUNT]; /* layers entries */
 } model_weights;
 
 int model_weights_bind(const st_archive *st, const model_config *cfg, model_weights *w,
                        char *err, size_t errlen);
-/* prefix+name (or prefix+alt) as a float tensor of shape [rows] (cols 0) or [rows, cols]. */
-int weights_bind_one(const st_archive *st, const char *prefix, const char *name, const char *alt,
-                     int64_t rows, int64_t cols, const st_tensor **out, char *err,
-                     size_t errlen);
 void model_weights_release(model_weights *w);
 
 struct vkb_model {
@@ -103,7 +88,7 @@ struct vkb_model {
 
 /* One layer's weights on a backend. qkv_w is (3C, C): rows Q, then K, then V, so one matmul
  * makes the packed (rows, 3C) layout vkb_op_attention reads. Matrices are F32 or F16;
- * biases and LayerNorm parameters always F32. */
+ * biases and LayerNorm parameters always F32; a tensor the checkpoint may omit is NULL. */
 typedef struct layer_tensors {
     vkb_tensor *qkv_w, *qkv_b;   /* (3C, C), (3C) */
     vkb_tensor *o_w, *o_b;       /* (C, C), (C) */
@@ -119,8 +104,9 @@ typedef struct layer_tensors {
 struct model_replica {
     vkb_model *m;
     vkb_backend *b;
-    vkb_tensor *word, *pos, *type; /* (V, C), (P, C), (T, C) */
+    vkb_tensor *word, *pos, *type; /* (V, C), (P, C), (T, C); pos, type NULL if unused */
     vkb_tensor *emb_g, *emb_b;     /* (C) */
+    vkb_tensor *rel_bias;          /* (buckets, H) MR_T5_BUCKETS, shared by every layer */
     layer_tensors *layers;
     /* Scratch, grown on demand and reused: capacity in rows (B*L) and sequences (B). */
     size_t cap_rows;
@@ -146,34 +132,27 @@ struct model_replica {
 /* Ensures the scratch tensors hold rows = B*L rows and B sequences. */
 int replica_reserve(model_replica *r, int B, int L);
 
-/* ---- deberta.c: DeBERTa v1 and v2 (model_type deberta, deberta-v2) */
-struct json_t;
-/* The DeBERTa keys of config.json (c) into cfg->rel, after the common ones; a key this
- * encoder cannot run is refused with its name. */
-int deberta_config_parse(struct json_t *c, model_config *cfg, char *err, size_t errlen);
+/* The post-LN layer of BERT (encoder.c): projections, attention (with the family's
+ * position bias, if any), output + residual, LayerNorm, FFN + residual, LayerNorm. Every
+ * family today records its layers with it. */
+int encoder_record_post_ln(model_replica *r, int l, int B, int L);
+/* Its second half, from r->ca holding the attention context: output + residual,
+ * LayerNorm, FFN + residual, LayerNorm (DeBERTa's recorder ends with it). */
+int encoder_record_post_ln_tail(model_replica *r, int l, int B, int L);
+
+/* ---- deberta.c: DeBERTa v1 and v2 (model_type deberta, deberta-v2), the family hooks */
+/* The DeBERTa keys of config.json into cfg->rel and cfg->features; a key this encoder
+ * cannot run is refused with its name. */
+int deberta_config_parse(const struct json_t *c, model_config *cfg, char *err, size_t errlen);
 /* v2's log bucket of a relative distance delta (position_buckets, M), as the reference
  * computes it in float32. */
 int deberta_log_bucket(int delta, int buckets, int max_rel);
 /* The row of the relative table (0 .. 2S-1) for query minus key distance delta. */
 int deberta_rel_row(const rel_config *rc, int delta);
-/* Name of layer tensor k (LW_Q_W .. LW_V_B) in a DeBERTa checkpoint, or NULL (v1: in_proj). */
-const char *deberta_qkv_name(const model_config *cfg, int k);
-/* Binds the DeBERTa-only tensors (w->dlayer, w->denc). */
-int deberta_weights_bind(const st_archive *st, const model_config *cfg, model_weights *w,
-                         char *err, size_t errlen);
-/* Uploads what a DeBERTa replica needs beyond BERT's tensors: v1's packed QKV from in_proj,
- * the position projections, the relative table, zero tables for absent positions / types. */
-typedef struct uploader uploader;
-int deberta_replica_upload(uploader *u, model_replica *r);
+int deberta_replica_upload(struct uploader *u, model_replica *r);
 void deberta_replica_free(model_replica *r);
-/* Stages a batch of longest length L: the window of table rows and the index (uploads:
- * call before the batch is recorded). */
 int deberta_stage_batch(model_replica *r, int L);
-/* Records the copy of the batch's window of table rows (first op of a DeBERTa forward). */
-int deberta_record_window(model_replica *r);
-/* Records layer w's attention: qkv projection into r->qf, positions, attention_rel into
- * r->ca. */
-int deberta_record_attention(model_replica *r, const layer_tensors *w, int B, int L);
+int deberta_record_layer(model_replica *r, int l, int B, int L);
 
 /* model_replica.c's upload helpers, shared with deberta.c. */
 struct uploader {
@@ -183,6 +162,7 @@ struct uploader {
     char *err;
     size_t errlen;
 };
+typedef struct uploader uploader;
 #define UPLOAD_STAGE_ELEMS ((size_t)1 << 20) /* 4 MiB of staging */
 vkb_dtype upload_matrix_dtype(uploader *u, const st_tensor *const *srcs, int n);
 /* A matmul weight of K columns from srcs[0..n) stacked row-wise; an F32 vector of them. */

@@ -46,7 +46,7 @@ static int load_tokenizers(vkb_model *m, char *err, size_t errlen)
     }
     /* bert_score adds the prefix space only for GPT-2 / RoBERTa tokenizer classes; DeBERTa's
      * byte-level BPE tokenizer is neither (testdata README, "DeBERTa semantics"). */
-    if (strcmp(vkb_tokenizer_kind(m->tok), "bpe") || m->cfg.rel.kind) {
+    if (strcmp(vkb_tokenizer_kind(m->tok), "bpe") || !m->cfg.fam->bertscore_prefix_space) {
         m->tok_bs = m->tok;
         return VKB_OK;
     }

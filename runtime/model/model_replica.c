@@ -181,7 +181,8 @@ vkb_tensor *upload_host_weight(uploader *u, vkb_dtype dtype, const float *v, int
     return t;
 }
 
-/* The layer's tensors; DeBERTa v1's Q/K/V come from in_proj (deberta_replica_upload). */
+/* The layer's tables; a family without query/key/value slots (DeBERTa v1's in_proj)
+ * makes qkv_w in its replica_extra. */
 static int upload_layer(uploader *u, const st_tensor *const *w, layer_tensors *lt)
 {
     const st_tensor *qkv_w[3] = {w[LW_Q_W], w[LW_K_W], w[LW_V_W]};
@@ -219,17 +220,19 @@ int model_replica_create(vkb_model *m, vkb_backend *b, model_replica **out, char
     r->layers = calloc((size_t)m->cfg.layers, sizeof *r->layers);
     if (!r->layers)
         goto fail;
-    const st_tensor *const *e = m->w.emb;
-    if (!(r->word = upload_matrix(&u, &e[EW_WORD], 1)) ||
-        (e[EW_POS] && !(r->pos = upload_matrix(&u, &e[EW_POS], 1))) ||
-        (e[EW_TYPE] && !(r->type = upload_matrix(&u, &e[EW_TYPE], 1))) ||
-        !(r->emb_g = upload_vector(&u, &e[EW_LN_G], 1)) ||
-        !(r->emb_b = upload_vector(&u, &e[EW_LN_B], 1)))
+    const st_tensor *const *e = m->w.glob;
+    /* Slots the family does not read (or optional tensors the checkpoint lacks) stay NULL. */
+    if (!(r->word = upload_matrix(&u, &e[MW_WORD], 1)) ||
+        (e[MW_POS] && !(r->pos = upload_matrix(&u, &e[MW_POS], 1))) ||
+        (e[MW_TYPE] && !(r->type = upload_matrix(&u, &e[MW_TYPE], 1))) ||
+        !(r->emb_g = upload_vector(&u, &e[MW_EMB_LN_G], 1)) ||
+        (e[MW_EMB_LN_B] && !(r->emb_b = upload_vector(&u, &e[MW_EMB_LN_B], 1))) ||
+        (e[MW_REL_BIAS] && !(r->rel_bias = upload_vector(&u, &e[MW_REL_BIAS], 1))))
         goto fail;
     for (int l = 0; l < m->cfg.layers; l++)
         if ((rc = upload_layer(&u, m->w.layer[l], &r->layers[l])) != VKB_OK)
             goto fail;
-    if (m->cfg.rel.kind && (rc = deberta_replica_upload(&u, r)) != VKB_OK)
+    if (m->cfg.fam->replica_extra && (rc = m->cfg.fam->replica_extra(&u, r)) != VKB_OK)
         goto fail;
     free(u.stage);
     st_drop_pages(m->st); /* the weights live on the backend now */
@@ -261,12 +264,14 @@ void model_replica_free(model_replica *r)
     if (!r)
         return;
     free_scratch(r);
-    deberta_replica_free(r);
+    if (r->m->cfg.fam->replica_extra_free)
+        r->m->cfg.fam->replica_extra_free(r);
     vkb_tensor_free(r->word);
     vkb_tensor_free(r->pos);
     vkb_tensor_free(r->type);
     vkb_tensor_free(r->emb_g);
     vkb_tensor_free(r->emb_b);
+    vkb_tensor_free(r->rel_bias);
     for (int l = 0; r->layers && l < r->m->cfg.layers; l++) {
         layer_tensors *lt = &r->layers[l];
         vkb_tensor *ts[] = {lt->qkv_w, lt->qkv_b, lt->o_w,  lt->o_b,   lt->ln1_g, lt->ln1_b,
