@@ -354,7 +354,8 @@ static const model_family deberta = {
     .token_types = 0,         /* type_vocab_size defaults to 0 (deberta.c reads it) */
     .rel = MR_NONE,
     .norm = MN_POST,
-    .mask_embeddings = 1,
+    .mask_embeddings = 1,     /* no real token depends on it without a conv layer (refused
+                                 at load), and padded rows are never output */
     .bertscore_prefix_space = 0,
     .layer_prefix = "encoder.layer.",
     .tensors = deberta_tensors,
