@@ -273,7 +273,10 @@ static const model_family mpnet = {
  * keys, the relative table and the per-batch index are deberta.c's. Tensors a configuration
  * does not read carry its feature bits: the absolute position table (position_biased_input,
  * published checkpoints carry it anyway), the token types (type_vocab_size > 0), the
- * position projections (per term; v2 only without share_att_key), the table's LayerNorm. */
+ * position projections (per term; v2 only without share_att_key), the table's LayerNorm.
+ * DeBERTa multiplies its embedding output by the attention mask; without a conv layer
+ * (refused at load) no real token depends on that and padded rows are never output, so the
+ * encoder does not. */
 
 static const model_tensor_def deberta_tensors[] = {
     {MW_WORD, "embeddings.word_embeddings.weight", NULL, MD_V, MD_C, MI_WEIGHT, 0, 0},
@@ -354,8 +357,6 @@ static const model_family deberta = {
     .token_types = 0,         /* type_vocab_size defaults to 0 (deberta.c reads it) */
     .rel = MR_NONE,
     .norm = MN_POST,
-    .mask_embeddings = 1,     /* no real token depends on it without a conv layer (refused
-                                 at load), and padded rows are never output */
     .bertscore_prefix_space = 0,
     .layer_prefix = "encoder.layer.",
     .tensors = deberta_tensors,
@@ -392,7 +393,6 @@ static const model_family deberta_v2 = {
     .token_types = 0,
     .rel = MR_NONE,
     .norm = MN_POST,
-    .mask_embeddings = 1,
     .bertscore_prefix_space = 0,
     .layer_prefix = "encoder.layer.",
     .tensors = deberta_tensors,
