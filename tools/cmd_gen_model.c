@@ -12,17 +12,29 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: vkbridge gen-model --out DIR --shape minilm|roberta-large|tiny\n"
-            "                          [--layers N] [--hidden N] [--heads N] [--intermediate N]\n"
+            "usage: vkbridge gen-model --out DIR\n"
+            "                          --shape minilm|roberta-large|mpnet-base|distilbert-base|tiny\n"
+            "                                  |deberta-xlarge-mnli\n"
+            "                          [--family TYPE] [--layers N] [--hidden N] [--heads N]\n"
+            "                          [--intermediate N]\n"
             "                          [--vocab-from PATH] [--dtype f32|f16|bf16] [--seed N]\n"
             "                          [--shards N] [--prefix STR]\n\n"
-            "Writes a Hugging Face model folder with random weights: config.json,\n"
+            "Writes a Hugging Face model folder (missing parent folders too) with random\n"
+            "weights: config.json,\n"
             "model.safetensors (or N shards + model.safetensors.index.json), tokenizer files\n"
             "(copied from --vocab-from: a tokenizer.json, vocab.txt or tokenizer folder; else a\n"
             "generated WordPiece vocabulary) and sentence-transformers files.\n"
             "Shapes: minilm = all-MiniLM-L6-v2 (6 x 384, 12 heads, 1536), roberta-large\n"
-            "(24 x 1024, 16 heads, 4096), tiny (2 x 32, 4 heads, 64). The same seed gives the\n"
-            "same weights whatever --dtype (rounded) and --shards.\n");
+            "(24 x 1024, 16 heads, 4096), mpnet-base = all-mpnet-base-v2 (12 x 768, 12 heads,\n"
+            "3072), distilbert-base (6 x 768, 12 heads, 3072), tiny (2 x 32, 4 heads, 64),\n"
+            "deberta-xlarge-mnli (DeBERTa v1, 48 x 1024, 16 heads, 4096, c2p|p2c relative\n"
+            "attention; bert_score uses layer 40; --vocab-from a DeBERTa tokenizer folder for\n"
+            "its BPE).\n"
+            "--family writes the shape as another family (a config model_type: bert, roberta,\n"
+            "xlm-roberta, camembert, distilbert, mpnet, deberta, deberta-v2), with that\n"
+            "family's config keys and\n"
+            "tensor names. The same seed gives the same weights whatever --dtype (rounded)\n"
+            "and --shards.\n");
 }
 
 /* A whole decimal number in lo..hi, or -1. */
@@ -64,6 +76,8 @@ int cmd_gen_model(int argc, char **argv)
             spec.out = v;
         } else if (!strcmp(a, "--shape")) {
             spec.shape = v;
+        } else if (!strcmp(a, "--family")) {
+            spec.family = v;
         } else if (!strcmp(a, "--vocab-from")) {
             spec.vocab_from = v;
         } else if (!strcmp(a, "--dtype")) {

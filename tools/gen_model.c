@@ -1,7 +1,8 @@
 /*
  * gen_model.c — writes a random-weight model folder (see gen_model.h): config.json, the
  * checkpoint (one safetensors file or shards + model.safetensors.index.json), tokenizer
- * files, and the sentence-transformers files.
+ * files, and the sentence-transformers files. Config keys and tensor names come from the
+ * model family's tables (model.h, runtime/model/model_family.c), the ones the loader reads.
  *
  * Every tensor's values come from its own random stream seeded by (seed, tensor name), so
  * the same seed gives the same weights however the checkpoint is sharded or typed: F16 and
@@ -11,6 +12,7 @@
 #include "gen_model.h"
 #include "vkb_platform.h"
 
+#include "model.h"
 #include "vkb_runtime.h"
 #include "vkb_tokenizer.h"
 
@@ -35,8 +37,16 @@ static const shape_def shapes[] = {
     {"minilm", "bert", 6, 384, 12, 1536, 30522, 2, 0, 1e-12, 256, 1},
     /* roberta-large (bert_score's default English model) */
     {"roberta-large", "roberta", 24, 1024, 16, 4096, 50265, 1, 1, 1e-5, 512, 0},
+    /* sentence-transformers/all-mpnet-base-v2 */
+    {"mpnet-base", "mpnet", 12, 768, 12, 3072, 30527, 0, 1, 1e-5, 384, 1},
+    /* distilbert-base-uncased (msmarco-distilbert-*, multi-qa-distilbert-*) */
+    {"distilbert-base", "distilbert", 6, 768, 12, 3072, 30522, 0, 0, 1e-12, 512, 0},
     /* small enough for unit tests */
     {"tiny", "bert", 2, 32, 4, 64, 1024, 2, 0, 1e-12, 128, 1},
+    /* microsoft/deberta-xlarge-mnli (bert_score's best-correlating model, layer 40): DeBERTa
+     * v1, c2p|p2c, no absolute positions (the table is written anyway, as its checkpoint
+     * has it), no token types */
+    {"deberta-xlarge-mnli", "deberta", 48, 1024, 16, 4096, 50265, 0, 0, 1e-7, 512, 0},
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -88,48 +98,60 @@ static int add(tensor_list *l, const char *prefix, const char *name, int64_t row
 }
 
 typedef struct dims {
-    int layers, hidden, heads, intermediate, vocab, type_vocab, max_pos, pad_id;
+    int layers, hidden, heads, intermediate, vocab, type_vocab, max_pos, pad_id, buckets;
+    int rel_rows; /* DeBERTa's relative table */
 } dims;
 
-/* Every tensor of a BERT-family checkpoint, in Hugging Face's names, plus the pooler (a head
- * tensor the loader must ignore). */
-static int build_list(tensor_list *l, const char *p, const dims *d)
+static int64_t dim_of(model_dim m, const dims *d)
 {
-    int64_t C = d->hidden, I = d->intermediate;
-    int rc = 0;
-    rc |= add(l, p, "embeddings.word_embeddings.weight", d->vocab, C, INIT_WEIGHT);
-    rc |= add(l, p, "embeddings.position_embeddings.weight", d->max_pos, C, INIT_WEIGHT);
-    rc |= add(l, p, "embeddings.token_type_embeddings.weight", d->type_vocab, C, INIT_WEIGHT);
-    rc |= add(l, p, "embeddings.LayerNorm.weight", C, 0, INIT_GAMMA);
-    rc |= add(l, p, "embeddings.LayerNorm.bias", C, 0, INIT_BETA);
-    for (int i = 0; i < d->layers && !rc; i++) {
-        static const struct { const char *name; int rows_i, cols_i; init_kind init; } lt[] = {
-            {"attention.self.query.weight", 0, 0, INIT_WEIGHT},
-            {"attention.self.query.bias", 0, -1, INIT_BIAS},
-            {"attention.self.key.weight", 0, 0, INIT_WEIGHT},
-            {"attention.self.key.bias", 0, -1, INIT_BIAS},
-            {"attention.self.value.weight", 0, 0, INIT_WEIGHT},
-            {"attention.self.value.bias", 0, -1, INIT_BIAS},
-            {"attention.output.dense.weight", 0, 0, INIT_WEIGHT},
-            {"attention.output.dense.bias", 0, -1, INIT_BIAS},
-            {"attention.output.LayerNorm.weight", 0, -1, INIT_GAMMA},
-            {"attention.output.LayerNorm.bias", 0, -1, INIT_BETA},
-            {"intermediate.dense.weight", 1, 0, INIT_WEIGHT},
-            {"intermediate.dense.bias", 1, -1, INIT_BIAS},
-            {"output.dense.weight", 0, 1, INIT_WEIGHT},
-            {"output.dense.bias", 0, -1, INIT_BIAS},
-            {"output.LayerNorm.weight", 0, -1, INIT_GAMMA},
-            {"output.LayerNorm.bias", 0, -1, INIT_BETA},
-        };
-        for (size_t k = 0; k < sizeof lt / sizeof *lt; k++) {
-            char name[128];
-            snprintf(name, sizeof name, "encoder.layer.%d.%s", i, lt[k].name);
-            rc |= add(l, p, name, lt[k].rows_i ? I : C,
-                      lt[k].cols_i < 0 ? 0 : lt[k].cols_i ? I : C, lt[k].init);
-        }
+    switch (m) {
+    case MD_C: return d->hidden;
+    case MD_I: return d->intermediate;
+    case MD_V: return d->vocab;
+    case MD_P: return d->max_pos;
+    case MD_T: return d->type_vocab;
+    case MD_HEADS: return d->heads;
+    case MD_BUCKETS: return d->buckets;
+    case MD_C3: return 3 * (int64_t)d->hidden;
+    case MD_REL_ROWS: return d->rel_rows;
+    default: return 0;
     }
-    rc |= add(l, p, "pooler.dense.weight", C, C, INIT_WEIGHT);
-    rc |= add(l, p, "pooler.dense.bias", C, 0, INIT_BIAS);
+}
+
+static init_kind init_of(model_init i)
+{
+    return i == MI_BIAS ? INIT_BIAS : i == MI_GAMMA ? INIT_GAMMA : i == MI_BETA ? INIT_BETA
+                                                                               : INIT_WEIGHT;
+}
+
+static int add_table(tensor_list *l, const char *p, const char *head, const model_tensor_def *t,
+                     int n, const dims *d)
+{
+    int rc = 0;
+    for (int k = 0; k < n && !rc; k++) {
+        char name[160];
+        snprintf(name, sizeof name, "%s%s", head, t[k].name);
+        if (dim_of(t[k].rows, d) == 0)
+            continue; /* a table of no rows (DeBERTa's token types at type_vocab_size 0) */
+        rc = add(l, p, name, dim_of(t[k].rows, d), dim_of(t[k].cols, d), init_of(t[k].init));
+    }
+    return rc;
+}
+
+/* Every tensor of the family's checkpoint, in Hugging Face's names (the loader's tables),
+ * plus the pooler: a head tensor the loader must ignore. */
+static int build_list(tensor_list *l, const model_family *fam, const char *p, const dims *d)
+{
+    int rc = add_table(l, p, "", fam->tensors, fam->n_tensors, d);
+    for (int i = 0; i < d->layers && !rc; i++) {
+        char head[64];
+        snprintf(head, sizeof head, "%s%d.", fam->layer_prefix, i);
+        rc = add_table(l, p, head, fam->layer_tensors, fam->n_layer_tensors, d);
+    }
+    if (!rc)
+        rc = add(l, p, "pooler.dense.weight", d->hidden, d->hidden, INIT_WEIGHT);
+    if (!rc)
+        rc = add(l, p, "pooler.dense.bias", d->hidden, 0, INIT_BIAS);
     return rc ? VKB_ENOMEM : VKB_OK;
 }
 
@@ -323,21 +345,34 @@ static int dump(json_t *j, const char *dir, const char *name, char *err, size_t 
     return rc;
 }
 
-static int write_config(const char *dir, const shape_def *sh, const dims *d, out_dtype dt,
-                        char *err, size_t errlen)
+static int write_config(const char *dir, const model_family *fam, const shape_def *sh,
+                        const dims *d, out_dtype dt, char *err, size_t errlen)
 {
-    int roberta = !strcmp(sh->model_type, "roberta");
     json_t *c = json_pack(
-        "{s:[s], s:s, s:i, s:i, s:i, s:i, s:i, s:s, s:i, s:i, s:i, s:f, s:s, s:f, s:f, s:f, s:s}",
-        "architectures", roberta ? "RobertaModel" : "BertModel", "model_type", sh->model_type,
-        "hidden_size", d->hidden, "num_hidden_layers", d->layers, "num_attention_heads",
-        d->heads, "intermediate_size", d->intermediate, "vocab_size", d->vocab, "hidden_act",
-        "gelu", "max_position_embeddings", d->max_pos, "type_vocab_size", d->type_vocab,
-        "pad_token_id", d->pad_id, "layer_norm_eps", sh->eps, "position_embedding_type",
-        "absolute", "hidden_dropout_prob", 0.1, "attention_probs_dropout_prob", 0.1,
-        "initializer_range", 0.02, "torch_dtype",
+        "{s:[s], s:s, s:i, s:i, s:i, s:i, s:s, s:i, s:i, s:f, s:f, s:f, s:s}", "architectures",
+        fam->architecture, "model_type", fam->model_types[0], fam->hidden.name, d->hidden,
+        fam->layers.name, d->layers, fam->heads.name, d->heads, fam->intermediate.name,
+        d->intermediate, fam->act.name, "gelu", "vocab_size", d->vocab,
+        "max_position_embeddings", d->max_pos, "hidden_dropout_prob", 0.1,
+        "attention_probs_dropout_prob", 0.1, "initializer_range", 0.02, "torch_dtype",
         dt == OUT_F32 ? "float32" : dt == OUT_F16 ? "float16" : "bfloat16");
-    if (c && roberta) {
+    if (!c)
+        return dump(c, dir, "config.json", err, errlen);
+    json_object_set_new(c, "pad_token_id", json_integer(d->pad_id));
+    if (fam->eps.name)
+        json_object_set_new(c, fam->eps.name, json_real(sh->eps));
+    if (fam->token_types) {
+        json_object_set_new(c, "type_vocab_size", json_integer(d->type_vocab));
+        json_object_set_new(c, "position_embedding_type", json_string("absolute"));
+    }
+    if (fam->rel == MR_T5_BUCKETS)
+        json_object_set_new(c, "relative_attention_num_buckets", json_integer(d->buckets));
+    if (fam->gen_config) { /* the family's own keys (DeBERTa's relative attention) */
+        json_t *extra = json_loads(fam->gen_config, 0, NULL);
+        json_object_update(c, extra);
+        json_decref(extra);
+    }
+    if (d->pad_id == 1) { /* <s> 0, <pad> 1, </s> 2 */
         json_object_set_new(c, "bos_token_id", json_integer(0));
         json_object_set_new(c, "eos_token_id", json_integer(2));
     }
@@ -384,13 +419,39 @@ static const shape_def *find_shape(const char *name)
     return NULL;
 }
 
-/* Tokenizer files into dir; fills d->vocab and d->pad_id from them. */
-static int write_tokenizer(const gen_model_spec *s, const shape_def *sh, dims *d, char *err,
-                           size_t errlen)
+/* mkdir -p: the folder and any missing parents. */
+static int make_dirs(const char *path, char *err, size_t errlen)
 {
-    int roberta = !strcmp(sh->model_type, "roberta");
-    if (!s->vocab_from)
-        return gen_wordpiece_tokenizer(s->out, d->vocab, roberta, err, errlen);
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
+        set_err(err, errlen, "%.64s...: path too long", path);
+        return VKB_EINVAL;
+    }
+    for (char *p = buf + 1;; p++) {
+        if (*p && *p != '/')
+            continue;
+        char c = *p;
+        *p = 0;
+        if (vkb_mkdir(buf) != 0 && errno != EEXIST) {
+            set_err(err, errlen, "%s: %s", buf, strerror(errno));
+            return VKB_EIO;
+        }
+        if (!(*p = c))
+            break;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        set_err(err, errlen, "%s: not a folder", path);
+        return VKB_EIO;
+    }
+    return VKB_OK;
+}
+
+/* Tokenizer files into dir; fills d->vocab and d->pad_id from them. */
+static int write_tokenizer(const gen_model_spec *s, dims *d, char *err, size_t errlen)
+{
+    if (!s->vocab_from) /* specials at RoBERTa's ids (<pad> 1) when the family pads with 1 */
+        return gen_wordpiece_tokenizer(s->out, d->vocab, d->pad_id == 1, err, errlen);
     int rc = gen_copy_tokenizer(s->out, s->vocab_from, err, errlen);
     if (rc != VKB_OK)
         return rc;
@@ -413,8 +474,15 @@ int gen_model_write(const gen_model_spec *s, char *err, size_t errlen)
 {
     const shape_def *sh = find_shape(s->shape ? s->shape : "");
     if (!sh) {
-        set_err(err, errlen, "unknown shape '%s' (minilm, roberta-large, tiny)",
-                s->shape ? s->shape : "");
+        set_err(err, errlen, "unknown shape '%s' (minilm, roberta-large, mpnet-base, "
+                "distilbert-base, tiny, deberta-xlarge-mnli)", s->shape ? s->shape : "");
+        return VKB_EINVAL;
+    }
+    const char *type = s->family ? s->family : sh->model_type;
+    const model_family *fam = model_family_find(type);
+    if (!fam) {
+        set_err(err, errlen, "unknown family '%s' (a model_type: bert, roberta, xlm-roberta, "
+                "camembert, distilbert, mpnet, deberta, deberta-v2)", type);
         return VKB_EINVAL;
     }
     out_dtype dt = OUT_F32;
@@ -432,8 +500,9 @@ int gen_model_write(const gen_model_spec *s, char *err, size_t errlen)
         .heads = s->heads ? s->heads : sh->heads,
         .intermediate = s->intermediate ? s->intermediate : sh->intermediate,
         .vocab = sh->vocab,
-        .type_vocab = sh->type_vocab,
-        .pad_id = sh->pad_id,
+        .type_vocab = fam->token_types ? (sh->type_vocab ? sh->type_vocab : 2) : 0,
+        .pad_id = s->family ? fam->default_pad_id : sh->pad_id,
+        .buckets = 32, /* MPNet's relative_attention_num_buckets */
     };
     if (d.layers < 1 || d.layers > 256 || d.hidden < 1 || d.hidden > 16384 || d.heads < 1 ||
         d.hidden % d.heads || d.intermediate < 1 || d.intermediate > 65536) {
@@ -441,23 +510,31 @@ int gen_model_write(const gen_model_spec *s, char *err, size_t errlen)
                 "must be a multiple of heads)", d.layers, d.hidden, d.heads, d.intermediate);
         return VKB_EINVAL;
     }
-    if (vkb_mkdir(s->out) != 0 && errno != EEXIST) {
-        set_err(err, errlen, "%s: %s", s->out, strerror(errno));
-        return VKB_EIO;
-    }
-    int rc = write_tokenizer(s, sh, &d, err, errlen);
+    int rc = make_dirs(s->out, err, errlen);
     if (rc != VKB_OK)
         return rc;
-    int roberta = !strcmp(sh->model_type, "roberta");
-    /* RoBERTa positions start after the padding index: room for pad_id + 1 more rows. */
-    d.max_pos = roberta ? sh->max_seq_length + d.pad_id + 1 : 512;
-    if (d.max_pos < sh->max_seq_length)
-        d.max_pos = sh->max_seq_length;
+    rc = write_tokenizer(s, &d, err, errlen);
+    if (rc != VKB_OK)
+        return rc;
+    /* RoBERTa-style positions start after the padding index: room for 512 tokens and
+     * pad_id + 1 more rows (514 for roberta-large and all-mpnet-base-v2). */
+    int pos_pad = fam->position_pad >= 0 ? fam->position_pad : d.pad_id;
+    d.max_pos = fam->positions == MP_ROBERTA ? 512 + pos_pad + 1 : 512;
+    /* DeBERTa's relative table: 2 * position_buckets rows where the family's config sets
+     * them, else 2 * max_relative_positions (-1: max_position_embeddings) */
+    d.rel_rows = 2 * d.max_pos;
+    if (fam->gen_config) {
+        json_t *extra = json_loads(fam->gen_config, 0, NULL);
+        json_int_t pb = json_integer_value(json_object_get(extra, "position_buckets"));
+        if (pb > 0)
+            d.rel_rows = 2 * (int)pb;
+        json_decref(extra);
+    }
     tensor_list l = {0};
-    const char *prefix = s->prefix ? s->prefix : roberta ? "roberta." : "";
-    rc = build_list(&l, prefix, &d);
+    const char *prefix = s->prefix ? s->prefix : fam->default_prefix;
+    rc = build_list(&l, fam, prefix, &d);
     if (rc == VKB_OK)
-        rc = write_config(s->out, sh, &d, dt, err, errlen);
+        rc = write_config(s->out, fam, sh, &d, dt, err, errlen);
     if (rc == VKB_OK)
         rc = write_sentence_transformers(s->out, sh, &d, err, errlen);
     /* A checkpoint of the other layout left in the folder would shadow (or confuse) the new

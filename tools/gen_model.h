@@ -10,15 +10,17 @@
 #include <stdint.h>
 
 typedef struct gen_model_spec {
-    const char *out;        /* folder to create (parents must exist) */
-    const char *shape;      /* "minilm" (all-MiniLM-L6-v2), "roberta-large", "tiny" */
+    const char *out;        /* folder to create (missing parents too) */
+    const char *shape;      /* "minilm" (all-MiniLM-L6-v2), "roberta-large", "mpnet-base"
+                               (all-mpnet-base-v2), "distilbert-base", "tiny" */
+    const char *family;     /* a config model_type (model.h's families); NULL: the shape's */
     int layers, hidden, heads, intermediate; /* 0: the shape's value */
     const char *vocab_from; /* a tokenizer.json, vocab.txt or tokenizer folder to copy; NULL:
                                generate a WordPiece vocab.txt + tokenizer.json */
     const char *dtype;      /* "f32" (default), "f16", "bf16" */
     uint64_t seed;
     int shards;             /* > 1: model-0000i-of-0000N.safetensors + index.json */
-    const char *prefix;     /* tensor-name prefix; NULL: "" for BERT, "roberta." for RoBERTa */
+    const char *prefix;     /* tensor-name prefix; NULL: the family's (model_family) */
 } gen_model_spec;
 
 int gen_model_write(const gen_model_spec *spec, char *err, size_t errlen);

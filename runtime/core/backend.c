@@ -250,6 +250,37 @@ int vkb_op_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
     return op_leave(b, b->ops->attention(b, ctx, qkv, lengths, B, L, H, d));
 }
 
+int vkb_op_attention_rel(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
+                         const vkb_tensor *lengths, const vkb_tensor *pos,
+                         const vkb_tensor *rel, const vkb_rel_attn *ra, int B, int L, int H,
+                         int d)
+{
+    if (!b || !ra || B <= 0 || L <= 0 || H <= 0 || d <= 0 || L > 512)
+        return VKB_EINVAL;
+    size_t rows = (size_t)B * L, hd = (size_t)H * d;
+    if (!tensor_ok(b, ctx, VKB_F32, rows * hd) || !tensor_ok(b, qkv, VKB_F32, rows * 3 * hd) ||
+        !tensor_ok(b, lengths, VKB_I32, (size_t)B) ||
+        !tensor_ok(b, rel, VKB_I32, (size_t)2 * L - 1) || ctx == qkv)
+        return VKB_EINVAL;
+    int terms = (ra->pk_col >= 0) + (ra->pq_col >= 0);
+    if (terms) {
+        /* Each term's H*d columns lie inside a row of pos. */
+        if (ra->rows <= 0 || ra->ld <= 0 || !tensor_ok(b, pos, VKB_F32, (size_t)ra->rows * ra->ld) ||
+            pos == ctx)
+            return VKB_EINVAL;
+        if ((ra->pk_col >= 0 && (size_t)ra->pk_col + hd > (size_t)ra->ld) ||
+            (ra->pq_col >= 0 && (size_t)ra->pq_col + hd > (size_t)ra->ld))
+            return VKB_EINVAL;
+    }
+    if (!(ra->scale > 0.0f) || ra->scale > 1e30f)
+        return VKB_EINVAL;
+    int rc = op_enter(b);
+    if (rc != VKB_OK)
+        return rc;
+    return op_leave(b, b->ops->attention_rel(b, ctx, qkv, lengths, terms ? pos : NULL, rel, ra,
+                                             B, L, H, d));
+}
+
 int vkb_op_layernorm(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *R,
                      const vkb_tensor *gamma, const vkb_tensor *beta, int rows, int cols,
                      float eps)

@@ -87,6 +87,7 @@ static const vkb_backend_ops cpu_ops = {
     .batch_end = cpu_batch_end,
     .matmul = cpu_matmul,
     .attention = cpu_attention,
+    .attention_rel = cpu_attention_rel,
     .layernorm = cpu_layernorm,
     .embed = cpu_embed,
     .pool = cpu_pool,

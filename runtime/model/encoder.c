@@ -1,5 +1,7 @@
 /*
- * encoder.c — the BERT-family forward on a replica, recorded as one batch of ops.
+ * encoder.c — the forward on a replica, recorded as one batch of ops: the embeddings, then
+ * each layer by its family's recorder (model.h's model_family.record_layer; every family
+ * today uses encoder_record_post_ln below).
  *
  * One batch of B sequences is padded to L = its longest (never to max_seq_length), so the
  * tensors are (rows = B*L, width) with row b*L+t = token t of sequence b. Per layer, with
@@ -21,16 +23,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int record_layer(model_replica *r, const layer_tensors *w, int B, int L)
+/* ctx = attention(qf) with the family's position bias: none (BERT), or MPNet's bucketed
+ * table, the same tensor for every layer. */
+static int record_attention(model_replica *r, int B, int L)
 {
     const model_config *c = &r->m->cfg;
+    const int C = c->hidden;
+    if (c->fam->rel == MR_NONE)
+        return vkb_op_attention(r->b, r->ca, r->qf, r->lengths, B, L, c->heads, C / c->heads);
+    return VKB_EUNSUPPORTED; /* the biased attention op comes with the op split */
+}
+
+int encoder_record_post_ln(model_replica *r, int l, int B, int L)
+{
+    const model_config *c = &r->m->cfg;
+    const layer_tensors *w = &r->layers[l];
+    const int rows = B * L, C = c->hidden;
+    int rc;
+    if ((rc = vkb_op_matmul(r->b, r->qf, r->x, w->qkv_w, w->qkv_b, NULL, rows, 3 * C, C,
+                            VKB_ACT_NONE)) ||
+        (rc = record_attention(r, B, L)))
+        return rc;
+    return encoder_record_post_ln_tail(r, l, B, L);
+}
+
+int encoder_record_post_ln_tail(model_replica *r, int l, int B, int L)
+{
+    const model_config *c = &r->m->cfg;
+    const layer_tensors *w = &r->layers[l];
     vkb_backend *b = r->b;
     const int rows = B * L, C = c->hidden, I = c->intermediate;
     int rc;
-    if ((rc = vkb_op_matmul(b, r->qf, r->x, w->qkv_w, w->qkv_b, NULL, rows, 3 * C, C,
-                            VKB_ACT_NONE)) ||
-        (rc = vkb_op_attention(b, r->ca, r->qf, r->lengths, B, L, c->heads, C / c->heads)) ||
-        (rc = vkb_op_matmul(b, r->t, r->ca, w->o_w, w->o_b, r->x, rows, C, C, VKB_ACT_NONE)) ||
+    if ((rc = vkb_op_matmul(b, r->t, r->ca, w->o_w, w->o_b, r->x, rows, C, C, VKB_ACT_NONE)) ||
         (rc = vkb_op_layernorm(b, r->ca, r->t, NULL, w->ln1_g, w->ln1_b, rows, C, c->eps)) ||
         (rc = vkb_op_matmul(b, r->qf, r->ca, w->i_w, w->i_b, NULL, rows, I, C, c->act)) ||
         (rc = vkb_op_matmul(b, r->t, r->qf, w->f_w, w->f_b, r->ca, rows, C, I, VKB_ACT_NONE)) ||
@@ -43,9 +67,9 @@ static int record_forward(model_replica *r, int B, int L, int n_layers)
 {
     const model_config *c = &r->m->cfg;
     int rc = vkb_op_embed(r->b, r->x, r->ids, r->lengths, r->word, r->pos, r->type, r->emb_g,
-                          r->emb_b, B, L, c->hidden, c->pos_mode, c->pad_id, c->eps);
+                          r->emb_b, B, L, c->hidden, c->pos_mode, c->pos_pad, c->eps);
     for (int l = 0; rc == VKB_OK && l < n_layers; l++)
-        rc = record_layer(r, &r->layers[l], B, L);
+        rc = c->fam->record_layer(r, l, B, L);
     return rc;
 }
 
@@ -76,7 +100,8 @@ static int upload_inputs(model_replica *r, const int32_t *const *ids, const int 
         r->host_lens[i] = lens[i];
     }
     if ((rc = vkb_tensor_upload(r->ids, 0, r->host_ids, (size_t)B * L)) ||
-        (rc = vkb_tensor_upload(r->lengths, 0, r->host_lens, (size_t)B)))
+        (rc = vkb_tensor_upload(r->lengths, 0, r->host_lens, (size_t)B)) ||
+        (c->fam->stage_batch && (rc = c->fam->stage_batch(r, L))))
         return rc;
     *L_out = L;
     return VKB_OK;

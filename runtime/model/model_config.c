@@ -58,7 +58,28 @@ static int get_int(json_t *o, const char *file, const char *key, int required, i
     return VKB_OK;
 }
 
-static const char *const roberta_family[] = {"roberta", "xlm-roberta", "camembert"};
+int model_config_int(const struct json_t *c, const char *key, int required, int dflt, int lo,
+                     int hi, int *out, char *err, size_t errlen)
+{
+    return get_int((json_t *)c, "config.json", key, required, dflt, lo, hi, out, err, errlen);
+}
+
+/* The key's name, or its alternative spelling when only that one is present. */
+static const char *key_in(json_t *c, model_key k)
+{
+    return k.alt && !json_object_get(c, k.name) && json_object_get(c, k.alt) ? k.alt : k.name;
+}
+
+static int family_names(char *buf, size_t cap)
+{
+    int n;
+    const model_family *const *fams = model_families(&n);
+    size_t off = 0;
+    for (int f = 0; f < n; f++)
+        for (const char *const *t = fams[f]->model_types; *t && off < cap; t++)
+            off += (size_t)snprintf(buf + off, cap - off, "%s%s", off ? ", " : "", *t);
+    return 0;
+}
 
 static int parse_arch(json_t *c, model_config *cfg, char *err, size_t errlen)
 {
@@ -69,26 +90,21 @@ static int parse_arch(json_t *c, model_config *cfg, char *err, size_t errlen)
     }
     const char *type = json_string_value(mt);
     snprintf(cfg->model_type, sizeof cfg->model_type, "%s", type);
-    cfg->pos_mode = VKB_POS_BERT;
-    int known = !strcmp(type, "bert");
-    for (size_t i = 0; i < sizeof roberta_family / sizeof *roberta_family; i++)
-        if (!strcmp(type, roberta_family[i])) {
-            cfg->pos_mode = VKB_POS_ROBERTA;
-            known = 1;
-        }
-    if (!known) {
+    const model_family *fam = model_family_find(type);
+    if (!fam) {
+        char known[256] = "";
+        family_names(known, sizeof known);
         vkb_set_err(err, errlen, "config.json: model_type '%.64s' is not supported (supported: "
-                    "bert, roberta, xlm-roberta, camembert)", type);
+                    "%s)", type, known);
         return VKB_EUNSUPPORTED;
     }
-    json_t *pe = json_object_get(c, "position_embedding_type");
-    if (pe && !json_is_null(pe) &&
-        (!json_is_string(pe) || strcmp(json_string_value(pe), "absolute"))) {
-        vkb_set_err(err, errlen, "config.json: position_embedding_type '%.64s' is not supported "
-                    "(only absolute)", json_is_string(pe) ? json_string_value(pe) : "?");
-        return VKB_EUNSUPPORTED;
-    }
-    json_t *act = json_object_get(c, "hidden_act");
+    cfg->fam = fam;
+    cfg->pos_mode = fam->positions == MP_ROBERTA ? VKB_POS_ROBERTA : VKB_POS_BERT;
+    cfg->features = (fam->positions != MP_NONE ? MF_ABS_POS : 0) |
+                    (fam->token_types ? MF_TOKEN_TYPES : 0) |
+                    (fam->rel == MR_T5_BUCKETS ? MF_REL_BIAS : 0);
+    const char *act_key = key_in(c, fam->act);
+    json_t *act = json_object_get(c, act_key);
     const char *a = json_is_string(act) ? json_string_value(act) : act ? "?" : "gelu";
     if (!strcmp(a, "gelu"))
         cfg->act = VKB_ACT_GELU_ERF;
@@ -97,16 +113,18 @@ static int parse_arch(json_t *c, model_config *cfg, char *err, size_t errlen)
     else if (!strcmp(a, "relu"))
         cfg->act = VKB_ACT_RELU;
     else {
-        vkb_set_err(err, errlen, "config.json: hidden_act '%.64s' is not supported (gelu, "
-                    "gelu_new, gelu_pytorch_tanh, relu)", a);
+        vkb_set_err(err, errlen, "config.json: %s '%.64s' is not supported (gelu, "
+                    "gelu_new, gelu_pytorch_tanh, relu)", act_key, a);
         return VKB_EUNSUPPORTED;
     }
-    json_t *eps = json_object_get(c, "layer_norm_eps");
-    cfg->eps = 1e-12f;
+    cfg->eps = fam->fixed_eps > 0 ? fam->fixed_eps : fam->default_eps;
+    json_t *eps = fam->fixed_eps > 0 || !fam->eps.name ? NULL
+                                                       : json_object_get(c, key_in(c, fam->eps));
     if (eps && !json_is_null(eps)) {
         if (!json_is_number(eps) || !(json_number_value(eps) >= 0) ||
             json_number_value(eps) > 1) {
-            vkb_set_err(err, errlen, "config.json: layer_norm_eps must be a number in [0, 1]");
+            vkb_set_err(err, errlen, "config.json: %s must be a number in [0, 1]",
+                        key_in(c, fam->eps));
             return VKB_EINVAL;
         }
         cfg->eps = (float)json_number_value(eps);
@@ -117,23 +135,28 @@ static int parse_arch(json_t *c, model_config *cfg, char *err, size_t errlen)
 static int parse_sizes(json_t *c, model_config *cfg, char *err, size_t errlen)
 {
     const char *f = "config.json";
+    const model_family *fam = cfg->fam;
     int rc;
     const int big = 1 << 24;
-    if ((rc = get_int(c, f, "hidden_size", 1, 0, 1, 65536, &cfg->hidden, err, errlen)) ||
-        (rc = get_int(c, f, "num_hidden_layers", 1, 0, 1, 1024, &cfg->layers, err, errlen)) ||
-        (rc = get_int(c, f, "num_attention_heads", 1, 0, 1, 4096, &cfg->heads, err, errlen)) ||
-        (rc = get_int(c, f, "intermediate_size", 1, 0, 1, 1 << 20, &cfg->intermediate, err,
+    cfg->type_vocab = 0;
+    if ((rc = get_int(c, f, key_in(c, fam->hidden), 1, 0, 1, 65536, &cfg->hidden, err,
                       errlen)) ||
+        (rc = get_int(c, f, key_in(c, fam->layers), 1, 0, 1, 1024, &cfg->layers, err,
+                      errlen)) ||
+        (rc = get_int(c, f, key_in(c, fam->heads), 1, 0, 1, 4096, &cfg->heads, err, errlen)) ||
+        (rc = get_int(c, f, key_in(c, fam->intermediate), 1, 0, 1, 1 << 20, &cfg->intermediate,
+                      err, errlen)) ||
         (rc = get_int(c, f, "vocab_size", 1, 0, 1, big, &cfg->vocab, err, errlen)) ||
         (rc = get_int(c, f, "max_position_embeddings", 1, 0, 1, 1 << 20, &cfg->max_pos_emb, err,
                       errlen)) ||
-        (rc = get_int(c, f, "type_vocab_size", 0, 2, 1, big, &cfg->type_vocab, err, errlen)) ||
-        (rc = get_int(c, f, "pad_token_id", 0, cfg->pos_mode == VKB_POS_ROBERTA ? 1 : 0, 0,
-                      big, &cfg->pad_id, err, errlen)))
+        (fam->token_types &&
+         (rc = get_int(c, f, "type_vocab_size", 0, 2, 1, big, &cfg->type_vocab, err, errlen))) ||
+        (rc = get_int(c, f, "pad_token_id", 0, fam->default_pad_id, 0, big, &cfg->pad_id, err,
+                      errlen)))
         return rc;
     if (cfg->hidden % cfg->heads) {
-        vkb_set_err(err, errlen, "config.json: hidden_size %d is not a multiple of "
-                    "num_attention_heads %d", cfg->hidden, cfg->heads);
+        vkb_set_err(err, errlen, "config.json: %s %d is not a multiple of %s %d",
+                    key_in(c, fam->hidden), cfg->hidden, key_in(c, fam->heads), cfg->heads);
         return VKB_EINVAL;
     }
     if (cfg->pad_id >= cfg->vocab) {
@@ -141,9 +164,10 @@ static int parse_sizes(json_t *c, model_config *cfg, char *err, size_t errlen)
                     cfg->pad_id, cfg->vocab);
         return VKB_EINVAL;
     }
+    cfg->pos_pad = fam->position_pad >= 0 ? fam->position_pad : cfg->pad_id;
     cfg->max_tokens = cfg->max_pos_emb;
     if (cfg->pos_mode == VKB_POS_ROBERTA)
-        cfg->max_tokens -= cfg->pad_id + 1; /* positions start after the padding index */
+        cfg->max_tokens -= cfg->pos_pad + 1; /* positions start after the padding index */
     if (cfg->max_tokens > ENCODER_MAX_TOKENS) {
         vkb_log(VKB_LOG_INFO, "config.json: %d positions; sequences are capped at %d tokens",
                 cfg->max_tokens, ENCODER_MAX_TOKENS);
@@ -151,7 +175,7 @@ static int parse_sizes(json_t *c, model_config *cfg, char *err, size_t errlen)
     }
     if (cfg->max_tokens < 2) {
         vkb_set_err(err, errlen, "config.json: max_position_embeddings %d leaves no room for "
-                    "tokens (pad_token_id %d)", cfg->max_pos_emb, cfg->pad_id);
+                    "tokens (padding index %d)", cfg->max_pos_emb, cfg->pos_pad);
         return VKB_EINVAL;
     }
     return VKB_OK;
@@ -360,6 +384,8 @@ int model_config_load(const char *dir, model_config *cfg, char *err, size_t errl
         rc = parse_arch(c, cfg, err, errlen);
     if (rc == VKB_OK)
         rc = parse_sizes(c, cfg, err, errlen);
+    if (rc == VKB_OK && cfg->fam->parse_config)
+        rc = cfg->fam->parse_config(c, cfg, err, errlen);
     json_decref(c);
     if (rc == VKB_OK)
         rc = parse_modules(dir, cfg, err, errlen);

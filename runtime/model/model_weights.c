@@ -1,9 +1,10 @@
 /*
  * model_weights.c — finds the encoder's tensors in a checkpoint whatever their prefix
- * ("bert.", "roberta.", none, ...), and checks every shape against config.json so that a
- * wrong or mismatched checkpoint is refused at load time with the tensor's name, never
- * discovered as garbage (or a crash) in the forward. Head tensors (cls.*, lm_head.*,
- * pooler.*) and buffers such as embeddings.position_ids are simply never looked up.
+ * ("bert.", "roberta.", "distilbert.", "mpnet.", none, ...), by the family's tables
+ * (model_family.c), and checks every shape against config.json so that a wrong or
+ * mismatched checkpoint is refused at load time with the tensor's name, never discovered as
+ * garbage (or a crash) in the forward. Head tensors (cls.*, lm_head.*, pooler.*, vocab_*)
+ * and buffers such as embeddings.position_ids are simply never looked up.
  */
 #include "model_internal.h"
 
@@ -13,12 +14,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const word_suffix = "embeddings.word_embeddings.weight";
-
-/* Finds the prefix: the part in front of embeddings.word_embeddings.weight, preferring one
- * whose position embeddings are present too (so a stray tensor cannot mislead us). */
-static int find_prefix(const st_archive *st, char *prefix, size_t cap, char *err, size_t errlen)
+/* The family's name for a model-wide slot, or NULL. */
+static const char *slot_name(const model_family *fam, int slot)
 {
+    for (int i = 0; i < fam->n_tensors; i++)
+        if (fam->tensors[i].slot == slot)
+            return fam->tensors[i].name;
+    return NULL;
+}
+
+/* Finds the prefix: the part in front of the word table's name, preferring one whose first
+ * layer's first tensor is present too (so a stray tensor cannot mislead us). */
+static int find_prefix(const st_archive *st, const model_family *fam, char *prefix, size_t cap,
+                       char *err, size_t errlen)
+{
+    const char *word_suffix = slot_name(fam, MW_WORD);
     size_t sl = strlen(word_suffix);
     int found = 0;
     for (int i = 0; i < st_count(st); i++) {
@@ -29,8 +39,8 @@ static int find_prefix(const st_archive *st, char *prefix, size_t cap, char *err
         if (n > sl && name[n - sl - 1] != '.')
             continue; /* "xembeddings...": not a prefix boundary */
         char probe[512];
-        snprintf(probe, sizeof probe, "%.*sembeddings.position_embeddings.weight", (int)(n - sl),
-                 name);
+        snprintf(probe, sizeof probe, "%.*s%s0.%s", (int)(n - sl), name, fam->layer_prefix,
+                 fam->layer_tensors[0].name);
         int complete = st_find(st, probe) != NULL;
         if (!found || complete) { /* first candidate, or a better one */
             memcpy(prefix, name, n - sl);
@@ -42,7 +52,8 @@ static int find_prefix(const st_archive *st, char *prefix, size_t cap, char *err
     }
     if (!found) {
         vkb_set_err(err, errlen, "checkpoint has no '%s' tensor (with or without a prefix such "
-                    "as bert. or roberta.): not a BERT-family encoder", word_suffix);
+                    "as %s): not a %s encoder", word_suffix,
+                    *fam->default_prefix ? fam->default_prefix : "bert.", fam->name);
         return VKB_EINVAL;
     }
     return VKB_OK;
@@ -60,9 +71,11 @@ static int shape_str(char *buf, size_t cap, const int64_t *shape, int ndim)
 }
 
 /* Looks up prefix+name (or prefix+alt, old checkpoints' LayerNorm.gamma/beta) and checks it
- * is a float tensor of shape [rows] (cols == 0) or [rows, cols]. */
+ * is a float tensor of shape [rows] (cols == 0) or [rows, cols]. An optional tensor that is
+ * absent leaves *out NULL. */
 static int bind(const st_archive *st, const char *prefix, const char *name, const char *alt,
-                int64_t rows, int64_t cols, const st_tensor **out, char *err, size_t errlen)
+                int optional, int64_t rows, int64_t cols, const st_tensor **out, char *err,
+                size_t errlen)
 {
     char full[512];
     snprintf(full, sizeof full, "%s%s", prefix, name);
@@ -71,6 +84,10 @@ static int bind(const st_archive *st, const char *prefix, const char *name, cons
         char full_alt[512];
         snprintf(full_alt, sizeof full_alt, "%s%s", prefix, alt);
         t = st_find(st, full_alt);
+    }
+    if (!t && optional) {
+        *out = NULL;
+        return VKB_OK;
     }
     if (!t) {
         vkb_set_err(err, errlen, "checkpoint: tensor '%s' is missing", full);
@@ -96,72 +113,66 @@ static int bind(const st_archive *st, const char *prefix, const char *name, cons
     return VKB_OK;
 }
 
-/* Each layer tensor: name inside encoder.layer.N., and its shape as (rows, cols) in units
- * of C (hidden) and I (intermediate); cols 0 = a vector. */
-enum { DIM_C = -1, DIM_I = -2 };
-static const struct {
-    const char *name, *alt;
-    int rows, cols;
-} layer_table[LW_COUNT] = {
-    [LW_Q_W] = {"attention.self.query.weight", NULL, DIM_C, DIM_C},
-    [LW_Q_B] = {"attention.self.query.bias", NULL, DIM_C, 0},
-    [LW_K_W] = {"attention.self.key.weight", NULL, DIM_C, DIM_C},
-    [LW_K_B] = {"attention.self.key.bias", NULL, DIM_C, 0},
-    [LW_V_W] = {"attention.self.value.weight", NULL, DIM_C, DIM_C},
-    [LW_V_B] = {"attention.self.value.bias", NULL, DIM_C, 0},
-    [LW_O_W] = {"attention.output.dense.weight", NULL, DIM_C, DIM_C},
-    [LW_O_B] = {"attention.output.dense.bias", NULL, DIM_C, 0},
-    [LW_LN1_G] = {"attention.output.LayerNorm.weight", "attention.output.LayerNorm.gamma", DIM_C, 0},
-    [LW_LN1_B] = {"attention.output.LayerNorm.bias", "attention.output.LayerNorm.beta", DIM_C, 0},
-    [LW_I_W] = {"intermediate.dense.weight", NULL, DIM_I, DIM_C},
-    [LW_I_B] = {"intermediate.dense.bias", NULL, DIM_I, 0},
-    [LW_F_W] = {"output.dense.weight", NULL, DIM_C, DIM_I},
-    [LW_F_B] = {"output.dense.bias", NULL, DIM_C, 0},
-    [LW_LN2_G] = {"output.LayerNorm.weight", "output.LayerNorm.gamma", DIM_C, 0},
-    [LW_LN2_B] = {"output.LayerNorm.bias", "output.LayerNorm.beta", DIM_C, 0},
-};
-
-static int64_t resolve_dim(int d, const model_config *cfg)
+static int64_t resolve_dim(model_dim d, const model_config *cfg)
 {
-    return d == DIM_C ? cfg->hidden : d == DIM_I ? cfg->intermediate : d;
+    switch (d) {
+    case MD_C: return cfg->hidden;
+    case MD_I: return cfg->intermediate;
+    case MD_V: return cfg->vocab;
+    case MD_P: return cfg->max_pos_emb;
+    case MD_T: return cfg->type_vocab;
+    case MD_HEADS: return cfg->heads;
+    case MD_BUCKETS: return cfg->rel_buckets;
+    case MD_C3: return 3 * (int64_t)cfg->hidden;
+    case MD_REL_ROWS: return 2 * (int64_t)cfg->rel.span;
+    default: return 0;
+    }
+}
+
+/* Binds the table's rows whose features the config has; names get `head` in front (the
+ * prefix, and for layer tensors "encoder.layer.N."). */
+static int bind_table(const st_archive *st, const model_config *cfg, const char *prefix,
+                      const char *head, const model_tensor_def *defs, int n,
+                      const st_tensor **slots, char *err, size_t errlen)
+{
+    for (int k = 0; k < n; k++) {
+        const model_tensor_def *d = &defs[k];
+        if ((d->when & cfg->features) != d->when)
+            continue;
+        char name[256], alt[256];
+        snprintf(name, sizeof name, "%s%s", head, d->name);
+        if (d->alt)
+            snprintf(alt, sizeof alt, "%s%s", head, d->alt);
+        int rc = bind(st, prefix, name, d->alt ? alt : NULL, d->optional, resolve_dim(d->rows, cfg),
+                      resolve_dim(d->cols, cfg), &slots[d->slot], err, errlen);
+        if (rc != VKB_OK)
+            return rc;
+    }
+    return VKB_OK;
 }
 
 int model_weights_bind(const st_archive *st, const model_config *cfg, model_weights *w,
                        char *err, size_t errlen)
 {
     memset(w, 0, sizeof *w);
-    int rc = find_prefix(st, w->prefix, sizeof w->prefix, err, errlen);
+    const model_family *fam = cfg->fam;
+    int rc = find_prefix(st, fam, w->prefix, sizeof w->prefix, err, errlen);
     if (rc != VKB_OK)
         return rc;
-    const char *p = w->prefix;
-    const int64_t C = cfg->hidden;
-    if ((rc = bind(st, p, "embeddings.word_embeddings.weight", NULL, cfg->vocab, C,
-                   &w->emb[EW_WORD], err, errlen)) ||
-        (rc = bind(st, p, "embeddings.position_embeddings.weight", NULL, cfg->max_pos_emb, C,
-                   &w->emb[EW_POS], err, errlen)) ||
-        (rc = bind(st, p, "embeddings.token_type_embeddings.weight", NULL, cfg->type_vocab, C,
-                   &w->emb[EW_TYPE], err, errlen)) ||
-        (rc = bind(st, p, "embeddings.LayerNorm.weight", "embeddings.LayerNorm.gamma", C, 0,
-                   &w->emb[EW_LN_G], err, errlen)) ||
-        (rc = bind(st, p, "embeddings.LayerNorm.bias", "embeddings.LayerNorm.beta", C, 0,
-                   &w->emb[EW_LN_B], err, errlen)))
+    if ((rc = bind_table(st, cfg, w->prefix, "", fam->tensors, fam->n_tensors, w->glob, err,
+                         errlen)))
         return rc;
     w->layer = calloc((size_t)cfg->layers, sizeof *w->layer);
     if (!w->layer)
         return VKB_ENOMEM;
     for (int l = 0; l < cfg->layers; l++) {
-        for (int k = 0; k < LW_COUNT; k++) {
-            char name[256], alt[256];
-            snprintf(name, sizeof name, "encoder.layer.%d.%s", l, layer_table[k].name);
-            if (layer_table[k].alt)
-                snprintf(alt, sizeof alt, "encoder.layer.%d.%s", l, layer_table[k].alt);
-            rc = bind(st, p, name, layer_table[k].alt ? alt : NULL,
-                      resolve_dim(layer_table[k].rows, cfg), resolve_dim(layer_table[k].cols, cfg),
-                      &w->layer[l][k], err, errlen);
-            if (rc != VKB_OK) {
-                model_weights_release(w);
-                return rc;
-            }
+        char head[128];
+        snprintf(head, sizeof head, "%s%d.", fam->layer_prefix, l);
+        rc = bind_table(st, cfg, w->prefix, head, fam->layer_tensors, fam->n_layer_tensors,
+                        w->layer[l], err, errlen);
+        if (rc != VKB_OK) {
+            model_weights_release(w);
+            return rc;
         }
     }
     return VKB_OK;

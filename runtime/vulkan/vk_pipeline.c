@@ -39,6 +39,8 @@ static const struct {
     [VK_K_MATMUL_TEXEL] = {"matmul_texel", "TTTTSI", 32},
     [VK_K_ATTENTION] = {"attention", "SSS", 24},
     [VK_K_ATTENTION_TEXEL] = {"attention_texel", "TTII", 24},
+    [VK_K_ATTENTION_REL] = {"attention_rel", "SSSSS", 40},
+    [VK_K_ATTENTION_REL_TEXEL] = {"attention_rel_texel", "TTTTII", 40},
     [VK_K_LAYERNORM] = {"layernorm", "SSSSS", 28},
     [VK_K_LAYERNORM_TEXEL] = {"layernorm_texel", "TTTTS", 28},
     [VK_K_EMBED] = {"embed", "SSSSSSSSSSS", 56},
