@@ -7,6 +7,13 @@ JOBS=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j "$JOBS"
 ctest --test-dir build --output-on-failure -j 2
+# What the validation layer checked and found in that run (every Vulkan test process logs one
+# summary line at exit; test_vk_sync's positive control logs what it caught).
+echo "== Vulkan validation layer in the Release run: processes per summary =="
+LOG=build/Testing/Temporary/LastTest.log
+grep -h "validation layer on:" "$LOG" | sed 's/^.*validation layer on: //' | sort | uniq -c || true
+grep -h "validation summary:" "$LOG" | sed 's/^.*validation summary: //' | sort | uniq -c || true
+grep -h "^positive control" "$LOG" || echo "positive control: NOT RUN"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVKB_SANITIZE=ON
 cmake --build build-asan -j "$JOBS"
 # Leak checking is on (sanitizer builds pin the Vulkan driver so LSan can see its globals at

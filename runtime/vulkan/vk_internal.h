@@ -156,6 +156,9 @@ typedef struct vk_ctx {
     /* ranges written / read since the last barrier */
     vk_range_use written[VK_MAX_HAZARDS], read[VK_MAX_HAZARDS];
     int n_written, n_read;
+    int n_barriers;        /* recorded in this batch */
+    int drop_barrier;      /* tests only (VKB_TEST_DROP_BARRIER=n): the n-th barrier of every
+                              batch is left out, so the validation layer must report it */
     /* tensors freed at batch end (scratch space of ops) */
     vkb_tensor **temps;
     int n_temps, cap_temps;

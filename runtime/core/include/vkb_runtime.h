@@ -99,6 +99,11 @@ const char *vkb_vulkan_loader_version(void);
 /* Validation-layer warnings and errors seen so far in this process (env VKB_VALIDATION=1 with
  * VK_LAYER_KHRONOS_validation installed; otherwise always 0). Tests fail when it is non-zero. */
 int vkb_vulkan_validation_errors(void);
+/* 1 once a Vulkan instance exists with the validation layer's synchronization validation on
+ * (VKB_VALIDATION=1 or =gpu, the layer installed with VK_EXT_validation_features). */
+int vkb_vulkan_sync_validation(void);
+/* Of vkb_vulkan_validation_errors, the synchronization hazards (message ids SYNC-*). */
+int vkb_vulkan_sync_hazards(void);
 
 typedef struct vkb_backend vkb_backend;
 
