@@ -176,7 +176,8 @@ static void read_limits(vk_ctx *c)
     c->max_texel_elements = p.limits.maxTexelBufferElements;
     for (int i = 0; i < 3; i++)
         c->max_groups[i] = p.limits.maxComputeWorkGroupCount[i];
-    c->max_invocations = p.limits.maxComputeWorkGroupInvocations;
+    /* vk_describe_device's (VKB_TEST_MIN_LIMITS may have lowered it) */
+    c->max_invocations = c->b->info.max_invocations;
     c->timestamp_ns = p.limits.timestampPeriod;
     /* maxMemoryAllocationSize is 1.1 core but lives in a properties chain; 1 GiB is the
      * guaranteed minimum and what we assume unless the device says more. */
@@ -237,6 +238,11 @@ int vk_backend_open(vkb_backend *b, int device_index, char *err, size_t errlen)
     for (int i = 0; i < n; i++)
         vk_describe_device(c->inst, pds[i], i, &infos[i]);
     rc = VKB_EDEVICE;
+    /* "vulkan" (no index) is the best device, or VKB_VULKAN_DEVICE's: how tools/gpu-check.sh
+     * runs the whole test suite once per GPU. */
+    const char *pick = getenv("VKB_VULKAN_DEVICE");
+    if (device_index < 0 && pick && *pick)
+        device_index = atoi(pick);
     int idx = device_index >= 0 ? device_index : vk_pick_device(infos, n);
     if (idx < 0 || idx >= n) {
         vkb_set_err(err, errlen, "no Vulkan device %d (this machine has %d)", device_index, n);

@@ -77,7 +77,14 @@ typedef struct vkb_device_info {
     uint32_t subgroup_size;
     uint32_t subgroup_ops;          /* VkSubgroupFeatureFlags */
     int subgroup_arithmetic;        /* convenience: arithmetic supported in compute */
+    uint32_t min_subgroup_size, max_subgroup_size; /* VK_EXT_subgroup_size_control (1.3
+                                       core), else both subgroup_size */
+    int subgroup_size_control;      /* the driver may be asked for a subgroup size */
     uint32_t max_shared_memory;     /* maxComputeSharedMemorySize */
+    uint32_t max_invocations;       /* maxComputeWorkGroupInvocations */
+    uint32_t max_workgroup_size[3]; /* maxComputeWorkGroupSize */
+    int limits_faked;               /* VKB_TEST_MIN_LIMITS=1: the limits above are the Vulkan
+                                       minimums, not the device's (tests only) */
     uint64_t max_storage_buffer_range;
     uint32_t max_texel_buffer_elements;
     int fp16;                       /* shaderFloat16 */
