@@ -106,7 +106,8 @@ step() {
     [ "$limit" -gt "$rest" ] && limit=$rest
     local t0; t0=$(date +%s)
     log "$name: start (timeout ${limit}s)"
-    timeout --kill-after=5 "$limit" "$@" > "$OUT/$name.out" 2> "$OUT/$name.err"
+    # bash -c: a step may be one of the functions below (exported), which timeout cannot run
+    timeout --kill-after=5 "$limit" bash -c '"$@"' step "$@" > "$OUT/$name.out" 2> "$OUT/$name.err"
     local rc=$? dt=$(( $(date +%s) - t0 ))
     local status=ok note=""
     if [ $rc = 124 ] || [ $rc = 137 ]; then status=fail; note="timed out after ${limit}s"
@@ -145,6 +146,8 @@ install_deps() {
     echo "no mirror and no carried .debs (run tools/gpu-check.sh --prepare where one answers)"
     return 1
 }
+export -f install_deps
+export CARRY SUDO DEBS ROOT BUILD OUT NODE_LLAMA_VERSION GGUF
 step deps 300 install_deps
 
 # (2) build
@@ -152,6 +155,7 @@ build() {
     cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release &&
     cmake --build "$BUILD" -j "$(nproc)"
 }
+export -f build
 step build 300 build || { log "build failed: see $OUT/build.out"; }
 VKB=$BUILD/vkbridge
 
@@ -218,6 +222,7 @@ llama() {
     NODE_PATH=$dir/node_modules node "$ROOT/tools/bench_llama_cpp.mjs" "$flavour" "$GGUF" \
         "$ROOT/../shared/peers/w1.json"
 }
+export -f llama
 if [ -z "$GGUF" ]; then
     for f in vulkan cuda; do
         printf 'llama-%s\tskip\t0\t%s\n' "$f" "no GGUF of the MiniLM-shape model (--gguf): vkbridge has no GGUF writer and llama.cpp's converter needs PyPI's gguf" >> "$STEPS"

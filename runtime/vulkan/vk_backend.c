@@ -69,8 +69,19 @@ static void backend_close(vkb_backend *b)
     b->impl = NULL;
 }
 
+/* The limits of this device's kernels, in one place (vkb_caps): model load checks them. */
+static void vk_caps(const vkb_backend *b, vkb_caps *out)
+{
+    const vk_ctx *c = vk_ctx_of(b);
+    out->shared_memory = b->info.max_shared_memory;
+    out->max_invocations = c->max_invocations;
+    out->subgroup_size = b->info.subgroup_size;
+    out->max_head_size = vk_attention_max_head(c);
+}
+
 static const vkb_backend_ops vk_ops = {
     .close = backend_close,
+    .caps = vk_caps,
     .tensor_alloc = tensor_alloc,
     .tensor_free = tensor_free,
     .upload = upload,

@@ -127,6 +127,22 @@ const char *vkb_backend_device_name(const vkb_backend *b);
 const vkb_device_info *vkb_backend_device_info(const vkb_backend *b);
 /* Whether f16 weight tensors are usable here (16-bit storage on Vulkan; always on the CPU). */
 int vkb_backend_supports_f16(const vkb_backend *b);
+
+/* What a backend's kernels can run, derived from its device's limits in one place (each
+ * backend's caps function), so shapes are checked once at model load instead of failing
+ * deep inside an op at the first batch. */
+typedef struct vkb_caps {
+    int max_seq_len;           /* tokens per sequence attention takes */
+    int max_head_size;         /* attention's head size d */
+    uint32_t shared_memory;    /* bytes per workgroup the kernels may use (0: CPU backend) */
+    uint32_t max_invocations;  /* per workgroup (0: CPU backend) */
+    uint32_t subgroup_size;    /* lanes the kernels size their tiles from (0: CPU backend) */
+} vkb_caps;
+void vkb_backend_caps(const vkb_backend *b, vkb_caps *out);
+/* VKB_OK if an encoder with these attention shapes runs here; else VKB_EUNSUPPORTED with one
+ * line in err naming the backend, the op, the operand and the sizes (model load calls it). */
+int vkb_backend_check_attention(const vkb_backend *b, int seq_len, int heads, int head_size,
+                                char *err, size_t errlen);
 /* Bytes of tensors currently allocated on this backend, and the peak since open. */
 uint64_t vkb_backend_bytes_in_use(const vkb_backend *b);
 uint64_t vkb_backend_bytes_peak(const vkb_backend *b);
