@@ -14,7 +14,7 @@
 # runtime, sync-control, engine and service tests under the validation layer; (5) runs
 # `vkbridge bench ops|encode|bertscore` there (MiniLM and roberta-large shapes, f32 and f16);
 # (6) runs llama.cpp (node-llama-cpp's Vulkan and CUDA prebuilts) on the same MiniLM-shape
-# model when a GGUF of it is given (--gguf; see below); (7) writes OUT/summary.json and
+# model, written as GGUF by tools/gguf_from_hf.mjs (or --gguf FILE); (7) writes OUT/summary.json and
 # OUT/summary.md. Every step has its own timeout and the whole run stops starting steps once
 # --budget seconds (default 480: 8 minutes) are spent; what was skipped is in the summary.
 #
@@ -25,11 +25,11 @@
 # CPU-type device (lavapipe) the bench cells shrink so the run still ends in time.
 #
 # llama.cpp: node-llama-cpp 3.x ships llama.cpp prebuilt for linux-x64 (CPU), -vulkan and
-# -cuda (+ -cuda-ext: the CUDA runtime libraries). llama.cpp reads GGUF files only, and
-# vkbridge has no GGUF writer yet (llama.cpp's convert_hf_to_gguf.py needs the `gguf` Python
-# package from PyPI, which this project may not use), so the llama.cpp step runs when --gguf
-# names a GGUF of the MiniLM-shape model and is recorded as skipped, with that reason,
-# otherwise.
+# -cuda (+ -cuda-ext: the CUDA runtime libraries; they need the NVIDIA driver's libcuda).
+# llama.cpp reads GGUF only; llama.cpp's convert_hf_to_gguf.py needs the `gguf` Python package
+# from PyPI, which this project may not use, so tools/gguf_from_hf.mjs (plain node) writes
+# the generated MiniLM-shape model as GGUF. The CUDA step fails, with llama.cpp's reason in
+# the summary, where there is no NVIDIA driver (as on lavapipe).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -180,8 +180,10 @@ TESTS='^(test_ops|test_encoder_oracle|test_encoder_oracle_gpu_default|test_berts
 ROBERTA=$OUT/models/roberta-large
 for dev in $DEVICES; do
     i=${dev%%:*}; kind=${dev##*:}
-    step "tests-vulkan$i" 240 env VKB_VULKAN_DEVICE="$i" \
-        ctest --test-dir "$BUILD" -R "$TESTS" --output-on-failure -j 2
+    # A CPU-type device (lavapipe) shares the cores with the tests: two at a time there.
+    jobs=$(nproc); [ "$kind" = cpu ] && jobs=2
+    step "tests-vulkan$i" 300 env VKB_VULKAN_DEVICE="$i" \
+        ctest --test-dir "$BUILD" -R "$TESTS" --output-on-failure -j "$jobs"
     if [ "$kind" = cpu ]; then
         # A CPU-type device runs a few percent of a GPU's rate: smaller cells.
         OPS_ARGS="--repeats 2 --warmup 1 --shape 256x384x384 --shape 256x1024x1024"
@@ -198,6 +200,7 @@ for dev in $DEVICES; do
     step "bench-encode-minilm-vulkan$i" 90 "$VKB" bench encode --json --device "vulkan:$i" \
         --weights both $ENC_ARGS
     if [ ! -f "$ROBERTA/config.json" ]; then
+        mkdir -p "$(dirname "$ROBERTA")"
         step gen-roberta-large 60 "$VKB" gen-model --out "$ROBERTA" --shape roberta-large
     fi
     step "bench-encode-roberta-large-vulkan$i" 120 "$VKB" bench encode --json \
@@ -223,11 +226,20 @@ llama() {
         "$ROOT/../shared/peers/w1.json"
 }
 export -f llama
+MINILM=$OUT/models/minilm
+if [ -z "$GGUF" ] && command -v node >/dev/null; then
+    # The MiniLM shape (`vkbridge gen-model --shape minilm`, the peer's model) as GGUF.
+    mkdir -p "$OUT/models"
+    [ -f "$MINILM/config.json" ] || step gen-minilm 60 "$VKB" gen-model --out "$MINILM" --shape minilm
+    step gguf-minilm 60 node "$ROOT/tools/gguf_from_hf.mjs" "$MINILM" "$OUT/models/minilm.gguf" &&
+        GGUF=$OUT/models/minilm.gguf
+    export GGUF
+fi
 if [ -z "$GGUF" ]; then
     for f in vulkan cuda; do
-        printf 'llama-%s\tskip\t0\t%s\n' "$f" "no GGUF of the MiniLM-shape model (--gguf): vkbridge has no GGUF writer and llama.cpp's converter needs PyPI's gguf" >> "$STEPS"
+        printf 'llama-%s\tskip\t0\t%s\n' "$f" "no GGUF of the MiniLM-shape model" >> "$STEPS"
     done
-    log "llama.cpp: skipped (no --gguf)"
+    log "llama.cpp: skipped (no GGUF)"
 elif ! command -v node >/dev/null; then
     printf 'llama-vulkan\tskip\t0\tno node\nllama-cuda\tskip\t0\tno node\n' >> "$STEPS"
 else
