@@ -97,10 +97,15 @@ def markdown(s):
             continue
         for r in b.get("results", []):
             if name.startswith("bench-ops"):
-                rows.append((name, "%s %sx%sx%s %s" % (r.get("op"), r.get("M", ""), r.get("N", ""),
-                                                        r.get("K", ""), r.get("weights", "")),
-                             "%.3f ms" % r["ms"],
-                             "%.1f GFLOP/s" % r["gflops"] if r.get("gflops") else ""))
+                if r["op"] == "matmul":
+                    cell = "matmul %sx%sx%s %s" % (r["M"], r["N"], r["K"], r["weights"])
+                elif r["op"] == "attention":
+                    cell = "attention B=%s H=%s L=%s d=%s" % (r["B"], r["H"], r["L"], r["d"])
+                else:
+                    cell = "%s %sx%s" % (r["op"], r.get("rows", ""), r.get("cols", ""))
+                rate = ("%.1f GFLOP/s" % r["gflops"] if r.get("gflops") else
+                        "%.2f GB/s" % r["gbps"] if r.get("gbps") else "")
+                rows.append((name, cell, "%.3f ms" % r["ms"], rate))
             elif name.startswith("bench-encode"):
                 rows.append((name, "%s B=%s L=%s" % (r["weights"], r["batch"], r["length"]),
                              "%.2f ms" % r["latency_ms"], "%.1f sentences/s, %.1f GFLOP/s" % (

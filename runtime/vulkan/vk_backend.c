@@ -293,8 +293,16 @@ int vk_backend_open(vkb_backend *b, int device_index, char *err, size_t errlen)
     b->ops = &vk_ops;
     free(pds);
     free(infos);
-    vkb_log(VKB_LOG_DEBUG, "vulkan: opened %s (%s, %s kernels)", b->id, b->device_name,
-            c->texel_kernels ? "texel" : "tiled");
+    char ops[600], text_ops[300];
+    vk_ops_describe(c, ops, sizeof ops);
+    vk_ops_text_describe(c, text_ops, sizeof text_ops);
+    vkb_log(VKB_LOG_INFO, "vulkan: %s (%s): %s kernels; subgroup %u (%u-%u%s), shared memory "
+                          "%u B, %u invocations%s: %s, %s", b->id, b->device_name,
+            c->texel_kernels ? "texel" : "tiled", b->info.subgroup_size,
+            b->info.min_subgroup_size, b->info.max_subgroup_size,
+            b->info.subgroup_size_control ? ", VK_EXT_subgroup_size_control" : "",
+            b->info.max_shared_memory, c->max_invocations,
+            b->info.limits_faked ? " (faked: VKB_TEST_MIN_LIMITS)" : "", ops, text_ops);
     return VKB_OK;
 fail:
     free(pds);

@@ -11,6 +11,7 @@
 #include "vk_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------- matmul */
@@ -19,8 +20,15 @@ typedef struct {
     uint32_t M, N, K, act, flags, x_off, y_off, r_off;
 } matmul_push;
 
-/* Tile shape of matmul.comp (GPU): 64x64 outputs per workgroup of 256, 4x4 per invocation. */
+/* Tile shape of matmul.comp (GPU): 64x64 outputs per workgroup of 256, 4x4 per invocation;
+ * on devices allowing fewer than 256 invocations per workgroup (the Vulkan minimum is 128),
+ * 8x4 per invocation in workgroups of 128 (matmul_tm). */
 enum { MM_BM = 64, MM_BN = 64, MM_BK = 16, MM_TM = 4, MM_TN = 4 };
+
+static uint32_t matmul_tm(const vk_ctx *c)
+{
+    return (MM_BM / MM_TM) * (MM_BN / MM_TN) <= c->max_invocations ? MM_TM : 2 * MM_TM;
+}
 /* matmul_texel.comp: RM x RN outputs per invocation, workgroups of LX x LY invocations.
  * lavapipe packs 8 invocations along x into one SIMD vector, so LX must be >= 8 (LX = 1 ran
  * 6x slower), and a multiple of the subgroup size (X rows are shared across the subgroup);
@@ -64,8 +72,9 @@ static int matmul_tiled(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb
                         const vkb_tensor *bias, const vkb_tensor *R, int M, int N, int K,
                         vkb_act act)
 {
-    const uint32_t spec[] = {MM_BM, MM_BN, MM_BK, MM_TM, MM_TN, W->dtype == VKB_F16,
-                             (MM_BM / MM_TM) * (MM_BN / MM_TN)};
+    uint32_t tm = matmul_tm(c);
+    const uint32_t spec[] = {MM_BM, MM_BN, MM_BK, tm, MM_TN, W->dtype == VKB_F16,
+                             (MM_BM / tm) * (MM_BN / MM_TN)};
     size_t chunk = min_size(vk_rows_per_binding(c, sizeof(float) * (size_t)(K > N ? K : N)),
                             (size_t)c->max_groups[1] * MM_BM);
     if (chunk == 0)
@@ -198,18 +207,13 @@ typedef struct {
 
 /* attention.comp: QB queries per workgroup, K/V tiles of KT keys in shared memory.
  * attention_texel.comp: one subgroup of queries per workgroup, tiles of ATTT_KT keys. */
-enum { ATT_QB = 64, ATT_KT = 32, ATTT_KT = 8, ATT_MAX_D = 256 };
+enum { ATT_QB = 64, ATT_KT = 32, ATTT_KT = 8 };
 
 int vk_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
                  const vkb_tensor *lengths, int B, int L, int H, int d)
 {
     vk_ctx *c = vk_ctx_of(b);
-    /* One invocation keeps a query row and its output in registers, unrolled over d. */
-    if (d > ATT_MAX_D) {
-        vkb_log(VKB_LOG_ERROR, "vulkan: attention head size %d is over the %d this build supports",
-                d, ATT_MAX_D);
-        return VKB_EUNSUPPORTED;
-    }
+    /* d <= vk_attention_max_head(c): vkb_op_attention checked it (vkb_caps). */
     size_t in_row = (size_t)3 * H * d, out_row = (size_t)H * d;
     int texel = c->texel_kernels;
     int vec4 = d % 4 == 0;
@@ -355,4 +359,29 @@ int vk_layernorm(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_t
                    : layernorm_tiled(c, Y, X, R, gamma, beta, rows, cols, eps);
     vk_op_end(c);
     return rc;
+}
+
+/* One line per opened device: which variant of matmul, attention and layernorm it runs and
+ * with which sizes (from the device's subgroup size, shared memory and invocation limit). */
+void vk_ops_describe(const vk_ctx *c, char *buf, size_t len)
+{
+    uint32_t lanes = texel_lanes(c);
+    if (c->texel_kernels)
+        snprintf(buf, len, "matmul=matmul_texel (%u x %u invocations, rows 32/16/8 by M, %u "
+                           "columns per lane with shared X rows, %u skewed), "
+                           "attention=attention_texel (%u queries per workgroup, %u-key tiles), "
+                           "layernorm=layernorm_texel (%u lanes, rows up to %u columns)",
+                 matmul_texel_lx(c), (uint32_t)MMT_LY, matmul_texel_shared_rn(c),
+                 (uint32_t)MMT_SKEW_RN, lanes, (uint32_t)ATTT_KT, lanes,
+                 lanes * 4 * LNT_MAX_CHUNKS);
+    else
+        snprintf(buf, len, "matmul=matmul (%ux%u tile, %ux%u per invocation, %u invocations), "
+                           "attention=attention (%u queries per workgroup, %u-key tiles in "
+                           "shared memory, fewer over head size %u), layernorm=%s",
+                 (uint32_t)MM_BM, (uint32_t)MM_BN, matmul_tm(c), (uint32_t)MM_TN,
+                 (MM_BM / matmul_tm(c)) * (MM_BN / MM_TN), (uint32_t)ATT_QB, (uint32_t)ATT_KT,
+                 (uint32_t)(c->b->info.max_shared_memory / (2 * ATT_KT * sizeof(float))),
+                 c->subgroups ? "layernorm_texel (subgroup reductions; layernorm over "
+                                "rows too wide)"
+                              : "layernorm (shared-memory reductions)");
 }

@@ -9,6 +9,8 @@
  */
 #include "vk_internal.h"
 
+#include <stdio.h>
+
 #include <string.h>
 
 /* ---------------------------------------------------------------- embed */
@@ -260,4 +262,16 @@ int vk_copy(vkb_backend *b, vkb_tensor *dst, size_t dst_off, const vkb_tensor *s
                             d->offset + dst_off * es, n * es);
     vk_op_end(c);
     return rc;
+}
+
+/* The rest of vk_ops_describe's line: embed, pool and greedy_match. */
+void vk_ops_text_describe(const vk_ctx *c, char *buf, size_t len)
+{
+    uint32_t wg = GM_WG;
+    while (wg > c->max_invocations)
+        wg /= 2;
+    snprintf(buf, len, "embed=%s, pool=pool (%u invocations), greedy_match=greedy_match (%u "
+                       "invocations per side)",
+             c->texel_kernels ? "embed_texel (one subgroup per token)" : "embed (64 invocations)",
+             (uint32_t)POOL_WG, wg);
 }
