@@ -66,7 +66,10 @@ const kv = [
     ["bert.attention.causal", T.BOOL, false],
     ["bert.pooling_type", T.U32, 1], // mean, as sentence-transformers' MiniLM pools
     ["tokenizer.ggml.model", T.STRING, "bert"],
-    ["tokenizer.ggml.tokens", T.ARRAY, [T.STRING, vocab]],
+    // llama.cpp's WordPiece marks word starts with U+2581 instead of marking continuations
+    // with "##" (what its converter does to vocab.txt); [special] tokens stay as they are.
+    ["tokenizer.ggml.tokens", T.ARRAY, [T.STRING, vocab.map((t) =>
+        /^\[.*\]$/.test(t) ? t : t.startsWith("##") ? t.slice(2) : "\u2581" + t)]],
     ["tokenizer.ggml.token_type", T.ARRAY, [T.I32, vocab.map((t) => (/^\[.*\]$/.test(t) ? 3 : 1))]],
     ["tokenizer.ggml.token_type_count", T.U32, cfg.type_vocab_size ?? 2],
     ["tokenizer.ggml.unknown_token_id", T.U32, id("[UNK]", 100)],
@@ -76,6 +79,8 @@ const kv = [
     ["tokenizer.ggml.mask_token_id", T.U32, id("[MASK]", 103)],
     ["tokenizer.ggml.bos_token_id", T.U32, id("[CLS]", 101)],
     ["tokenizer.ggml.eos_token_id", T.U32, id("[SEP]", 102)],
+    ["tokenizer.ggml.add_bos_token", T.BOOL, true], // [CLS] ... [SEP], as BERT's post-processor
+    ["tokenizer.ggml.add_eos_token", T.BOOL, true],
 ];
 
 const parts = [];

@@ -75,9 +75,10 @@ if [ "$PREPARE" = 1 ]; then
     # Debian 12 lacks them; packages already on the target are skipped by dpkg at install.
     PKGS=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
         --no-breaks --no-replaces --no-enhances $DEBS | grep '^[a-z0-9]' | sort -u)
-    (cd "$CARRY/debs" && for p in $PKGS; do
-        apt-get download "$p" >/dev/null 2>&1 || echo "gpu-check: no .deb for $p (virtual)"
-    done)
+    # One apt-get call for every package not carried yet (virtual packages have no .deb).
+    (cd "$CARRY/debs" && want="" && for p in $PKGS; do
+        ls "${p}"_*.deb >/dev/null 2>&1 || ! apt-cache show "$p" >/dev/null 2>&1 || want="$want $p"
+    done && { [ -z "$want" ] || apt-get download $want >/dev/null; })
     # node-llama-cpp installed whole (its ~120 dependencies and the linux-x64, -vulkan, -cuda
     # and -cuda-ext prebuilts, ~730 MB), so the GPU machine needs no registry; and a node.
     mkdir -p "$CARRY/node-llama"
@@ -231,8 +232,12 @@ llama() {
             (cd "$dir" && npm install --no-audit --no-fund --ignore-scripts \
                 "node-llama-cpp@$NODE_LLAMA_VERSION") || return 1
     fi
+    # vkbridge's vector of the same sentence on the same weights (CPU backend), to compare.
+    [ -f "$OUT/models/minilm-ref.json" ] || "$BUILD/vkbridge" embed --model "$OUT/models/minilm" \
+        --device cpu "The quick brown fox jumps over the lazy dog by the river." \
+        > "$OUT/models/minilm-ref.json" 2>/dev/null
     NODE_PATH=$dir/node_modules node "$ROOT/tools/bench_llama_cpp.mjs" "$flavour" "$GGUF" \
-        "$ROOT/../shared/peers/w1.json"
+        "$ROOT/../shared/peers/w1.json" "$OUT/models/minilm-ref.json"
 }
 export -f llama
 MINILM=$OUT/models/minilm
