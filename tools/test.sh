@@ -14,6 +14,8 @@ LOG=build/Testing/Temporary/LastTest.log
 grep -h "validation layer on:" "$LOG" | sed 's/^.*validation layer on: //' | sort | uniq -c || true
 grep -h "validation summary:" "$LOG" | sed 's/^.*validation summary: //' | sort | uniq -c || true
 grep -h "^positive control" "$LOG" || echo "positive control: NOT RUN"
+# The Debian package: built, installed with dpkg, run end to end, purged (needs root).
+tools/test_deb.sh build
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVKB_SANITIZE=ON
 cmake --build build-asan -j "$JOBS"
 # Leak checking is on (sanitizer builds pin the Vulkan driver so LSan can see its globals at

@@ -251,7 +251,7 @@ static int weight_ok(const vkb_backend *b, const vkb_tensor *t, int N, int K)
 int vkb_op_matmul(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *W,
                   const vkb_tensor *bias, const vkb_tensor *R, int M, int N, int K, vkb_act act)
 {
-    if (!b || M <= 0 || N <= 0 || K <= 0 || act < VKB_ACT_NONE || act > VKB_ACT_RELU)
+    if (!b || M <= 0 || N <= 0 || K <= 0 || act < VKB_ACT_NONE || act > VKB_ACT_TANH)
         return VKB_EINVAL;
     size_t mn = (size_t)M * N;
     if (!tensor_ok(b, Y, VKB_F32, mn) || !tensor_ok(b, X, VKB_F32, (size_t)M * K) ||

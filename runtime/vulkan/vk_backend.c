@@ -227,6 +227,29 @@ static int want_texel_kernels(const vkb_device_info *info)
     return !strcmp(info->type, "cpu") && able;
 }
 
+/* One line per opened device: the limits the kernels were sized from and which variant each
+ * op runs (each op file describes its own). */
+static void log_variants(const vk_ctx *c)
+{
+    static void (*const describe[])(const vk_ctx *, char *, size_t) = {
+        vk_matmul_describe, vk_attention_describe, vk_layernorm_describe,
+        vk_embed_describe,  vk_pool_describe,      vk_greedy_match_describe,
+    };
+    char ops[1200] = "", one[240];
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof describe / sizeof describe[0] && used < sizeof ops; i++) {
+        describe[i](c, one, sizeof one);
+        used += (size_t)snprintf(ops + used, sizeof ops - used, "%s%s", i ? ", " : "", one);
+    }
+    const vkb_device_info *d = &c->b->info;
+    vkb_log(VKB_LOG_INFO, "vulkan: %s (%s): %s kernels; subgroup %u (%u-%u%s), shared memory "
+                          "%u B, %u invocations%s: %s", c->b->id, c->b->device_name,
+            c->texel_kernels ? "texel" : "tiled", d->subgroup_size, d->min_subgroup_size,
+            d->max_subgroup_size, d->subgroup_size_control ? ", VK_EXT_subgroup_size_control" : "",
+            d->max_shared_memory, c->max_invocations,
+            d->limits_faked ? " (faked: VKB_TEST_MIN_LIMITS)" : "", ops);
+}
+
 int vk_backend_open(vkb_backend *b, int device_index, char *err, size_t errlen)
 {
     vk_ctx *c = calloc(1, sizeof *c);
@@ -293,16 +316,7 @@ int vk_backend_open(vkb_backend *b, int device_index, char *err, size_t errlen)
     b->ops = &vk_ops;
     free(pds);
     free(infos);
-    char ops[600], text_ops[300];
-    vk_ops_describe(c, ops, sizeof ops);
-    vk_ops_text_describe(c, text_ops, sizeof text_ops);
-    vkb_log(VKB_LOG_INFO, "vulkan: %s (%s): %s kernels; subgroup %u (%u-%u%s), shared memory "
-                          "%u B, %u invocations%s: %s, %s", b->id, b->device_name,
-            c->texel_kernels ? "texel" : "tiled", b->info.subgroup_size,
-            b->info.min_subgroup_size, b->info.max_subgroup_size,
-            b->info.subgroup_size_control ? ", VK_EXT_subgroup_size_control" : "",
-            b->info.max_shared_memory, c->max_invocations,
-            b->info.limits_faked ? " (faked: VKB_TEST_MIN_LIMITS)" : "", ops, text_ops);
+    log_variants(c);
     return VKB_OK;
 fail:
     free(pds);

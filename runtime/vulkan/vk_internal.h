@@ -263,10 +263,14 @@ static inline int vk_attention_max_head(const vk_ctx *c)
     return (int)by_shared;
 }
 
-/* vk_ops*.c: which kernel variant each op runs on this device, with its sizes (logged once
- * at open). */
-void vk_ops_describe(const vk_ctx *c, char *buf, size_t len);
-void vk_ops_text_describe(const vk_ctx *c, char *buf, size_t len);
+/* vk_<op>.c: which kernel variant the op runs on this device, with its sizes, in a few
+ * words (vk_backend.c logs them as one line per opened device). */
+void vk_matmul_describe(const vk_ctx *c, char *buf, size_t len);
+void vk_attention_describe(const vk_ctx *c, char *buf, size_t len);
+void vk_layernorm_describe(const vk_ctx *c, char *buf, size_t len);
+void vk_embed_describe(const vk_ctx *c, char *buf, size_t len);
+void vk_pool_describe(const vk_ctx *c, char *buf, size_t len);
+void vk_greedy_match_describe(const vk_ctx *c, char *buf, size_t len);
 /* vk_ops*.c: the op set (semantics in vkb_runtime.h) and the weight layout it reads */
 int vk_weight_layout(vkb_backend *b, vkb_dtype dtype, int N, int K, int *lanes, int *rn);
 int vk_matmul(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *W,
