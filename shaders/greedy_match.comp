@@ -20,12 +20,15 @@
 // (max = 0 when the other side is empty). A pair outside 0..rows gives 0.
 // MODE 2: invocation q: F = 2PR/(P+R), 0 when P + R = 0.
 //
-// The dot products run in blocks of 16 [[unroll]]ed products: lavapipe ends an invocation
-// after 65535 loop iterations, and a 512 x 512-token pair at C = 1024 with WG = 512 stays
-// near 33k per invocation.
+// The dot products run in blocks of DOT_BLOCK [[unroll]]ed products: lavapipe ends an
+// invocation after 65535 loop iterations, and a 512 x 512-token pair at C = 1024 with
+// WG = 512 and blocks of 16 stays near 33k per invocation. Narrower workgroups (devices
+// allowing fewer invocations) give each invocation more rows, so the host widens the block
+// in proportion (16 * 512 / WG) to keep the count.
 #extension GL_EXT_control_flow_attributes : require
 layout(constant_id = 0) const uint WG = 512; // power of two
 layout(constant_id = 1) const uint MODE = 1;
+layout(constant_id = 2) const uint DOT_BLOCK = 16;
 layout(local_size_x_id = 0) in;
 
 layout(std430, binding = 0) readonly buffer TBuf { float tv[]; };
@@ -46,10 +49,10 @@ float dot_rows(uint a, uint b)
     uint ia = a * p.C, ib = b * p.C;
     float s = 0.0;
     uint c = 0;
-    for (; c + 16u <= p.C; c += 16u)
-        [[unroll]] for (uint u = 0; u < 16u; u++)
+    for (; c + DOT_BLOCK <= p.C; c += DOT_BLOCK)
+        [[unroll]] for (uint u = 0; u < DOT_BLOCK; u++)
             s = fma(tv[ia + c + u], tv[ib + c + u], s);
-    [[unroll]] for (uint u = 0; u < 15u; u++)
+    [[unroll]] for (uint u = 0; u < DOT_BLOCK - 1u; u++)
         if (c + u < p.C)
             s = fma(tv[ia + c + u], tv[ib + c + u], s);
     return s;

@@ -60,7 +60,17 @@ static json_t *device_json(const vkb_device_info *d)
     json_object_set_new(o, "subgroup_size", json_integer(d->subgroup_size));
     json_object_set_new(o, "subgroup_ops", subgroup_ops(d->subgroup_ops));
     json_object_set_new(o, "subgroup_arithmetic", json_boolean(d->subgroup_arithmetic));
+    json_object_set_new(o, "subgroup_size_control", json_boolean(d->subgroup_size_control));
+    json_object_set_new(o, "min_subgroup_size", json_integer(d->min_subgroup_size));
+    json_object_set_new(o, "max_subgroup_size", json_integer(d->max_subgroup_size));
     json_object_set_new(o, "max_shared_memory", json_integer(d->max_shared_memory));
+    json_object_set_new(o, "max_invocations", json_integer(d->max_invocations));
+    json_t *wg = json_array();
+    for (int i = 0; i < 3; i++)
+        json_array_append_new(wg, json_integer(d->max_workgroup_size[i]));
+    json_object_set_new(o, "max_workgroup_size", wg);
+    if (d->limits_faked)
+        json_object_set_new(o, "limits_faked", json_true());
     json_object_set_new(o, "max_storage_buffer_range",
                         json_integer((json_int_t)d->max_storage_buffer_range));
     json_object_set_new(o, "max_texel_buffer_elements",

@@ -9,6 +9,13 @@ cmake --build build -j "$JOBS"
 # The Windows cross build, which tests/test_windows.sh runs under wine (about a minute).
 tools/build-windows.sh build-win
 ctest --test-dir build --output-on-failure -j 2
+# What the validation layer checked and found in that run (every Vulkan test process logs one
+# summary line at exit; test_vk_sync's positive control logs what it caught).
+echo "== Vulkan validation layer in the Release run: processes per summary =="
+LOG=build/Testing/Temporary/LastTest.log
+grep -h "validation layer on:" "$LOG" | sed 's/^.*validation layer on: //' | sort | uniq -c || true
+grep -h "validation summary:" "$LOG" | sed 's/^.*validation summary: //' | sort | uniq -c || true
+grep -h "^positive control" "$LOG" || echo "positive control: NOT RUN"
 # The Debian package: built, installed with dpkg, run end to end, purged (needs root).
 tools/test_deb.sh build
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVKB_SANITIZE=ON

@@ -8,6 +8,8 @@
  */
 #include "backend.h"
 
+#include <limits.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +82,34 @@ const vkb_device_info *vkb_backend_device_info(const vkb_backend *b)
 int vkb_backend_supports_f16(const vkb_backend *b) { return b->supports_f16; }
 uint64_t vkb_backend_bytes_in_use(const vkb_backend *b) { return b->bytes_in_use; }
 uint64_t vkb_backend_bytes_peak(const vkb_backend *b) { return b->bytes_peak; }
+
+void vkb_backend_caps(const vkb_backend *b, vkb_caps *out)
+{
+    *out = (vkb_caps){.max_seq_len = VKB_ATTENTION_MAX_L, .max_head_size = INT_MAX};
+    if (b->ops->caps)
+        b->ops->caps(b, out);
+}
+
+int vkb_backend_check_attention(const vkb_backend *b, int seq_len, int heads, int head_size,
+                                char *err, size_t errlen)
+{
+    vkb_caps caps;
+    vkb_backend_caps(b, &caps);
+    if (seq_len > caps.max_seq_len) {
+        vkb_set_err(err, errlen, "%s (%s): attention: sequence length %d is over the %d this "
+                                 "backend's attention takes", b->id, b->device_name, seq_len,
+                    caps.max_seq_len);
+        return VKB_EUNSUPPORTED;
+    }
+    if (head_size > caps.max_head_size) {
+        vkb_set_err(err, errlen, "%s (%s): attention: head size %d (hidden %d / %d heads) is "
+                                 "over the %d this device's attention kernel takes (%u bytes of "
+                                 "shared memory)", b->id, b->device_name, head_size,
+                    head_size * heads, heads, caps.max_head_size, caps.shared_memory);
+        return VKB_EUNSUPPORTED;
+    }
+    return VKB_OK;
+}
 
 /* ---------------------------------------------------------------- tensors */
 
@@ -237,8 +267,13 @@ int vkb_op_matmul(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_
 int vkb_op_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
                      const vkb_tensor *lengths, int B, int L, int H, int d)
 {
-    if (!b || B <= 0 || L <= 0 || H <= 0 || d <= 0 || L > 512)
+    if (!b || B <= 0 || L <= 0 || H <= 0 || d <= 0)
         return VKB_EINVAL;
+    char why[256];
+    if (vkb_backend_check_attention(b, L, H, d, why, sizeof why) != VKB_OK) {
+        vkb_log(VKB_LOG_ERROR, "%s", why);
+        return VKB_EUNSUPPORTED;
+    }
     size_t rows = (size_t)B * L;
     if (!tensor_ok(b, ctx, VKB_F32, rows * H * d) ||
         !tensor_ok(b, qkv, VKB_F32, rows * 3 * H * d) ||

@@ -31,6 +31,8 @@ typedef struct vkb_backend_ops {
     /* Optional: the layout W (N,K) of dtype should have for this backend's matmul. Returns 1
      * and sets *lanes, *rn for column blocks (weights.c), 0 for row-major. */
     int (*weight_layout)(vkb_backend *b, vkb_dtype dtype, int N, int K, int *lanes, int *rn);
+    /* Optional: the limits of this backend's kernels (vkb_caps); NULL: the op set's own. */
+    void (*caps)(const vkb_backend *b, vkb_caps *out);
     int (*batch_begin)(vkb_backend *b);
     int (*batch_end)(vkb_backend *b);
     /* The op set; semantics and layouts in vkb_runtime.h. */
@@ -58,6 +60,9 @@ typedef struct vkb_backend_ops {
 } vkb_backend_ops;
 
 #define VKB_MAX_TIMINGS 4096
+/* The op set's own limit on attention's sequence length (position tables of the supported
+ * families stop at 512; the CPU backend has no other). */
+#define VKB_ATTENTION_MAX_L 512
 
 struct vkb_backend {
     const vkb_backend_ops *ops;

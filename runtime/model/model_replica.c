@@ -244,6 +244,15 @@ int model_replica_create(vkb_model *m, vkb_backend *b, model_replica **out, char
         goto fail;
     r->m = m;
     r->b = b;
+    /* What the backend's kernels take (vkb_caps), checked before any upload: the longest
+     * sequence this model will be given and its head size. */
+    int seq = m->cfg.max_seq_length > m->cfg.bertscore_max_len ? m->cfg.max_seq_length
+                                                               : m->cfg.bertscore_max_len;
+    rc = vkb_backend_check_attention(b, seq, m->cfg.heads, m->cfg.hidden / m->cfg.heads, err,
+                                     errlen);
+    if (rc != VKB_OK)
+        goto fail;
+    rc = VKB_ENOMEM;
     r->layers = calloc((size_t)m->cfg.layers, sizeof *r->layers);
     if (!r->layers)
         goto fail;

@@ -13,22 +13,18 @@
 #include "vk_push.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* attention.comp: QB queries per workgroup, K/V tiles of KT keys in shared memory.
  * attention_texel.comp: one subgroup of queries per workgroup, tiles of ATTT_KT keys. */
-enum { ATT_QB = 64, ATT_KT = 32, ATTT_KT = 8, ATT_MAX_D = 256 };
+enum { ATT_QB = 64, ATT_KT = 32, ATTT_KT = 8 };
 
 int vk_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
                  const vkb_tensor *lengths, int B, int L, int H, int d)
 {
     vk_ctx *c = vk_ctx_of(b);
-    /* One invocation keeps a query row and its output in registers, unrolled over d. */
-    if (d > ATT_MAX_D) {
-        vkb_log(VKB_LOG_ERROR, "vulkan: attention head size %d is over the %d this build supports",
-                d, ATT_MAX_D);
-        return VKB_EUNSUPPORTED;
-    }
+    /* d <= vk_attention_max_head(c): vkb_op_attention checked it (vkb_caps). */
     size_t in_row = (size_t)3 * H * d, out_row = (size_t)H * d;
     int texel = c->texel_kernels;
     int vec4 = d % 4 == 0;
@@ -81,4 +77,18 @@ int vk_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
     }
     vk_op_end(c);
     return rc;
+}
+
+/* vk_describe_ops' words for attention on this device. */
+void vk_attention_describe(const vk_ctx *c, char *buf, size_t len)
+{
+    if (c->texel_kernels)
+        snprintf(buf, len, "attention_texel (%u queries per workgroup, %u-key tiles)",
+                 texel_lanes(c), (uint32_t)ATTT_KT);
+    else
+        snprintf(buf, len, "attention (%u queries per workgroup, %u-key tiles in shared memory, "
+                           "fewer over head size %u, heads up to %d)",
+                 (uint32_t)ATT_QB, (uint32_t)ATT_KT,
+                 (uint32_t)(c->b->info.max_shared_memory / (2 * ATT_KT * sizeof(float))),
+                 vk_attention_max_head(c));
 }

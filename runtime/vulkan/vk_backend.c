@@ -69,8 +69,19 @@ static void backend_close(vkb_backend *b)
     b->impl = NULL;
 }
 
+/* The limits of this device's kernels, in one place (vkb_caps): model load checks them. */
+static void vk_caps(const vkb_backend *b, vkb_caps *out)
+{
+    const vk_ctx *c = vk_ctx_of(b);
+    out->shared_memory = b->info.max_shared_memory;
+    out->max_invocations = c->max_invocations;
+    out->subgroup_size = b->info.subgroup_size;
+    out->max_head_size = vk_attention_max_head(c);
+}
+
 static const vkb_backend_ops vk_ops = {
     .close = backend_close,
+    .caps = vk_caps,
     .tensor_alloc = tensor_alloc,
     .tensor_free = tensor_free,
     .upload = upload,
@@ -177,7 +188,8 @@ static void read_limits(vk_ctx *c)
     c->max_texel_elements = p.limits.maxTexelBufferElements;
     for (int i = 0; i < 3; i++)
         c->max_groups[i] = p.limits.maxComputeWorkGroupCount[i];
-    c->max_invocations = p.limits.maxComputeWorkGroupInvocations;
+    /* vk_describe_device's (VKB_TEST_MIN_LIMITS may have lowered it) */
+    c->max_invocations = c->b->info.max_invocations;
     c->timestamp_ns = p.limits.timestampPeriod;
     /* maxMemoryAllocationSize is 1.1 core but lives in a properties chain; 1 GiB is the
      * guaranteed minimum and what we assume unless the device says more. */
@@ -216,6 +228,29 @@ static int want_texel_kernels(const vkb_device_info *info)
     return !strcmp(info->type, "cpu") && able;
 }
 
+/* One line per opened device: the limits the kernels were sized from and which variant each
+ * op runs (each op file describes its own). */
+static void log_variants(const vk_ctx *c)
+{
+    static void (*const describe[])(const vk_ctx *, char *, size_t) = {
+        vk_matmul_describe, vk_attention_describe, vk_layernorm_describe,
+        vk_embed_describe,  vk_pool_describe,      vk_greedy_match_describe,
+    };
+    char ops[1200] = "", one[240];
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof describe / sizeof describe[0] && used < sizeof ops; i++) {
+        describe[i](c, one, sizeof one);
+        used += (size_t)snprintf(ops + used, sizeof ops - used, "%s%s", i ? ", " : "", one);
+    }
+    const vkb_device_info *d = &c->b->info;
+    vkb_log(VKB_LOG_INFO, "vulkan: %s (%s): %s kernels; subgroup %u (%u-%u%s), shared memory "
+                          "%u B, %u invocations%s: %s", c->b->id, c->b->device_name,
+            c->texel_kernels ? "texel" : "tiled", d->subgroup_size, d->min_subgroup_size,
+            d->max_subgroup_size, d->subgroup_size_control ? ", VK_EXT_subgroup_size_control" : "",
+            d->max_shared_memory, c->max_invocations,
+            d->limits_faked ? " (faked: VKB_TEST_MIN_LIMITS)" : "", ops);
+}
+
 int vk_backend_open(vkb_backend *b, int device_index, char *err, size_t errlen)
 {
     vk_ctx *c = calloc(1, sizeof *c);
@@ -238,6 +273,11 @@ int vk_backend_open(vkb_backend *b, int device_index, char *err, size_t errlen)
     for (int i = 0; i < n; i++)
         vk_describe_device(c->inst, pds[i], i, &infos[i]);
     rc = VKB_EDEVICE;
+    /* "vulkan" (no index) is the best device, or VKB_VULKAN_DEVICE's: how tools/gpu-check.sh
+     * runs the whole test suite once per GPU. */
+    const char *pick = getenv("VKB_VULKAN_DEVICE");
+    if (device_index < 0 && pick && *pick)
+        device_index = atoi(pick);
     int idx = device_index >= 0 ? device_index : vk_pick_device(infos, n);
     if (idx < 0 || idx >= n) {
         vkb_set_err(err, errlen, "no Vulkan device %d (this machine has %d)", device_index, n);
@@ -277,8 +317,7 @@ int vk_backend_open(vkb_backend *b, int device_index, char *err, size_t errlen)
     b->ops = &vk_ops;
     free(pds);
     free(infos);
-    vkb_log(VKB_LOG_DEBUG, "vulkan: opened %s (%s, %s kernels)", b->id, b->device_name,
-            c->texel_kernels ? "texel" : "tiled");
+    log_variants(c);
     return VKB_OK;
 fail:
     free(pds);

@@ -53,6 +53,14 @@ int vk_batch_init(vk_ctx *c, char *err, size_t errlen)
         .queueFamilyIndex = c->queue_family,
     };
     VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    /* The positive control of the synchronization checks (tests/test_vk_sync.c): a switch
+     * that drops one needed barrier, which the validation layer must then report. */
+    const char *drop = getenv("VKB_TEST_DROP_BARRIER");
+    c->drop_barrier = drop ? atoi(drop) : 0;
+    if (c->drop_barrier > 0)
+        vkb_log(VKB_LOG_WARN, "vulkan: VKB_TEST_DROP_BARRIER=%d: barrier %d of every batch is "
+                              "left out (tests only: results may be wrong on a real GPU)",
+                c->drop_barrier, c->drop_barrier);
     if (c->fn.CreateCommandPool(c->dev, &pci, NULL, &c->cmd_pool) != VK_SUCCESS)
         goto fail;
     VkCommandBufferAllocateInfo ai = {
@@ -209,6 +217,7 @@ int vk_batch_begin(vkb_backend *b)
         c->fn.CmdResetQueryPool(c->cmd, c->queries, 0, c->max_queries);
     c->n_queries = 0;
     c->n_written = c->n_read = 0;
+    c->n_barriers = 0;
     c->op_name = NULL;
     c->recording = 1;
     return VKB_OK;
@@ -318,7 +327,8 @@ static void barrier(vk_ctx *c)
     };
     VkPipelineStageFlags stages =
         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
-    c->fn.CmdPipelineBarrier(c->cmd, stages, stages, 0, 1, &mb, 0, NULL, 0, NULL);
+    if (++c->n_barriers != c->drop_barrier)
+        c->fn.CmdPipelineBarrier(c->cmd, stages, stages, 0, 1, &mb, 0, NULL, 0, NULL);
     c->n_written = c->n_read = 0;
 }
 

@@ -162,6 +162,50 @@ static int compute_queue_has_timestamps(const vk_instance *inst, VkPhysicalDevic
     return ok;
 }
 
+/* VK_EXT_subgroup_size_control (core in 1.3): the range of subgroup sizes the driver may
+ * choose. Where min == max (lavapipe at any LP_NATIVE_VECTOR_WIDTH, most NVIDIA drivers) a
+ * workgroup of subgroup_size invocations is exactly one subgroup. */
+static void describe_subgroup_size_control(const vk_instance *inst, VkPhysicalDevice pd,
+                                           uint32_t api, vkb_device_info *info)
+{
+    if (api < VK_API_VERSION_1_3 &&
+        !vk_device_has_extension(inst, pd, "VK_EXT_subgroup_size_control"))
+        return;
+    VkPhysicalDeviceSubgroupSizeControlProperties ssc = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_PROPERTIES,
+    };
+    VkPhysicalDeviceProperties2 p2 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+        .pNext = &ssc,
+    };
+    inst->fn.GetPhysicalDeviceProperties2(pd, &p2);
+    if (ssc.minSubgroupSize && ssc.maxSubgroupSize) {
+        info->subgroup_size_control = 1;
+        info->min_subgroup_size = ssc.minSubgroupSize;
+        info->max_subgroup_size = ssc.maxSubgroupSize;
+    }
+}
+
+/* Tests only: VKB_TEST_MIN_LIMITS=1 makes every device report the smallest compute limits the
+ * Vulkan spec allows (16 KiB of shared memory, 128 invocations per workgroup, 128 x 128 x 64
+ * workgroup sizes), so lavapipe proves that the kernels size themselves from the device and
+ * that a model the limits cannot run fails its load clearly. */
+static void fake_minimum_limits(vkb_device_info *info)
+{
+    const char *env = getenv("VKB_TEST_MIN_LIMITS");
+    if (!env || strcmp(env, "1"))
+        return;
+    static const uint32_t wg[3] = {128, 128, 64};
+    if (info->max_shared_memory > 16384)
+        info->max_shared_memory = 16384;
+    if (info->max_invocations > 128)
+        info->max_invocations = 128;
+    for (int i = 0; i < 3; i++)
+        if (info->max_workgroup_size[i] > wg[i])
+            info->max_workgroup_size[i] = wg[i];
+    info->limits_faked = 1;
+}
+
 void vk_describe_device(const vk_instance *inst, VkPhysicalDevice pd, int index,
                         vkb_device_info *info)
 {
@@ -209,7 +253,13 @@ void vk_describe_device(const vk_instance *inst, VkPhysicalDevice pd, int index,
     info->subgroup_arithmetic =
         (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
         (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
+    info->min_subgroup_size = info->max_subgroup_size = subgroup.subgroupSize;
+    describe_subgroup_size_control(inst, pd, p->apiVersion, info);
     info->max_shared_memory = p->limits.maxComputeSharedMemorySize;
+    info->max_invocations = p->limits.maxComputeWorkGroupInvocations;
+    for (int i = 0; i < 3; i++)
+        info->max_workgroup_size[i] = p->limits.maxComputeWorkGroupSize[i];
+    fake_minimum_limits(info);
     info->max_storage_buffer_range = p->limits.maxStorageBufferRange;
     info->max_texel_buffer_elements = p->limits.maxTexelBufferElements;
     info->timestamp_period_ns = p->limits.timestampPeriod;

@@ -17,6 +17,7 @@
 #include "vk_push.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 enum { EMB_WG = 64, EMB_WINDOWS = 4 };
@@ -155,4 +156,14 @@ int vk_embed(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *ids, const vkb_ten
     }
     vk_op_end(c);
     return rc;
+}
+
+/* vk_describe_ops' words for embed on this device. */
+void vk_embed_describe(const vk_ctx *c, char *buf, size_t len)
+{
+    if (c->texel_kernels)
+        snprintf(buf, len, "embed_texel (one subgroup per token, C up to %u; embed above)",
+                 texel_lanes(c) * 4 * EMBT_MAX_CHUNKS);
+    else
+        snprintf(buf, len, "embed (%u invocations)", (uint32_t)EMB_WG);
 }

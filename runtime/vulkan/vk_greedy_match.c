@@ -13,9 +13,19 @@
 #include "vk_push.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 enum { GM_WG = 512, GM_NORM_WG = 64 };
+
+/* The widest power-of-two workgroup up to GM_WG the device allows (128 is guaranteed). */
+static uint32_t greedy_wg(const vk_ctx *c)
+{
+    uint32_t wg = GM_WG;
+    while (wg > c->max_invocations)
+        wg /= 2;
+    return wg;
+}
 
 int vk_greedy_match(vkb_backend *b, vkb_tensor *prf, const vkb_tensor *T, const vkb_tensor *w,
                     const vkb_tensor *pairs, int P, int C)
@@ -23,12 +33,11 @@ int vk_greedy_match(vkb_backend *b, vkb_tensor *prf, const vkb_tensor *T, const 
     vk_ctx *c = vk_ctx_of(b);
     size_t rows = T->n / (size_t)C;
     greedy_push p = {(uint32_t)rows, (uint32_t)C, (uint32_t)P};
-    /* The widest power-of-two workgroup up to GM_WG the device allows (128 is guaranteed). */
-    uint32_t wg = GM_WG;
-    while (wg > c->max_invocations)
-        wg /= 2;
-    const uint32_t spec_norms[] = {GM_NORM_WG, 0}, spec_side[] = {wg, 1},
-                   spec_f1[] = {GM_NORM_WG, 2};
+    uint32_t wg = greedy_wg(c);
+    /* Blocks of 16 products at GM_WG, wider in proportion for narrower workgroups (the
+     * shader's header: lavapipe's loop-iteration limit). */
+    const uint32_t spec_norms[] = {GM_NORM_WG, 0, 16}, spec_side[] = {wg, 1, 16 * GM_WG / wg},
+                   spec_f1[] = {GM_NORM_WG, 2, 16};
     vk_op_begin(c, "greedy_match");
     vkb_tensor *norms = vk_batch_temp(c, VKB_F32, rows);
     int rc = norms ? VKB_OK : VKB_ENOMEM;
@@ -45,15 +54,21 @@ int vk_greedy_match(vkb_backend *b, vkb_tensor *prf, const vkb_tensor *T, const 
         rc = vk_bind_whole(c, prf, 1, &binds[4]);
     /* norms, then P and R of every pair (one workgroup per pair and side), then F */
     if (rc == VKB_OK)
-        rc = vk_dispatch(c, VK_K_GREEDY_MATCH, spec_norms, 2, binds, 5, &p, sizeof p,
+        rc = vk_dispatch(c, VK_K_GREEDY_MATCH, spec_norms, 3, binds, 5, &p, sizeof p,
                          div_up(rows, GM_NORM_WG), 1, 1);
     binds[3].writes = 0;
     if (rc == VKB_OK)
-        rc = vk_dispatch(c, VK_K_GREEDY_MATCH, spec_side, 2, binds, 5, &p, sizeof p,
+        rc = vk_dispatch(c, VK_K_GREEDY_MATCH, spec_side, 3, binds, 5, &p, sizeof p,
                          (uint32_t)P, 2, 1);
     if (rc == VKB_OK)
-        rc = vk_dispatch(c, VK_K_GREEDY_MATCH, spec_f1, 2, binds, 5, &p, sizeof p,
+        rc = vk_dispatch(c, VK_K_GREEDY_MATCH, spec_f1, 3, binds, 5, &p, sizeof p,
                          div_up(P, GM_NORM_WG), 1, 1);
     vk_op_end(c);
     return rc;
+}
+
+/* vk_describe_ops' words for greedy_match on this device. */
+void vk_greedy_match_describe(const vk_ctx *c, char *buf, size_t len)
+{
+    snprintf(buf, len, "greedy_match (%u invocations per side)", greedy_wg(c));
 }

@@ -157,6 +157,9 @@ typedef struct vk_ctx {
     /* ranges written / read since the last barrier */
     vk_range_use written[VK_MAX_HAZARDS], read[VK_MAX_HAZARDS];
     int n_written, n_read;
+    int n_barriers;        /* recorded in this batch */
+    int drop_barrier;      /* tests only (VKB_TEST_DROP_BARRIER=n): the n-th barrier of every
+                              batch is left out, so the validation layer must report it */
     /* tensors freed at batch end (scratch space of ops) */
     vkb_tensor **temps;
     int n_temps, cap_temps;
@@ -249,6 +252,26 @@ int vk_bind_out_images(vk_ctx *c, vkb_tensor *t, int vec4, vk_bind out[2]);
 vk_bind vk_bind_dummy(vk_ctx *c);
 vk_bind vk_bind_dummy_texel(vk_ctx *c, vk_view_format f);
 
+/* The largest attention head size this device's attention kernel takes: both keep a query
+ * row in registers (at most VK_ATTENTION_MAX_D); the tiled one also needs K and V tiles of at
+ * least one key in shared memory (2 * d floats). */
+#define VK_ATTENTION_MAX_D 256
+static inline int vk_attention_max_head(const vk_ctx *c)
+{
+    uint32_t by_shared = c->b->info.max_shared_memory / (2 * sizeof(float));
+    if (c->texel_kernels || by_shared >= VK_ATTENTION_MAX_D)
+        return VK_ATTENTION_MAX_D;
+    return (int)by_shared;
+}
+
+/* vk_<op>.c: which kernel variant the op runs on this device, with its sizes, in a few
+ * words (vk_backend.c logs them as one line per opened device). */
+void vk_matmul_describe(const vk_ctx *c, char *buf, size_t len);
+void vk_attention_describe(const vk_ctx *c, char *buf, size_t len);
+void vk_layernorm_describe(const vk_ctx *c, char *buf, size_t len);
+void vk_embed_describe(const vk_ctx *c, char *buf, size_t len);
+void vk_pool_describe(const vk_ctx *c, char *buf, size_t len);
+void vk_greedy_match_describe(const vk_ctx *c, char *buf, size_t len);
 /* vk_ops*.c: the op set (semantics in vkb_runtime.h) and the weight layout it reads */
 int vk_weight_layout(vkb_backend *b, vkb_dtype dtype, int N, int K, int *lanes, int *rn);
 int vk_matmul(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *W,

@@ -12,6 +12,7 @@
 #include "vk_push.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* layernorm.comp: one workgroup of LN_WG per row, shared-memory reductions.
@@ -97,4 +98,15 @@ int vk_layernorm(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_t
                    : layernorm_tiled(c, Y, X, R, gamma, beta, rows, cols, eps);
     vk_op_end(c);
     return rc;
+}
+
+/* vk_describe_ops' words for layernorm on this device. */
+void vk_layernorm_describe(const vk_ctx *c, char *buf, size_t len)
+{
+    if (c->texel_kernels || c->subgroups)
+        snprintf(buf, len, "layernorm_texel (subgroup reductions, rows up to %u columns; "
+                           "layernorm above)", texel_lanes(c) * 4 * LNT_MAX_CHUNKS);
+    else
+        snprintf(buf, len, "layernorm (%u invocations, shared-memory reductions)",
+                 (uint32_t)LN_WG);
 }

@@ -28,9 +28,12 @@ static PFN_vkGetInstanceProcAddr get_instance_proc;
 static vk_instance shared;               /* valid once created */
 static VkDebugUtilsMessengerEXT messenger;
 static atomic_int validation_count;
+static atomic_int sync_hazard_count;   /* of which SYNC-HAZARD-* (synchronization validation) */
 
 int vk_validation_messages(void) { return atomic_load(&validation_count); }
 int vkb_vulkan_validation_errors(void) { return vk_validation_messages(); }
+int vkb_vulkan_sync_hazards(void) { return atomic_load(&sync_hazard_count); }
+int vkb_vulkan_sync_validation(void) { return shared.instance && shared.sync_validation; }
 
 static VKAPI_ATTR VkBool32 VKAPI_CALL on_validation_message(
     VkDebugUtilsMessageSeverityFlagBitsEXT severity, VkDebugUtilsMessageTypeFlagsEXT types,
@@ -42,6 +45,8 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL on_validation_message(
     if (severity & (VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT |
                     VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT)) {
         atomic_fetch_add(&validation_count, 1);
+        if (data && data->pMessageIdName && !strncmp(data->pMessageIdName, "SYNC-", 5))
+            atomic_fetch_add(&sync_hazard_count, 1);
         vkb_log(VKB_LOG_ERROR, "vulkan validation: %s", msg);
     } else {
         vkb_log(VKB_LOG_DEBUG, "vulkan: %s", msg);
@@ -103,22 +108,25 @@ static int has_layer(const char *name)
     return found;
 }
 
-static int has_instance_extension(const char *name)
+/* 1 if the loader and implicit layers (layer NULL) or the named layer offer extension name. */
+static int has_layer_extension(const char *layer, const char *name)
 {
     PFN_vkEnumerateInstanceExtensionProperties enum_ext =
         (PFN_vkEnumerateInstanceExtensionProperties)get_instance_proc(
             NULL, "vkEnumerateInstanceExtensionProperties");
     uint32_t n = 0;
-    if (!enum_ext || enum_ext(NULL, &n, NULL) != VK_SUCCESS || n == 0)
+    if (!enum_ext || enum_ext(layer, &n, NULL) != VK_SUCCESS || n == 0)
         return 0;
     VkExtensionProperties *props = calloc(n, sizeof *props);
     int found = 0;
-    if (props && enum_ext(NULL, &n, props) == VK_SUCCESS)
+    if (props && enum_ext(layer, &n, props) == VK_SUCCESS)
         for (uint32_t i = 0; i < n && !found; i++)
             found = !strcmp(props[i].extensionName, name);
     free(props);
     return found;
 }
+
+static int has_instance_extension(const char *name) { return has_layer_extension(NULL, name); }
 
 /* The loader's instance version (1.0 loaders lack vkEnumerateInstanceVersion). */
 static uint32_t loader_api_version(void)
@@ -151,6 +159,48 @@ static void attach_messenger(void)
     }
 }
 
+#define VK_VALIDATION_LAYER "VK_LAYER_KHRONOS_validation"
+
+/* What the validation layer checks beyond its core checks. Synchronization validation (every
+ * read-after-write, write-after-read and write-after-write between recorded commands without a
+ * barrier ordering them) is what proves the batch's barrier tracking on a device that would
+ * forgive a missing one (lavapipe runs dispatches one after another). VKB_VALIDATION=gpu adds
+ * GPU-assisted validation (out-of-bounds descriptor accesses, instrumented shaders): it needs
+ * the device's vertexPipelineStoresAndAtomics/fragmentStoresAndAtomics features, reserves a
+ * descriptor set and is slow, hence a switch of its own. Both need VK_EXT_validation_features
+ * (the layer offers it since 1.2.131; Debian bookworm ships 1.3.239). */
+static void validation_features(const char *env, VkValidationFeaturesEXT *features,
+                                VkValidationFeatureEnableEXT *enables, const char **exts,
+                                uint32_t *n_exts)
+{
+    if (!has_layer_extension(VK_VALIDATION_LAYER, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME)) {
+        vkb_log(VKB_LOG_WARN, "vulkan: validation layer on, without "
+                              "VK_EXT_validation_features: no synchronization validation");
+        return;
+    }
+    int gpu = !strcmp(env, "gpu");
+    uint32_t n = 0;
+    enables[n++] = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+    if (gpu)
+        enables[n++] = VK_VALIDATION_FEATURE_ENABLE_GPU_ASSISTED_EXT;
+    exts[(*n_exts)++] = VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME;
+    features->enabledValidationFeatureCount = n;
+    features->pEnabledValidationFeatures = enables;
+    shared.sync_validation = 1;
+    vkb_log(VKB_LOG_INFO, "vulkan: validation layer on: core checks, synchronization "
+                          "validation on, GPU-assisted validation %s",
+            gpu ? "on" : "off (VKB_VALIDATION=gpu turns it on)");
+}
+
+/* One line per validated process, so a CI log shows what was checked and what was found. */
+static void validation_summary(void)
+{
+    vkb_log(VKB_LOG_INFO, "vulkan: validation summary: %d messages, %d synchronization hazards "
+                          "(synchronization validation %s)",
+            atomic_load(&validation_count), atomic_load(&sync_hazard_count),
+            shared.sync_validation ? "on" : "off");
+}
+
 static int create_instance(char *err, size_t errlen)
 {
     uint32_t version = loader_api_version();
@@ -161,16 +211,20 @@ static int create_instance(char *err, size_t errlen)
     /* Ask for what the loader offers up to 1.3: devices then report their own version. */
     shared.api_version = version > VK_API_VERSION_1_3 ? VK_API_VERSION_1_3 : version;
     const char *env = getenv("VKB_VALIDATION");
-    int want_validation = env && !strcmp(env, "1");
+    int want_validation = env && (!strcmp(env, "1") || !strcmp(env, "gpu"));
     const char *layers[1];
-    const char *exts[2];
+    const char *exts[3];
     uint32_t n_layers = 0, n_exts = 0;
-    if (want_validation && has_layer("VK_LAYER_KHRONOS_validation") &&
+    VkValidationFeaturesEXT features = {.sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT};
+    VkValidationFeatureEnableEXT enables[2];
+    if (want_validation && has_layer(VK_VALIDATION_LAYER) &&
         has_instance_extension(VK_EXT_DEBUG_UTILS_EXTENSION_NAME)) {
-        layers[n_layers++] = "VK_LAYER_KHRONOS_validation";
+        layers[n_layers++] = VK_VALIDATION_LAYER;
         exts[n_exts++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+        validation_features(env, &features, enables, exts, &n_exts);
     } else if (want_validation) {
-        vkb_log(VKB_LOG_INFO, "VKB_VALIDATION=1 but VK_LAYER_KHRONOS_validation is not installed");
+        vkb_log(VKB_LOG_INFO, "VKB_VALIDATION=%s but %s is not installed", env,
+                VK_VALIDATION_LAYER);
     }
     VkInstanceCreateFlags flags = 0;
     /* Lets portability drivers (MoltenVK) be listed. */
@@ -186,6 +240,7 @@ static int create_instance(char *err, size_t errlen)
     };
     VkInstanceCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+        .pNext = features.enabledValidationFeatureCount ? &features : NULL,
         .flags = flags,
         .pApplicationInfo = &app,
         .enabledLayerCount = n_layers,
@@ -220,8 +275,10 @@ static int create_instance(char *err, size_t errlen)
         vkb_set_err(err, errlen, "the Vulkan loader lacks Vulkan 1.1 instance functions");
         return -1;
     }
-    if (shared.validation)
+    if (shared.validation) {
         attach_messenger();
+        atexit(validation_summary);
+    }
     return 0;
 }
 

@@ -101,14 +101,16 @@ typedef struct vk_instance {
     VkInstance instance;
     uint32_t api_version;    /* what the instance was created with */
     int validation;          /* VK_LAYER_KHRONOS_validation enabled */
+    int sync_validation;     /* ... with synchronization validation (VK_EXT_validation_features) */
     vk_instance_fns fn;
 } vk_instance;
 
 /* Opens the loader and returns the shared instance, both created on the first call and kept
  * for the life of the process (see vk_loader.c for why). Thread-safe. Returns NULL
  * with one clear line in err when there is no loader or the instance cannot be created.
- * With env VKB_VALIDATION=1 and the Khronos validation layer installed, the instance has the
- * layer and a debug-utils messenger that logs and counts every warning and error. */
+ * With env VKB_VALIDATION=1 (or =gpu) and the Khronos validation layer installed, the instance
+ * has the layer, synchronization validation (GPU-assisted validation too with =gpu) and a
+ * debug-utils messenger that logs and counts every warning and error. */
 const vk_instance *vk_instance_get(char *err, size_t errlen);
 
 /* Loads every device-level entry point of dev; 0 on success, -1 if one is missing. */

@@ -13,10 +13,18 @@
 #include "vk_push.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
-/* Tile shape of matmul.comp (GPU): 64x64 outputs per workgroup of 256, 4x4 per invocation. */
+/* Tile shape of matmul.comp (GPU): 64x64 outputs per workgroup of 256, 4x4 per invocation;
+ * on devices allowing fewer than 256 invocations per workgroup (the Vulkan minimum is 128),
+ * 8x4 per invocation in workgroups of 128 (matmul_tm). */
 enum { MM_BM = 64, MM_BN = 64, MM_BK = 16, MM_TM = 4, MM_TN = 4 };
+
+static uint32_t matmul_tm(const vk_ctx *c)
+{
+    return (MM_BM / MM_TM) * (MM_BN / MM_TN) <= c->max_invocations ? MM_TM : 2 * MM_TM;
+}
 /* matmul_texel.comp: RM x RN outputs per invocation, workgroups of LX x LY invocations.
  * lavapipe packs 8 invocations along x into one SIMD vector, so LX must be >= 8 (LX = 1 ran
  * 6x slower), and a multiple of the subgroup size (X rows are shared across the subgroup);
@@ -60,8 +68,9 @@ static int matmul_tiled(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb
                         const vkb_tensor *bias, const vkb_tensor *R, int M, int N, int K,
                         vkb_act act)
 {
-    const uint32_t spec[] = {MM_BM, MM_BN, MM_BK, MM_TM, MM_TN, W->dtype == VKB_F16,
-                             (MM_BM / MM_TM) * (MM_BN / MM_TN)};
+    uint32_t tm = matmul_tm(c);
+    const uint32_t spec[] = {MM_BM, MM_BN, MM_BK, tm, MM_TN, W->dtype == VKB_F16,
+                             (MM_BM / tm) * (MM_BN / MM_TN)};
     size_t chunk = min_size(vk_rows_per_binding(c, sizeof(float) * (size_t)(K > N ? K : N)),
                             (size_t)c->max_groups[1] * MM_BM);
     if (chunk == 0)
@@ -182,4 +191,18 @@ int vk_matmul(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tens
                               : matmul_tiled(c, Y, X, W, bias, R, M, N, K, act);
     vk_op_end(c);
     return rc;
+}
+
+/* vk_describe_ops' words for matmul on this device. */
+void vk_matmul_describe(const vk_ctx *c, char *buf, size_t len)
+{
+    if (c->texel_kernels)
+        snprintf(buf, len, "matmul_texel (%u x %u invocations, rows 32/16/8 by M, %u columns "
+                           "per lane with shared X rows, %u skewed)",
+                 matmul_texel_lx(c), (uint32_t)MMT_LY, matmul_texel_shared_rn(c),
+                 (uint32_t)MMT_SKEW_RN);
+    else
+        snprintf(buf, len, "matmul (%ux%u tile, %ux%u per invocation, %u invocations)",
+                 (uint32_t)MM_BM, (uint32_t)MM_BN, matmul_tm(c), (uint32_t)MM_TN,
+                 (MM_BM / matmul_tm(c)) * (MM_BN / MM_TN));
 }

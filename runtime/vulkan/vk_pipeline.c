@@ -49,6 +49,34 @@ static const struct {
     [VK_K_GREEDY_MATCH] = {"greedy_match", "SSSSS", 12},
 };
 
+/* The specialization constant ids of each kernel's local_size_x and local_size_y (-1: 1), as
+ * the shaders' layout lines declare them: a pipeline whose workgroup the device does not
+ * allow (maxComputeWorkGroupInvocations / Size, lowered by VKB_TEST_MIN_LIMITS in tests) is
+ * refused here, naming the kernel, instead of being created against the device's limits. */
+static const int8_t local_size_ids[VK_K_COUNT][2] = {
+    [VK_K_MATMUL] = {6, -1},          [VK_K_MATMUL_TEXEL] = {3, 4},
+    [VK_K_ATTENTION] = {1, -1},       [VK_K_ATTENTION_TEXEL] = {3, -1},
+    [VK_K_LAYERNORM] = {0, -1},       [VK_K_LAYERNORM_TEXEL] = {0, -1},
+    [VK_K_EMBED] = {0, -1},           [VK_K_EMBED_TEXEL] = {0, -1},
+    [VK_K_POOL] = {0, -1},            [VK_K_GREEDY_MATCH] = {0, -1},
+};
+
+static int workgroup_allowed(const vk_ctx *c, vk_kernel_id k, const uint32_t *spec, int n_spec)
+{
+    int ix = local_size_ids[k][0], iy = local_size_ids[k][1];
+    if (ix >= n_spec || iy >= n_spec)
+        return 1; /* the shader's default sizes (none of the ops relies on them) */
+    uint32_t x = spec[ix], y = iy >= 0 ? spec[iy] : 1;
+    const vkb_device_info *d = &c->b->info;
+    if ((uint64_t)x * y <= c->max_invocations && x <= d->max_workgroup_size[0] &&
+        y <= d->max_workgroup_size[1])
+        return 1;
+    vkb_log(VKB_LOG_ERROR, "vulkan: %s: a workgroup of %u x %u invocations is over what %s "
+                           "allows (%u invocations, %u x %u)", kernel_table[k].name, x, y,
+            c->b->id, c->max_invocations, d->max_workgroup_size[0], d->max_workgroup_size[1]);
+    return 0;
+}
+
 VkDescriptorType vk_descriptor_type(char letter)
 {
     return letter == 'T'   ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
@@ -260,6 +288,8 @@ VkPipeline vk_pipeline_get(vk_ctx *c, vk_kernel_id k, const uint32_t *spec, int 
     for (int i = 0; i < c->n_pipelines; i++)
         if (c->pipelines[i].kernel == k && !memcmp(c->pipelines[i].spec, key, sizeof key))
             return c->pipelines[i].pipeline;
+    if (!workgroup_allowed(c, k, spec, n_spec))
+        return VK_NULL_HANDLE;
     if (c->n_pipelines == c->cap_pipelines) {
         int cap = c->cap_pipelines ? 2 * c->cap_pipelines : 32;
         vk_pipeline *p = realloc(c->pipelines, (size_t)cap * sizeof *p);

@@ -13,6 +13,7 @@
 #include "vk_push.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 enum { POOL_WG = 128 };
@@ -42,4 +43,11 @@ int vk_pool(vkb_backend *b, vkb_tensor *out, const vkb_tensor *H, const vkb_tens
     }
     vk_op_end(c);
     return rc;
+}
+
+/* vk_describe_ops' words for pool on this device. */
+void vk_pool_describe(const vk_ctx *c, char *buf, size_t len)
+{
+    (void)c;
+    snprintf(buf, len, "pool (%u invocations)", (uint32_t)POOL_WG);
 }

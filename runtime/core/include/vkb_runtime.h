@@ -77,7 +77,14 @@ typedef struct vkb_device_info {
     uint32_t subgroup_size;
     uint32_t subgroup_ops;          /* VkSubgroupFeatureFlags */
     int subgroup_arithmetic;        /* convenience: arithmetic supported in compute */
+    uint32_t min_subgroup_size, max_subgroup_size; /* VK_EXT_subgroup_size_control (1.3
+                                       core), else both subgroup_size */
+    int subgroup_size_control;      /* the driver may be asked for a subgroup size */
     uint32_t max_shared_memory;     /* maxComputeSharedMemorySize */
+    uint32_t max_invocations;       /* maxComputeWorkGroupInvocations */
+    uint32_t max_workgroup_size[3]; /* maxComputeWorkGroupSize */
+    int limits_faked;               /* VKB_TEST_MIN_LIMITS=1: the limits above are the Vulkan
+                                       minimums, not the device's (tests only) */
     uint64_t max_storage_buffer_range;
     uint32_t max_texel_buffer_elements;
     int fp16;                       /* shaderFloat16 */
@@ -99,6 +106,11 @@ const char *vkb_vulkan_loader_version(void);
 /* Validation-layer warnings and errors seen so far in this process (env VKB_VALIDATION=1 with
  * VK_LAYER_KHRONOS_validation installed; otherwise always 0). Tests fail when it is non-zero. */
 int vkb_vulkan_validation_errors(void);
+/* 1 once a Vulkan instance exists with the validation layer's synchronization validation on
+ * (VKB_VALIDATION=1 or =gpu, the layer installed with VK_EXT_validation_features). */
+int vkb_vulkan_sync_validation(void);
+/* Of vkb_vulkan_validation_errors, the synchronization hazards (message ids SYNC-*). */
+int vkb_vulkan_sync_hazards(void);
 
 typedef struct vkb_backend vkb_backend;
 
@@ -115,6 +127,22 @@ const char *vkb_backend_device_name(const vkb_backend *b);
 const vkb_device_info *vkb_backend_device_info(const vkb_backend *b);
 /* Whether f16 weight tensors are usable here (16-bit storage on Vulkan; always on the CPU). */
 int vkb_backend_supports_f16(const vkb_backend *b);
+
+/* What a backend's kernels can run, derived from its device's limits in one place (each
+ * backend's caps function), so shapes are checked once at model load instead of failing
+ * deep inside an op at the first batch. */
+typedef struct vkb_caps {
+    int max_seq_len;           /* tokens per sequence attention takes */
+    int max_head_size;         /* attention's head size d */
+    uint32_t shared_memory;    /* bytes per workgroup the kernels may use (0: CPU backend) */
+    uint32_t max_invocations;  /* per workgroup (0: CPU backend) */
+    uint32_t subgroup_size;    /* lanes the kernels size their tiles from (0: CPU backend) */
+} vkb_caps;
+void vkb_backend_caps(const vkb_backend *b, vkb_caps *out);
+/* VKB_OK if an encoder with these attention shapes runs here; else VKB_EUNSUPPORTED with one
+ * line in err naming the backend, the op, the operand and the sizes (model load calls it). */
+int vkb_backend_check_attention(const vkb_backend *b, int seq_len, int heads, int head_size,
+                                char *err, size_t errlen);
 /* Bytes of tensors currently allocated on this backend, and the peak since open. */
 uint64_t vkb_backend_bytes_in_use(const vkb_backend *b);
 uint64_t vkb_backend_bytes_peak(const vkb_backend *b);
