@@ -221,7 +221,9 @@ int svc_routes_on_req(svc_server *srv, h2o_req_t *req)
     int v1 = req->path_normalized.len >= 4 && !memcmp(req->path_normalized.base, "/v1/", 4);
     svc_call *call = svc_call_new(srv, req, ep, v1 ? SVC_API_OPENAI : SVC_API_FASTAPI);
 
-    if (ep != SVC_EP_HEALTH && !authorized(srv, req, v1)) {
+    int auth_ok = authorized(srv, req, v1);
+    svc_guard_call_begin(call, auth_ok);
+    if (ep != SVC_EP_HEALTH && !auth_ok) {
         svc_error err;
         svc_error_init(&err);
         svc_error_set(&err, 401, "Unauthorized");

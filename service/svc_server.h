@@ -16,6 +16,7 @@
 
 #include "svc_admission.h"
 #include "svc_errors.h"
+#include "svc_guard.h"
 #include "svc_metrics.h"
 #include "svc_pool.h"
 #include "svc_validate.h"
@@ -42,6 +43,10 @@ typedef struct svc_call {
     svc_job *job;      /* this request's compute job, NULL if none or finished */
     struct info_task *info; /* this request's /info inventory task, NULL if none */
     int responded;
+    double responded_at; /* monotonic seconds: the guard closes a connection whose client
+                          * leaves a response unread for --timeout */
+    struct svc_conn *conn;                 /* the guard's view of the connection, or NULL */
+    struct svc_call *conn_prev, *conn_next; /* the connection's calls */
 } svc_call;
 
 /* Allocates the call for req (counted in srv->requests_in_flight until disposed). */
@@ -131,6 +136,8 @@ struct svc_server {
     h2o_accept_ctx_t accept_ctx;
     h2o_evloop_t *loop;
     h2o_socket_t *listener;
+    int listen_fd;
+    svc_guard guard;                    /* connection limits (svc_guard.c) */
     SSL_CTX *ssl;
     int port;                           /* the port actually bound */
     h2o_multithread_queue_t *queue;
