@@ -1,0 +1,341 @@
+/*
+ * test_service_hostile.c — `vkbridge serve` against clients that mean harm (issue 18), on
+ * loopback, each scenario bounded in time: unfinished and unauthenticated uploads over
+ * HTTP/1.1 and h2c (closed before h2o buffers them; RSS stays put), an HTTP/2 body trickled
+ * byte by byte and a response whose flow-control window is never opened (both closed after
+ * --timeout), the connection limit, descriptor exhaustion (no accept spin; RLIMIT_NOFILE is
+ * raised at start), rapid reset and MadeYouReset (the connection is closed; the server keeps
+ * answering).
+ */
+#include "test_raw_client.h"
+#include "test_service_client.h"
+
+#include <sys/resource.h>
+
+/* CHECK, and the measurement printed either way (the report quotes these lines). */
+#define MEASURE(ok, ...) (printf("  " __VA_ARGS__), printf("\n"), CHECK(ok, __VA_ARGS__))
+
+static long rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof(line), f))
+        if (!strncmp(line, "VmRSS:", 6))
+            kb = atol(line + 6);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+/* utime + stime of pid in seconds. */
+static double cpu_seconds(pid_t pid)
+{
+    char path[64], buf[2048];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')');
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static long health(const svc_proc *p, double *seconds)
+{
+    CURL *h = curl_easy_init();
+    tc_reply r;
+    long status = tc_request(h, p, TC_H1, "GET", "/health", NULL, NULL, &r);
+    if (seconds)
+        *seconds = r.seconds;
+    tc_reply_free(&r);
+    curl_easy_cleanup(h);
+    return status;
+}
+
+static int start(svc_proc *p, const char *name, const char *const *env_extra,
+                 const char *const *args_extra)
+{
+    const char *env[16] = {"MODEL_EMBED=", "MODEL_BERTSCORE="};
+    int n = 2;
+    for (const char *const *e = env_extra; e && *e && n < 15; e++)
+        env[n++] = *e;
+    env[n] = NULL;
+    const char *args[32] = {"--device", "cpu", "--log-level", "warn"};
+    int m = 4;
+    for (const char *const *a = args_extra; a && *a && m < 31; a++)
+        args[m++] = *a;
+    args[m] = NULL;
+    int rc = tc_start(p, name, env, args);
+    CHECK(rc == 0, "%s: server starts (rc %d)", name, rc);
+    if (rc == 0 && !tc_wait_ready(p, 60, NULL)) {
+        CHECK(0, "%s: /health becomes 200", name);
+        rc = -1;
+    }
+    return rc;
+}
+
+static void stop(svc_proc *p, const char *name)
+{
+    int rc = tc_stop(p, SIGTERM, 20);
+    CHECK(rc == 0, "%s: SIGTERM stops the server cleanly (rc %d)", name, rc);
+}
+
+/* ---------------------------------------------------------------- item 1: bodies */
+
+static void test_unfinished_bodies(void)
+{
+    svc_proc p;
+    const char *env[] = {"API_KEY=s3cret", NULL};
+    const char *args[] = {"--max-body", "1M", NULL};
+    if (start(&p, "bodies", env, args) != 0)
+        return;
+    long rss0 = rss_kb(p.pid);
+
+    /* HTTP/1.1: 20 unauthenticated uploads of 600 kB of a 1 MB body, never finished */
+    enum { H1_CONNS = 20 };
+    int fds[H1_CONNS], closed = 0;
+    char *chunk = malloc(600000);
+    memset(chunk, 'a', 600000);
+    const char head[] = "POST /embed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                        "Content-Length: 1000000\r\n\r\n";
+    for (int i = 0; i < H1_CONNS; i++) {
+        fds[i] = rc_connect(p.port);
+        if (fds[i] >= 0 && rc_send(fds[i], head, sizeof(head) - 1) == 0)
+            rc_send(fds[i], chunk, 600000); /* may fail once the server closed it */
+    }
+    for (int i = 0; i < H1_CONNS; i++) {
+        closed += fds[i] >= 0 && rc_closed_within(fds[i], 3);
+        if (fds[i] >= 0)
+            close(fds[i]);
+    }
+    MEASURE(closed == H1_CONNS, "HTTP/1.1: %d of %d unauthenticated unfinished uploads closed",
+          closed, H1_CONNS);
+
+    /* h2c, no request authorized yet: 40 streams of 600 kB unfinished */
+    int fd = rc_connect(p.port);
+    rc_h2_start(fd, -1);
+    const char *json[] = {"content-type", "application/json", NULL};
+    for (uint32_t s = 1; s < 80; s += 2)
+        if (rc_h2_request(fd, s, "POST", "/embed", json, 0) || rc_h2_data(fd, s, 600000, 'a', 0))
+            break;
+    CHECK(rc_closed_within(fd, 3), "h2c: unauthenticated unfinished uploads close the connection");
+    close(fd);
+
+    /* h2c after an authorized request: the connection's share still holds */
+    fd = rc_connect(p.port);
+    rc_h2_start(fd, -1);
+    const char *key[] = {"x-api-key", "s3cret", "content-type", "application/json", NULL};
+    rc_h2_request(fd, 1, "GET", "/status", key, 1);
+    usleep(300000);
+    for (uint32_t s = 3; s < 84; s += 2)
+        if (rc_h2_request(fd, s, "POST", "/embed", key, 0) || rc_h2_data(fd, s, 600000, 'a', 0))
+            break;
+    CHECK(rc_closed_within(fd, 3), "h2c: 40 unfinished 600 kB uploads exceed one connection's share");
+    close(fd);
+
+    /* a real client is not affected: authorized 600 kB body, bad key with a small body */
+    CURL *h = curl_easy_init();
+    tc_reply r;
+    char *big = malloc(600100);
+    snprintf(big, 600100, "{\"texts\":[\"%.*s\"]}", 599000, chunk);
+    const char *hdr_ok[] = {"X-API-Key: s3cret", NULL}, *hdr_bad[] = {"X-API-Key: nope", NULL};
+    long st = tc_request(h, &p, TC_H1, "POST", "/embed", big, hdr_ok, &r);
+    CHECK(st == 422 || st == 400, "authorized 600 kB body answered (%ld %s)", st, tc_body(&r));
+    tc_reply_free(&r);
+    st = tc_request(h, &p, TC_H2C, "POST", "/embed", "{\"texts\":[\"a\"]}", hdr_bad, &r);
+    CHECK(st == 401 && strstr(tc_body(&r), "detail"), "bad key, small body: 401 JSON (%ld)", st);
+    tc_reply_free(&r);
+    curl_easy_cleanup(h);
+    free(big);
+    free(chunk);
+
+    long rss1 = rss_kb(p.pid);
+    MEASURE(rss1 - rss0 < 48 * 1024, "RSS %ld -> %ld kB after %d MB of hostile uploads", rss0,
+          rss1, (H1_CONNS * 600 + 80 * 600) / 1000);
+    CHECK(health(&p, NULL) == 200, "/health still 200");
+    stop(&p, "bodies");
+}
+
+/* ---------------------------------------------------------------- item 5: timeouts, limit */
+
+static void test_timeouts(void)
+{
+    svc_proc p;
+    const char *args[] = {"--timeout", "2", NULL};
+    if (start(&p, "timeouts", NULL, args) != 0)
+        return;
+
+    /* a body trickled a byte at a time: HTTP/2's idle timer never fires for it */
+    int fd = rc_connect(p.port);
+    rc_h2_start(fd, -1);
+    rc_h2_request(fd, 1, "POST", "/embed", NULL, 0);
+    double t0 = rc_now();
+    int closed = 0;
+    while (!closed && rc_now() - t0 < 8) {
+        if (rc_h2_data(fd, 1, 1, ' ', 0)) {
+            closed = 1;
+            break;
+        }
+        closed = rc_closed_within(fd, 0.3);
+    }
+    double took = rc_now() - t0;
+    MEASURE(closed && took < 6, "h2c: trickled body closed after %.1f s (--timeout 2)", took);
+    close(fd);
+
+    /* a response whose flow-control window the client never opens */
+    fd = rc_connect(p.port);
+    rc_h2_start(fd, 0);
+    rc_h2_request(fd, 1, "GET", "/openapi.json", NULL, 1);
+    t0 = rc_now();
+    closed = rc_closed_within(fd, 8);
+    took = rc_now() - t0;
+    MEASURE(closed && took < 6, "h2c: response blocked by a shut window closed after %.1f s", took);
+    close(fd);
+    stop(&p, "timeouts");
+}
+
+static void test_connection_limit(void)
+{
+    svc_proc p;
+    const char *args[] = {"--max-connections", "16", NULL};
+    if (start(&p, "limit", NULL, args) != 0)
+        return;
+
+    /* the connection limit: 40 idle connections, those over 16 closed at accept */
+    enum { N = 40 };
+    int fds[N], n_closed = 0;
+    for (int i = 0; i < N; i++)
+        fds[i] = rc_connect(p.port);
+    usleep(500000);
+    for (int i = 0; i < N; i++) {
+        if (fds[i] < 0) {
+            n_closed++;
+            continue;
+        }
+        struct pollfd pfd = {fds[i], POLLIN, 0};
+        char c;
+        if (poll(&pfd, 1, 0) == 1 && recv(fds[i], &c, 1, MSG_DONTWAIT) <= 0)
+            n_closed++;
+    }
+    MEASURE(n_closed >= N - 16 - 1 && n_closed <= N - 16 + 1,
+          "--max-connections 16: %d of %d idle connections closed at once", n_closed, N);
+    for (int i = 0; i < N; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    usleep(200000);
+    CHECK(health(&p, NULL) == 200, "/health 200 once the connections are gone");
+    stop(&p, "limit");
+}
+
+/* ---------------------------------------------------------------- item 2: descriptors */
+
+static void test_descriptors(void)
+{
+    struct rlimit saved, low;
+    getrlimit(RLIMIT_NOFILE, &saved);
+    low = saved;
+    low.rlim_cur = 256 < saved.rlim_max ? 256 : saved.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &low);
+    svc_proc p;
+    int rc = start(&p, "descriptors", NULL, NULL);
+    setrlimit(RLIMIT_NOFILE, &saved);
+    if (rc != 0)
+        return;
+    struct rlimit got = {0, 0};
+    int got_rc = prlimit(p.pid, RLIMIT_NOFILE, NULL, &got);
+    MEASURE(got_rc == 0 && got.rlim_cur == got.rlim_max,
+          "RLIMIT_NOFILE raised at start: soft %llu, hard %llu (was started with %llu)",
+          (unsigned long long)got.rlim_cur, (unsigned long long)got.rlim_max,
+          (unsigned long long)low.rlim_cur);
+
+    /* now starve it: a 64-descriptor limit and 100 idle connections */
+    struct rlimit tiny = {64, 64};
+    CHECK(prlimit(p.pid, RLIMIT_NOFILE, &tiny, NULL) == 0, "the server's limit lowered to 64");
+    enum { N = 100 };
+    int fds[N];
+    for (int i = 0; i < N; i++)
+        fds[i] = rc_connect(p.port);
+    usleep(300000);
+    double c0 = cpu_seconds(p.pid);
+    usleep(2000000);
+    double used = cpu_seconds(p.pid) - c0;
+    MEASURE(c0 >= 0 && used < 0.5, "out of descriptors the loop does not spin: %.2f s CPU in 2 s",
+          used);
+    for (int i = 0; i < N; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    usleep(300000);
+    double secs = 0;
+    long st = health(&p, &secs);
+    MEASURE(st == 200 && secs < 2, "/health %ld in %.2f s once descriptors are free", st, secs);
+    stop(&p, "descriptors");
+}
+
+/* ---------------------------------------------------------------- item 8: resets */
+
+static void test_resets(void)
+{
+    svc_proc p;
+    if (start(&p, "resets", NULL, NULL) != 0)
+        return;
+    double c0 = cpu_seconds(p.pid);
+
+    /* rapid reset: HEADERS + RST_STREAM, 5000 times on one connection; each /info would put
+     * a device inventory on the pool */
+    int fd = rc_connect(p.port);
+    rc_h2_start(fd, -1);
+    int sent = 0;
+    for (uint32_t s = 1; s < 10000; s += 2, sent++)
+        if (rc_h2_request(fd, s, "GET", "/info", NULL, 1) || rc_h2_rst(fd, s))
+            break;
+    long code = -1, last = -1;
+    int closed = rc_h2_closed_within(fd, 3, &code, &last);
+    MEASURE(closed, "rapid reset: connection closed (%d pairs sent, GOAWAY code %ld, last "
+            "stream %ld)", sent, code, last);
+    close(fd);
+
+    /* MadeYouReset: DATA on a half-closed stream makes the server reset it */
+    fd = rc_connect(p.port);
+    rc_h2_start(fd, -1);
+    sent = 0;
+    for (uint32_t s = 1; s < 2000; s += 2, sent++)
+        if (rc_h2_request(fd, s, "GET", "/info", NULL, 1) || rc_h2_data(fd, s, 1, 'x', 0))
+            break;
+    code = last = -1;
+    closed = rc_h2_closed_within(fd, 3, &code, &last);
+    MEASURE(closed, "MadeYouReset: connection closed (%d streams sent, GOAWAY code %ld, last "
+            "stream %ld)", sent, code, last);
+    close(fd);
+
+    double used = cpu_seconds(p.pid) - c0;
+    MEASURE(used < 0.3, "the server spent %.2f s CPU on both attacks", used);
+    CURL *h = curl_easy_init();
+    tc_reply r;
+    long st = tc_request(h, &p, TC_H2C, "GET", "/info", NULL, NULL, &r);
+    MEASURE(st == 200 && r.seconds < 2, "/info answers %ld in %.2f s afterwards (server CPU %.2f s)",
+          st, r.seconds, used);
+    tc_reply_free(&r);
+    curl_easy_cleanup(h);
+    stop(&p, "resets");
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_ALL);
+    signal(SIGPIPE, SIG_IGN);
+    test_unfinished_bodies();
+    test_timeouts();
+    test_connection_limit();
+    test_descriptors();
+    test_resets();
+    curl_global_cleanup();
+    tc_cleanup();
+    return tl_finish();
+}
