@@ -18,6 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Requests waiting for a compute slot, at most. */
+#define MAX_WAITING_BASE 256
+#define MAX_WAITING_PER_SLOT 16
+
 static void job_begin(svc_job *job);
 static void job_finish(svc_job *job);
 static void note_use(svc_model *m, svc_job_kind kind);
@@ -366,6 +370,14 @@ void svc_compute_handle(svc_call *call, svc_job_kind kind)
     call->job = job;
     if (svc_admission_try_acquire(&srv->admission)) {
         job_begin(job);
+        return;
+    }
+    if (srv->admission.n_waiting >= MAX_WAITING_BASE + MAX_WAITING_PER_SLOT * srv->admission.slots) {
+        /* the line is bounded too: a flood gets its 503 at once, not after holding memory */
+        srv->metrics.rejected_busy++;
+        call->job = NULL;
+        job_free(job);
+        svc_respond_detail(call, 503, "GPU busy - retry later");
         return;
     }
     svc_admission_wait(&srv->admission, &job->waiter);

@@ -43,8 +43,7 @@ static void call_dispose(void *p)
     svc_call *call = p;
     call->srv->requests_in_flight--;
     svc_guard_call_end(call);
-    if (call->info)
-        svc_routes_abandon_info(call->info);
+    svc_routes_abandon_info(call);
     if (call->job) {
         svc_job *job = call->job;
         call->job = NULL;

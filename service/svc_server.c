@@ -390,6 +390,8 @@ cleanup:
     srv->available = NULL;
     free(srv->models);
     srv->models = NULL;
+    free(srv->inventory.devices);
+    srv->inventory.devices = NULL;
     free(srv->openapi);
     srv->openapi = NULL;
     for (int i = 0; i < 2; i++) {

@@ -326,6 +326,49 @@ static void test_resets(void)
     stop(&p, "resets");
 }
 
+/* ---------------------------------------------------------------- item 3: /info flood */
+
+static void test_info_flood(void)
+{
+    svc_proc p;
+    if (start(&p, "info", NULL, NULL) != 0)
+        return;
+    double c0 = cpu_seconds(p.pid);
+    /* 6000 /info streams reset at once, 150 per connection (under the reset limit) */
+    enum { CONNS = 40, PER = 150 };
+    int fds[CONNS];
+    for (int c = 0; c < CONNS; c++) {
+        fds[c] = rc_connect(p.port);
+        rc_h2_start(fds[c], -1);
+        for (uint32_t s = 1; s < 2 * PER; s += 2)
+            if (rc_h2_request(fds[c], s, "GET", "/info", NULL, 1) || rc_h2_rst(fds[c], s))
+                break;
+    }
+    CURL *h = curl_easy_init();
+    tc_reply r;
+    long st = tc_request(h, &p, TC_H2C, "GET", "/info", NULL, NULL, &r);
+    MEASURE(st == 200 && r.seconds < 0.5, "/info after %d reset /info streams: %ld in %.2f s",
+            CONNS * PER, st, r.seconds);
+    tc_reply_free(&r);
+    usleep(500000);
+    double used = cpu_seconds(p.pid) - c0;
+    MEASURE(used < 0.3, "the server spent %.2f s CPU on them (one inventory at a time)", used);
+    for (int c = 0; c < CONNS; c++)
+        close(fds[c]);
+    /* many real /info at once get one answer each */
+    int ok = 0;
+    for (int i = 0; i < 50; i++) {
+        ok += tc_request(h, &p, TC_H1, "GET", "/info", NULL, NULL, &r) == 200 &&
+              strstr(tc_body(&r), "\"devices\"") != NULL;
+        tc_reply_free(&r);
+    }
+    CHECK(ok == 50, "50 /info in a row answered 200 with the inventory (%d)", ok);
+    curl_easy_cleanup(h);
+    double t0 = rc_now();
+    stop(&p, "info");
+    MEASURE(rc_now() - t0 < 5, "SIGTERM after the flood took %.2f s", rc_now() - t0);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
@@ -335,6 +378,7 @@ int main(void)
     test_connection_limit();
     test_descriptors();
     test_resets();
+    test_info_flood();
     curl_global_cleanup();
     tc_cleanup();
     return tl_finish();
