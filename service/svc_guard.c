@@ -9,6 +9,7 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -195,24 +196,38 @@ static int head_authorized(svc_server *srv, const struct phr_header *h, size_t n
     return svc_auth_ok(srv->cfg.api_key, &cr, v1);
 }
 
+/* h2o holds an HTTP/1 request in the socket's input until its body is complete. Small inputs
+ * pass unexamined; past SVC_GUARD_PREAUTH_BYTES the head is parsed (h2o has parsed it too):
+ * a Content-Length over h2o's own limit is refused by h2o unread (a 413), so only bodies h2o
+ * will buffer are charged, and without a valid key they end the connection. */
 static const char *h1_inspect(svc_conn *c)
 {
     h2o_buffer_t *in = c->sock->input;
-    if (c->calls) { /* a request is in the handler: its body is complete */
+    if (c->calls || in->size <= SVC_GUARD_PREAUTH_BYTES) {
+        set_unfinished(c, c->calls ? 0 : in->size); /* in the handler: the body is complete */
+        return NULL;
+    }
+    const char *method, *path;
+    size_t method_len, path_len, n = 64;
+    int minor;
+    struct phr_header h[64];
+    int rc = phr_parse_request(in->bytes, in->size < 65536 ? in->size : 65536, &method,
+                               &method_len, &path, &path_len, &minor, h, &n, 0);
+    if (rc <= 0) { /* not HTTP/1 as h2o reads it: h2o answers 400 and closes */
         set_unfinished(c, 0);
         return NULL;
     }
+    for (size_t i = 0; i < n; i++)
+        if (h[i].name_len == 14 && !strncasecmp(h[i].name, "content-length", 14)) {
+            unsigned long long cl = strtoull(h[i].value, NULL, 10);
+            if (cl > c->srv->config.max_request_entity_size) {
+                set_unfinished(c, 0);
+                return NULL;
+            }
+        }
     set_unfinished(c, in->size);
-    if (c->srv->cfg.api_key && in->size > SVC_GUARD_PREAUTH_BYTES) {
-        const char *method, *path;
-        size_t method_len, path_len, n = 64;
-        int minor;
-        struct phr_header h[64];
-        int rc = phr_parse_request(in->bytes, in->size < 65536 ? in->size : 65536, &method,
-                                   &method_len, &path, &path_len, &minor, h, &n, 0);
-        if (rc > 0 && !head_authorized(c->srv, h, n, path, path_len))
-            return "unauthenticated upload";
-    }
+    if (c->srv->cfg.api_key && !head_authorized(c->srv, h, n, path, path_len))
+        return "unauthenticated upload";
     return over_budget(c);
 }
 
