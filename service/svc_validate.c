@@ -173,6 +173,22 @@ static int optional_string(json_t *root, const char *key, const char **out, svc_
     return 0;
 }
 
+/* A model name: an optional string that must not hold U+0000 (C would read it cut short:
+ * "tiny-bert\u0000x" must not quietly become "tiny-bert"). */
+static int optional_name(json_t *root, const char *key, const char **out, svc_error *err)
+{
+    if (optional_string(root, key, out, err))
+        return -1;
+    json_t *v = json_object_get(root, key);
+    if (*out && strlen(*out) != json_string_length(v)) {
+        svc_error_add_item(err, json_pack("[ss]", "body", key), "string_pattern_mismatch",
+                           "String should not contain U+0000", NULL);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 /* Optional integer in [lo, hi]; integral floats count (pydantic's lax mode), bools do not. */
 static int optional_int(json_t *root, const char *key, int lo, int hi, int *out, svc_error *err)
 {
@@ -260,7 +276,7 @@ int svc_parse_embed(const char *body, size_t len, const svc_limits *lim, svc_emb
         return -1;
     int bad = 0;
     bad |= string_list(out->root, "texts", lim, &out->texts, &out->lens, &out->n, err);
-    bad |= optional_string(out->root, "model", &out->model, err);
+    bad |= optional_name(out->root, "model", &out->model, err);
     if (bad || check_model_name(out->model, err)) {
         svc_embed_request_free(out);
         return -1;
@@ -293,7 +309,7 @@ int svc_parse_bertscore(const char *body, size_t len, const svc_limits *lim,
                        err);
     bad |= string_list(out->root, "references", lim, &out->refs, &out->ref_lens, &n_refs, err);
     bad |= optional_string(out->root, "lang", &out->lang, err);
-    bad |= optional_string(out->root, "model_type", &out->model, err);
+    bad |= optional_name(out->root, "model_type", &out->model, err);
     bad |= optional_int(out->root, "num_layers", 1, 1000, &out->num_layers, err);
     bad |= optional_bool(out->root, "idf", &out->idf, err);
     bad |= optional_bool(out->root, "rescale_with_baseline", &out->rescale_with_baseline, err);
@@ -439,7 +455,7 @@ int svc_parse_openai(const char *body, size_t len, const svc_limits *lim,
         return -1;
     int bad = 0;
     bad |= openai_input(out->root, lim, out, err);
-    bad |= optional_string(out->root, "model", &out->model, err);
+    bad |= optional_name(out->root, "model", &out->model, err);
     bad |= optional_int(out->root, "dimensions", 1, 1 << 20, &out->dimensions, err);
     const char *format = "float";
     if (optional_string(out->root, "encoding_format", &format, err) == 0) {

@@ -88,6 +88,39 @@ static inline int rc_closed_within(int fd, double timeout_s)
     }
 }
 
+/* One HTTP/1.1 exchange on a fresh connection: sends req (which should say Connection:
+ * close), reads the answer until the server closes or timeout_s. Returns the status (0 if
+ * none came); *body points into resp (NUL-terminated) after the head. */
+static inline int rc_h1_exchange(int port, const char *req, size_t len, char *resp, size_t cap,
+                                 const char **body, double timeout_s)
+{
+    *body = "";
+    resp[0] = 0;
+    int fd = rc_connect(port);
+    if (fd < 0)
+        return 0;
+    rc_send(fd, req, len);
+    size_t have = 0;
+    double deadline = rc_now() + timeout_s;
+    while (have < cap - 1 && rc_now() < deadline) {
+        struct pollfd pfd = {fd, POLLIN, 0};
+        if (poll(&pfd, 1, 100) <= 0)
+            continue;
+        ssize_t n = recv(fd, resp + have, cap - 1 - have, 0);
+        if (n <= 0)
+            break;
+        have += (size_t)n;
+    }
+    close(fd);
+    resp[have] = 0;
+    int status = 0;
+    if (sscanf(resp, "HTTP/1.%*c %d", &status) != 1)
+        return 0;
+    char *end = strstr(resp, "\r\n\r\n");
+    *body = end ? end + 4 : "";
+    return status;
+}
+
 /* ---------------------------------------------------------------- HTTP/2 */
 
 /* Like rc_closed_within for an HTTP/2 connection, also reading the server's frames: a GOAWAY's

@@ -10,6 +10,7 @@
 #include "test_raw_client.h"
 #include "test_service_client.h"
 
+#include <stdarg.h>
 #include <sys/resource.h>
 
 /* CHECK, and the measurement printed either way (the report quotes these lines). */
@@ -369,6 +370,103 @@ static void test_info_flood(void)
     MEASURE(rc_now() - t0 < 5, "SIGTERM after the flood took %.2f s", rc_now() - t0);
 }
 
+/* ---------------------------------------------------------------- items 6, 9: folders */
+
+static char models[512];
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    return system(cmd);
+}
+
+/* POST /embed with body and content_type (NULL: no header) over HTTP/1.1. */
+static int post_embed(const svc_proc *p, const char *body, const char *content_type,
+                      char *resp, size_t cap, const char **out_body)
+{
+    char req[4096], ct[160] = "";
+    if (content_type)
+        snprintf(ct, sizeof(ct), "Content-Type: %s\r\n", content_type);
+    int n = snprintf(req, sizeof(req), "POST /embed HTTP/1.1\r\nHost: 127.0.0.1\r\n%s"
+                     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", ct, strlen(body), body);
+    return rc_h1_exchange(p->port, req, (size_t)n, resp, cap, out_body, 60);
+}
+
+static void test_model_folders(void)
+{
+    const char *s = tc_scratch();
+    snprintf(models, sizeof(models), "%s/models", s);
+    int rc = sh("mkdir -p '%s/outside' '%s' && '%s' gen-model --out '%s/ok' --shape tiny "
+                ">/dev/null 2>&1", s, models, tc_binary(), models);
+    CHECK(rc == 0, "gen-model tiny (rc %d)", rc);
+    if (rc)
+        return;
+    /* a secret outside the root, linked in as config.json */
+    rc = sh("cd '%s' && printf '{\"model_type\":\"SECRET-CONTENT\",\"hidden_size\":32}' > "
+            "'%s/outside/secret.json' && cp -r ok linkcfg && rm linkcfg/config.json && "
+            "ln -s '%s/outside/secret.json' linkcfg/config.json && "
+            "cp -r ok linkst && cp ok/model.safetensors '%s/outside/w.safetensors' && "
+            "rm linkst/model.safetensors && ln -s '%s/outside/w.safetensors' linkst/model.safetensors && "
+            "cp -r ok sibling && rm sibling/model.safetensors && "
+            "ln -s ../ok/model.safetensors sibling/model.safetensors && "
+            "cp -r ok corrupt && head -c 300 ok/model.safetensors > corrupt/model.safetensors",
+            models, s, s, s, s);
+    CHECK(rc == 0, "model folders made (rc %d)", rc);
+    char dir_env[600];
+    snprintf(dir_env, sizeof(dir_env), "VKB_MODEL_DIR=%s", models);
+    const char *env[] = {dir_env, NULL};
+    svc_proc p;
+    if (start(&p, "folders", env, NULL) != 0)
+        return;
+    char resp[65536];
+    const char *body;
+    int st = post_embed(&p, "{\"texts\":[\"a b\"],\"model\":\"ok\"}", "application/json",
+                        resp, sizeof(resp), &body);
+    CHECK(st == 200, "the plain folder embeds (%d %.200s)", st, body);
+    st = post_embed(&p, "{\"texts\":[\"a b\"],\"model\":\"sibling\"}", "application/json",
+                    resp, sizeof(resp), &body);
+    CHECK(st == 200, "a link to a sibling folder's weights (inside the root) loads (%d %.200s)",
+          st, body);
+    st = post_embed(&p, "{\"texts\":[\"a\"],\"model\":\"linkcfg\"}", "application/json",
+                    resp, sizeof(resp), &body);
+    MEASURE(st >= 500 && !strstr(resp, "SECRET") && !strstr(resp, s) && strstr(body, "detail"),
+            "config.json linked outside the root: %d %.200s", st, body);
+    st = post_embed(&p, "{\"texts\":[\"a\"],\"model\":\"linkst\"}", "application/json",
+                    resp, sizeof(resp), &body);
+    MEASURE(st >= 500 && !strstr(resp, s), "model.safetensors linked outside the root: %d %.200s",
+            st, body);
+    st = post_embed(&p, "{\"texts\":[\"a\"],\"model\":\"corrupt\"}", "application/json",
+                    resp, sizeof(resp), &body);
+    MEASURE(st >= 500 && st < 600 && !strstr(resp, s) && strstr(body, "detail"),
+            "a truncated checkpoint: %d %.200s", st, body);
+    CHECK(tc_log_has(&p, "linkcfg") && tc_log_has(&p, "corrupt"), "the log has the details");
+
+    /* item 9: U+0000 in a model name, and the Content-Type */
+    st = post_embed(&p, "{\"texts\":[\"a\"],\"model\":\"ok\\u0000x\"}", "application/json",
+                    resp, sizeof(resp), &body);
+    MEASURE(st == 422 && strstr(body, "U+0000"), "model \"ok\\u0000x\": %d %.200s", st, body);
+    st = post_embed(&p, "{\"texts\":[\"a\"],\"model\":\"ok\"}", "text/plain", resp, sizeof(resp),
+                    &body);
+    MEASURE(st == 422 && strstr(body, "model_attributes_type"), "Content-Type text/plain: %d %.200s",
+            st, body);
+    st = post_embed(&p, "{\"texts\":[\"a\"],\"model\":\"ok\"}", "application/x-www-form-urlencoded",
+                    resp, sizeof(resp), &body);
+    CHECK(st == 422, "Content-Type form-urlencoded: %d", st);
+    const char *fine[] = {NULL, "application/json; charset=utf-8", "Application/JSON",
+                          "application/vnd.api+json"};
+    for (int i = 0; i < 4; i++) {
+        st = post_embed(&p, "{\"texts\":[\"a\"],\"model\":\"ok\"}", fine[i], resp, sizeof(resp),
+                        &body);
+        CHECK(st == 200, "Content-Type %s: %d %.200s", fine[i] ? fine[i] : "(none)", st, body);
+    }
+    stop(&p, "folders");
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
@@ -379,6 +477,7 @@ int main(void)
     test_descriptors();
     test_resets();
     test_info_flood();
+    test_model_folders();
     curl_global_cleanup();
     tc_cleanup();
     return tl_finish();
