@@ -47,8 +47,11 @@ static void set_unfinished(svc_conn *c, size_t bytes)
 static const char *over_budget(svc_conn *c)
 {
     svc_server *srv = c->srv;
-    if (srv->cfg.api_key && !c->proven && c->unfinished > srv->cfg.max_body)
-        return "unauthenticated uploads over --max-body";
+    /* before a request of the connection passed the key check: one body of the largest size
+     * h2o takes (twice --max-body, so the router can answer a JSON 413) */
+    if (srv->cfg.api_key && !c->proven &&
+        c->unfinished > srv->config.max_request_entity_size + SVC_GUARD_PREAUTH_BYTES)
+        return "unauthenticated uploads over twice --max-body";
     if (c->unfinished > srv->guard.max_conn_unfinished)
         return "unfinished request bodies over the connection's share";
     if (srv->guard.unfinished > srv->guard.max_unfinished)
@@ -196,27 +199,75 @@ static int head_authorized(svc_server *srv, const struct phr_header *h, size_t n
     return svc_auth_ok(srv->cfg.api_key, &cr, v1);
 }
 
-/* h2o holds an HTTP/1 request in the socket's input until its body is complete. Small inputs
- * pass unexamined; past SVC_GUARD_PREAUTH_BYTES the head is parsed (h2o has parsed it too):
- * a Content-Length over h2o's own limit is refused by h2o unread (a 413), so only bodies h2o
- * will buffer are charged, and without a valid key they end the connection. */
+/* Answers the request at the head of c's input with status and a JSON detail (OpenAI's shape
+ * on /v1/), then has the connection closed: for what h2o would answer in plain text (a head
+ * it cannot parse) or not at all (a connection closed for an unauthenticated upload). */
+static const char *h1_refuse(svc_conn *c, int status, const char *reason, const char *detail,
+                             const char *code, int openai)
+{
+    char body[512], resp[1024];
+    int n = openai ? snprintf(body, sizeof(body), "{\"error\":{\"message\":\"%s\",\"type\":"
+                              "\"invalid_request_error\",\"param\":null,\"code\":%s%s%s}}",
+                              detail, code ? "\"" : "", code ? code : "null", code ? "\"" : "")
+                   : snprintf(body, sizeof(body), "{\"detail\":\"%s\"}", detail);
+    int m = snprintf(resp, sizeof(resp), "HTTP/1.1 %d %s\r\nServer: vkbridge\r\nContent-Type: "
+                     "application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+                     status, reason, n, body);
+    if (send(c->fd, resp, (size_t)m, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+        /* the client is gone or not reading: closing is all that is left */
+    }
+    shutdown(c->fd, SHUT_WR);
+    char sink[4096]; /* unread input would turn the close into a reset that loses the answer */
+    while (recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT) > 0) {
+    }
+    svc_metrics_request(&c->srv->metrics, SVC_EP_OTHER, status, 0);
+    return detail;
+}
+
+/* Whether input (len bytes) may still become the HTTP/2 client preface. */
+static int maybe_preface(const char *in, size_t len)
+{
+    return !memcmp(in, H2_PREFACE, len < 24 ? len : 24);
+}
+
+/* h2o holds an HTTP/1 request in the socket's input until its body is complete. The head is
+ * parsed here as h2o parses it (both use picohttpparser): a head h2o could only answer with a
+ * text/plain 400 gets a JSON 400 instead. Past SVC_GUARD_PREAUTH_BYTES, a Content-Length
+ * over h2o's own limit is left to h2o (its 413, unread), other bodies are charged, and without
+ * a valid key they get a JSON 401 and the connection ends before h2o buffers the rest. */
 static const char *h1_inspect(svc_conn *c)
 {
     h2o_buffer_t *in = c->sock->input;
-    if (c->calls || in->size <= SVC_GUARD_PREAUTH_BYTES) {
+    if (c->calls || in->size == 0) {
         set_unfinished(c, c->calls ? 0 : in->size); /* in the handler: the body is complete */
         return NULL;
     }
+    if (maybe_preface(in->bytes, in->size))
+        return NULL; /* h2o switches to HTTP/2 (prior knowledge) */
     const char *method, *path;
-    size_t method_len, path_len, n = 64;
+    size_t method_len, path_len, n = 100; /* h2o's H2O_MAX_HEADERS */
     int minor;
-    struct phr_header h[64];
-    int rc = phr_parse_request(in->bytes, in->size < 65536 ? in->size : 65536, &method,
-                               &method_len, &path, &path_len, &minor, h, &n, 0);
-    if (rc <= 0) { /* not HTTP/1 as h2o reads it: h2o answers 400 and closes */
-        set_unfinished(c, 0);
+    struct phr_header h[100];
+    size_t scan = in->size < 8192 ? in->size : 8192; /* h2o's H2O_MAX_REQLEN */
+    int rc = phr_parse_request(in->bytes, scan, &method, &method_len, &path, &path_len, &minor,
+                               h, &n, 0);
+    if (rc == -1) {
+        size_t crlf = 0;
+        while (crlf < in->size && (in->bytes[crlf] == '\r' || in->bytes[crlf] == '\n'))
+            crlf++;
+        if (in->size <= 4 && crlf == in->size)
+            return NULL; /* h2o closes quietly on stray line ends */
+        return h1_refuse(c, 400, "Bad Request", "Bad Request: malformed HTTP/1.1 request",
+                         NULL, 0);
+    }
+    if (rc == -2) {
+        if (scan == 8192)
+            return h1_refuse(c, 400, "Bad Request", "Bad Request: the request head is over 8 KiB",
+                             NULL, 0);
+        set_unfinished(c, in->size);
         return NULL;
     }
+    size_t body = in->size - (size_t)rc;
     for (size_t i = 0; i < n; i++)
         if (h[i].name_len == 14 && !strncasecmp(h[i].name, "content-length", 14)) {
             unsigned long long cl = strtoull(h[i].value, NULL, 10);
@@ -226,8 +277,11 @@ static const char *h1_inspect(svc_conn *c)
             }
         }
     set_unfinished(c, in->size);
-    if (c->srv->cfg.api_key && !head_authorized(c->srv, h, n, path, path_len))
-        return "unauthenticated upload";
+    if (body > SVC_GUARD_PREAUTH_BYTES && c->srv->cfg.api_key &&
+        !head_authorized(c->srv, h, n, path, path_len)) {
+        int v1 = path_len >= 4 && !memcmp(path, "/v1/", 4);
+        return h1_refuse(c, 401, "Unauthorized", "Unauthorized", "invalid_api_key", v1);
+    }
     return over_budget(c);
 }
 

@@ -11,7 +11,7 @@
  *   - pushes the bytes of unfinished request bodies over its share or the server's budget,
  *   - sends a body of more than SVC_GUARD_PREAUTH_BYTES without a valid key (HTTP/1; on
  *     HTTP/2, before any request of the connection passed the key check, the connection's
- *     unfinished bodies are held to --max-body),
+ *     unfinished bodies are held to one body of h2o's limit, twice --max-body),
  *   - keeps a request unfinished, or a response unread, for longer than --timeout,
  *   - cancels more than SVC_GUARD_MAX_CANCELS streams within SVC_GUARD_CANCEL_WINDOW_S
  *     seconds (its own RST_STREAMs, and requests that vanished before their answer).

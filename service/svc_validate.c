@@ -23,17 +23,32 @@ int svc_model_name_ok(const char *name, char *why, size_t whylen)
         snprintf(why, whylen, "must be 1 to 200 characters");
         return 0;
     }
+    /* the rules of the runtime's resolver (resolve_check_name), so that a name it would refuse
+     * is a 400 here and a model that then fails to load is the server's fault */
     size_t part_start = 0;
+    int slashes = 0;
+    if (strstr(name, "..") || strstr(name, "--")) {
+        snprintf(why, whylen, "may not contain '..' or '--'");
+        return 0;
+    }
     for (size_t i = 0; i <= n; i++) {
         char c = name[i];
         if (c == '/' || c == 0) {
             size_t part_len = i - part_start;
+            if (c == '/' && ++slashes > 1) {
+                snprintf(why, whylen, "has more than one '/'");
+                return 0;
+            }
             if (part_len == 0) {
                 snprintf(why, whylen, "has an empty path part");
                 return 0;
             }
-            if (name[part_start] == '.') {
-                snprintf(why, whylen, "has a part starting with '.'");
+            if (part_len > 96) {
+                snprintf(why, whylen, "has a part longer than 96 characters");
+                return 0;
+            }
+            if (name[part_start] == '.' || name[part_start] == '-' || name[i - 1] == '.') {
+                snprintf(why, whylen, "has a part starting with '.' or '-' or ending with '.'");
                 return 0;
             }
             part_start = i + 1;
