@@ -201,10 +201,13 @@ static int head_authorized(svc_server *srv, const struct phr_header *h, size_t n
 
 /* Answers the request at the head of c's input with status and a JSON detail (OpenAI's shape
  * on /v1/), then has the connection closed: for what h2o would answer in plain text (a head
- * it cannot parse) or not at all (a connection closed for an unauthenticated upload). */
+ * it cannot parse) or not at all (a connection closed for an unauthenticated upload). The
+ * answer is written to the descriptor directly, so over TLS the connection is only closed. */
 static const char *h1_refuse(svc_conn *c, int status, const char *reason, const char *detail,
                              const char *code, int openai)
 {
+    if (c->sock->ssl) /* the answer would have to go through TLS: just close */
+        return detail;
     char body[512], resp[1024];
     int n = openai ? snprintf(body, sizeof(body), "{\"error\":{\"message\":\"%s\",\"type\":"
                               "\"invalid_request_error\",\"param\":null,\"code\":%s%s%s}}",
@@ -251,6 +254,8 @@ static const char *h1_inspect(svc_conn *c)
     size_t scan = in->size < 8192 ? in->size : 8192; /* h2o's H2O_MAX_REQLEN */
     int rc = phr_parse_request(in->bytes, scan, &method, &method_len, &path, &path_len, &minor,
                                h, &n, 0);
+    if (rc < 0 && c->sock->ssl && (rc == -1 || scan == 8192))
+        return NULL; /* over TLS the guard cannot write: h2o answers (text/plain) */
     if (rc == -1) {
         size_t crlf = 0;
         while (crlf < in->size && (in->bytes[crlf] == '\r' || in->bytes[crlf] == '\n'))
@@ -296,6 +301,16 @@ static void wrap(svc_conn *c)
     }
 }
 
+/* h2 chosen in the TLS handshake. h2o decodes the first application bytes inside the
+ * handshake's own callback, before the guard could follow the frames from the preface on, so
+ * such a connection keeps the guard's timeouts, connection cap and cancel accounting of its
+ * requests, but not the frame-level budgets (c->h2 == 2). */
+static int h2_by_alpn(h2o_socket_t *sock)
+{
+    h2o_iovec_t proto = h2o_socket_ssl_get_selected_protocol(sock);
+    return proto.len == 2 && !memcmp(proto.base, "h2", 2);
+}
+
 static void guarded_read(h2o_socket_t *sock, const char *err)
 {
     svc_conn *c = sock->on_close.data;
@@ -303,9 +318,20 @@ static void guarded_read(h2o_socket_t *sock, const char *err)
     if (!err && !c->killed) {
         size_t n = sock->bytes_read < sock->input->size ? sock->bytes_read : sock->input->size;
         const uint8_t *p = (const uint8_t *)sock->input->bytes + sock->input->size - n;
-        if (!c->h2 && n >= 24 && !memcmp(p, H2_PREFACE, 24))
+        if (sock->ssl && !c->tls_settled && c->h2o_read != c->handshake_read) {
+            c->tls_settled = 1; /* h2o moved on from the handshake: ALPN is known */
+            if (h2_by_alpn(sock))
+                c->h2 = 2;
+        }
+        int handshaking = sock->ssl && !c->tls_settled;
+        if (handshaking) {
+            /* no application bytes yet */
+        } else if (!c->h2 && n >= 24 && !memcmp(p, H2_PREFACE, 24))
             c->h2 = 1; /* prior knowledge, or the first bytes after a 101 upgrade */
-        const char *why = c->h2 ? h2_feed(c, p, n) : h1_inspect(c);
+        const char *why = handshaking ? NULL
+                          : c->h2 == 1 ? h2_feed(c, p, n)
+                          : c->h2      ? NULL
+                                       : h1_inspect(c);
         if (why) {
             c->killed = 1;
             c->srv->guard.killed_conns++;
@@ -409,6 +435,8 @@ void svc_guard_on_accept(h2o_socket_t *listener, const char *err)
         if (alive) {
             c->alive = NULL;
             wrap(c);
+            if (sock->ssl)
+                c->handshake_read = c->h2o_read; /* TLS: h2o's handshake reads first */
         }
     }
 }

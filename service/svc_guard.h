@@ -45,9 +45,12 @@ typedef struct svc_conn {
     h2o_socket_t *sock;
     int fd;
     h2o_socket_cb h2o_read;  /* h2o's read callback, called after ours */
+    h2o_socket_cb handshake_read; /* TLS: h2o's handshake callback, the first one */
+    int tls_settled;         /* TLS: the handshake is over (ALPN known) */
     int *alive;              /* the running callback's flag, cleared on close */
     double accepted_at;
-    int h2;                  /* saw the HTTP/2 preface */
+    int h2;                  /* 1: saw the HTTP/2 preface (frames followed); 2: h2 by TLS ALPN
+                              * (frames not followed, see h2_by_alpn) */
     int proven;              /* a request of this connection passed the key check */
     int killed;
     size_t unfinished;       /* bytes of request bodies not yet complete (counted in srv) */

@@ -467,6 +467,66 @@ static void test_model_folders(void)
     stop(&p, "folders");
 }
 
+/* ---------------------------------------------------------------- TLS */
+
+/* The guard also sits under TLS: h2 by ALPN and HTTP/1.1 both keep working over reused
+ * connections (a guard that misread TLS traffic as HTTP/1 heads would close them), and an
+ * unauthenticated HTTP/1.1 upload ends its connection. */
+static void test_tls(void)
+{
+    const char *s = tc_scratch();
+    if (sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout '%s/key.pem' -out '%s/cert.pem' "
+           "-days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 "
+           ">/dev/null 2>&1", s, s) != 0) {
+        CHECK(0, "openssl made a self-signed certificate");
+        return;
+    }
+    char cert[600], key[600];
+    snprintf(cert, sizeof(cert), "%s/cert.pem", s);
+    snprintf(key, sizeof(key), "%s/key.pem", s);
+    const char *env[] = {"API_KEY=s3cret", NULL};
+    const char *args[] = {"--tls-cert", cert, "--tls-key", key, "--max-body", "1M", NULL};
+    svc_proc p;
+    int rc = tc_start(&p, "tls", (const char *[]){"MODEL_EMBED=", "MODEL_BERTSCORE=",
+                                                  env[0], NULL},
+                      (const char *[]){"--device", "cpu", args[0], args[1], args[2], args[3],
+                                       args[4], args[5], NULL});
+    CHECK(rc == 0 && p.tls, "TLS server starts (rc %d)", rc);
+    if (rc != 0)
+        return;
+    CURL *h = curl_easy_init();
+    const char *hdr[] = {"X-API-Key: s3cret", NULL}, *bad[] = {"X-API-Key: nope", NULL};
+    int ok = 0;
+    double deadline = tc_now() + 60;
+    for (int i = 0; i < 60 && tc_now() < deadline; i++) {
+        tc_reply r;
+        long st = tc_request(h, &p, i % 2 ? TC_TLS_H1 : TC_TLS_H2, "GET", "/status", NULL, hdr, &r);
+        ok += st == 200;
+        if (st != 200 && i < 2)
+            usleep(200000); /* the server may still be starting */
+        tc_reply_free(&r);
+    }
+    MEASURE(ok >= 58, "TLS: %d of 60 requests on reused h2 and HTTP/1.1 connections answered 200",
+            ok);
+    char *big = malloc(600100);
+    memset(big, 'a', 600000);
+    memcpy(big, "{\"texts\":[\"", 11);
+    memcpy(big + 599990, "\"]}", 4);
+    tc_reply r;
+    long st = tc_request(h, &p, TC_TLS_H1, "POST", "/embed", big, bad, &r);
+    /* over TLS the guard cannot write an answer of its own: the connection just ends */
+    MEASURE(st == 0 || (st == 401 && strstr(tc_body(&r), "detail")),
+            "TLS HTTP/1.1: unauthenticated 600 kB upload: %ld %.80s (0: closed)", st,
+            tc_body(&r));
+    tc_reply_free(&r);
+    st = tc_request(h, &p, TC_TLS_H1, "GET", "/status", NULL, hdr, &r);
+    CHECK(st == 200, "TLS: served normally afterwards (%ld)", st);
+    tc_reply_free(&r);
+    free(big);
+    curl_easy_cleanup(h);
+    stop(&p, "tls");
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
@@ -478,6 +538,7 @@ int main(void)
     test_resets();
     test_info_flood();
     test_model_folders();
+    test_tls();
     curl_global_cleanup();
     tc_cleanup();
     return tl_finish();
