@@ -158,7 +158,7 @@ static void test_unfinished_bodies(void)
     free(chunk);
 
     long rss1 = rss_kb(p.pid);
-    MEASURE(rss1 - rss0 < 48 * 1024, "RSS %ld -> %ld kB after %d MB of hostile uploads", rss0,
+    MEASURE(rss1 - rss0 < 16 * 1024, "RSS %ld -> %ld kB after %d MB of hostile uploads", rss0,
           rss1, (H1_CONNS * 600 + 80 * 600) / 1000);
     CHECK(health(&p, NULL) == 200, "/health still 200");
     stop(&p, "bodies");
