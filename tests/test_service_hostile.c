@@ -467,6 +467,58 @@ static void test_model_folders(void)
     stop(&p, "folders");
 }
 
+/* ---------------------------------------------------------------- the admission line */
+
+/* A compute flood gets its 503 at once past the line's bound (256 + 16 per slot), instead of
+ * every request holding its parsed body for the 1 s wait. */
+static void test_admission_line(void)
+{
+    const char *s = tc_scratch();
+    if (sh("mkdir -p '%s/line' && '%s' gen-model --out '%s/line/tiny' --shape tiny >/dev/null 2>&1",
+           s, tc_binary(), s) != 0) {
+        CHECK(0, "gen-model for the admission test");
+        return;
+    }
+    char dir_env[600];
+    snprintf(dir_env, sizeof(dir_env), "VKB_MODEL_DIR=%s/line", s);
+    const char *env[] = {dir_env, "MODEL_EMBED=tiny", "GPU_MAX_CONCURRENT=1", NULL};
+    svc_proc p;
+    if (start(&p, "line", env, NULL) != 0)
+        return;
+    /* 4 connections x 99 streams of /embed, sent before the loop can finish any of them */
+    enum { CONNS = 4, PER = 99 };
+    int fds[CONNS];
+    char body[2048];
+    int n = snprintf(body, sizeof(body), "{\"texts\":[\"");
+    for (int i = 0; i < 150; i++)
+        n += snprintf(body + n, sizeof(body) - (size_t)n, "word%d ", i);
+    n += snprintf(body + n, sizeof(body) - (size_t)n, "\"]}");
+    const char *json[] = {"content-type", "application/json", NULL};
+    for (int c = 0; c < CONNS; c++) {
+        fds[c] = rc_connect(p.port);
+        rc_h2_start(fds[c], -1);
+    }
+    for (int c = 0; c < CONNS; c++)
+        for (uint32_t st = 1; st < 2 * PER; st += 2) {
+            rc_h2_request(fds[c], st, "POST", "/embed", json, 0);
+            rc_h2_frame(fds[c], RC_DATA, RC_END_STREAM, st, body, (size_t)n);
+        }
+    usleep(400000); /* well before any 1 s wait could end */
+    CURL *h = curl_easy_init();
+    tc_reply r;
+    long st = tc_request(h, &p, TC_H1, "GET", "/metrics", NULL, NULL, &r);
+    const char *m = strstr(tc_body(&r), "\nvkbridge_rejected_busy_total ");
+    long rejected = m ? atol(m + strlen("\nvkbridge_rejected_busy_total ")) : -1;
+    MEASURE(st == 200 && rejected >= CONNS * PER - (256 + 16) - 40,
+            "%d /embed at once on 1 slot: %ld refused within 0.4 s (line bound 272)",
+            CONNS * PER, rejected);
+    tc_reply_free(&r);
+    curl_easy_cleanup(h);
+    for (int c = 0; c < CONNS; c++)
+        close(fds[c]);
+    stop(&p, "line");
+}
+
 /* ---------------------------------------------------------------- TLS */
 
 /* The guard also sits under TLS: h2 by ALPN and HTTP/1.1 both keep working over reused
@@ -539,6 +591,7 @@ int main(void)
     test_info_flood();
     test_model_folders();
     test_tls();
+    test_admission_line();
     curl_global_cleanup();
     tc_cleanup();
     return tl_finish();
