@@ -158,8 +158,14 @@ static void test_unfinished_bodies(void)
     free(chunk);
 
     long rss1 = rss_kb(p.pid);
+#ifdef __SANITIZE_ADDRESS__
+    /* ASan keeps freed blocks in its quarantine (256 MB): RSS says nothing there; the Release
+     * run of this test checks it */
+    printf("  RSS %ld -> %ld kB (not checked under ASan)\n", rss0, rss1);
+#else
     MEASURE(rss1 - rss0 < 16 * 1024, "RSS %ld -> %ld kB after %d MB of hostile uploads", rss0,
-          rss1, (H1_CONNS * 600 + 80 * 600) / 1000);
+            rss1, (H1_CONNS * 600 + 80 * 600) / 1000);
+#endif
     CHECK(health(&p, NULL) == 200, "/health still 200");
     stop(&p, "bodies");
 }
