@@ -39,6 +39,17 @@ static void write_file(const char *name, const uint8_t *data, size_t size)
         abort();
 }
 
+static void remove_dir(void)
+{
+    static const char *const names[] = {"config.json", "model.safetensors", "tokenizer.json"};
+    char path[300];
+    for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -50,6 +61,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         if (!mkdtemp(dir))
             abort();
     }
+    atexit(remove_dir);
     vkb_log_set_level(VKB_LOG_ERROR);
     return 0;
 }
