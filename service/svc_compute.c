@@ -17,6 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+/* Requests waiting for a compute slot, at most. */
+#define MAX_WAITING_BASE 256
+#define MAX_WAITING_PER_SLOT 16
 
 static void job_begin(svc_job *job);
 static void job_finish(svc_job *job);
@@ -291,6 +296,17 @@ static void on_model_loaded(svc_msg *msg)
 {
     svc_job *job = H2O_STRUCT_FROM_MEMBER(svc_job, task.msg, msg);
     if (job->status != VKB_OK) {
+        int st = job->status;
+        if (st != VKB_ENOTFOUND && st != VKB_EBUSY && st != VKB_ENOMEM) {
+            /* The name passed validation, so the folder is at fault: a server-side problem
+             * (5xx). Its details (paths, what the files hold) go to the log only. */
+            vkb_log(VKB_LOG_ERROR, "job-%lu: cannot load model '%s': %s", job->id, job->model,
+                    job->err);
+            job->status = VKB_EIO;
+            snprintf(job->err, sizeof(job->err), "model '%.200s' could not be loaded: its files "
+                     "are unreadable, corrupt or unsupported (the server log has the details)",
+                     job->model);
+        }
         job_finish(job);
         return;
     }
@@ -368,6 +384,26 @@ static int parse_into(svc_job *job, h2o_iovec_t body, svc_error *err)
     return 0;
 }
 
+/* No Content-Type, or application/json, or application/<anything>+json (parameters such as
+ * charset allowed), as FastAPI decides whether to parse a body as JSON. */
+static int json_content_type(h2o_req_t *req)
+{
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    if (i < 0)
+        return 1;
+    h2o_iovec_t v = req->headers.entries[i].value;
+    size_t n = 0;
+    while (n < v.len && v.base[n] != ';' && v.base[n] != ' ' && v.base[n] != '\t')
+        n++;
+    const char *t = v.base;
+    if (n < 12 || strncasecmp(t, "application/", 12))
+        return 0;
+    const char *sub = t + 12;
+    size_t sl = n - 12;
+    return (sl == 4 && !strncasecmp(sub, "json", 4)) ||
+           (sl > 5 && !strncasecmp(sub + sl - 5, "+json", 5));
+}
+
 void svc_compute_handle(svc_call *call, svc_job_kind kind)
 {
     svc_server *srv = call->srv;
@@ -381,6 +417,17 @@ void svc_compute_handle(svc_call *call, svc_job_kind kind)
     job->id = ++srv->next_job_id;
     svc_error err;
     svc_error_init(&err);
+    if (!json_content_type(call->req)) {
+        /* FastAPI reads a body as JSON only without a Content-Type or with application/json
+         * (or application/...+json); anything else reaches validation as bytes: 422. This
+         * also keeps a web page's text/plain "simple request" from running compute. */
+        job_free(job);
+        svc_error_add_item(&err, json_pack("[s]", "body"), "model_attributes_type",
+                           "Input should be a valid dictionary or object to extract fields from",
+                           NULL);
+        svc_respond_error(call, &err);
+        return;
+    }
     if (parse_into(job, call->req->entity, &err)) {
         job_free(job);
         svc_respond_error(call, &err);
@@ -391,6 +438,14 @@ void svc_compute_handle(svc_call *call, svc_job_kind kind)
     call->job = job;
     if (svc_admission_try_acquire(&srv->admission)) {
         job_begin(job);
+        return;
+    }
+    if (srv->admission.n_waiting >= MAX_WAITING_BASE + MAX_WAITING_PER_SLOT * srv->admission.slots) {
+        /* the line is bounded too: a flood gets its 503 at once, not after holding memory */
+        srv->metrics.rejected_busy++;
+        call->job = NULL;
+        job_free(job);
+        svc_respond_detail(call, 503, "GPU busy - retry later");
         return;
     }
     svc_admission_wait(&srv->admission, &job->waiter);

@@ -46,6 +46,8 @@ static const setting settings[] = {
     {"--docs-assets", "VKB_DOCS_ASSETS", KIND_STRING, FIELD(docs_assets), 0, 0, "swagger-ui-dist folder: /docs serves its swagger-ui-bundle.js and .css (offline hosts), not the CDN's"},
     {"--pull", "VKB_PULL", KIND_FLAG, FIELD(allow_pull), 0, 0, "download missing models from the Hugging Face hub"},
     {"--max-body", "VKB_MAX_BODY", KIND_SIZE, FIELD(max_body), 0, 0, "largest request body, bytes or with k/M suffix (default 16M)"},
+    {"--max-inflight-body", "VKB_MAX_INFLIGHT_BODY", KIND_SIZE, FIELD(max_inflight_body), 0, 0, "bytes of unfinished request bodies over all connections before the newest pusher is closed (default 4 x --max-body)"},
+    {"--max-connections", "VKB_MAX_CONNECTIONS", KIND_INT, FIELD(max_connections), 1, 1000000, "open connections at most; more are closed at accept (default 1024, fewer if the descriptor limit is low)"},
     {"--log-level", "VKB_LOG_LEVEL", KIND_LOG_LEVEL, FIELD(log_level), 0, 0, "error, warn, info (access log, default) or debug"},
     {"--drain-timeout", "VKB_DRAIN_TIMEOUT", KIND_INT, FIELD(drain_timeout_s), 1, 86400, "seconds to finish accepted requests after SIGTERM (default 120)"},
     {"--timeout", NULL, KIND_INT, FIELD(io_timeout_s), 1, 86400, "HTTP/1 request and HTTP/2 idle timeout in seconds (default 65)"},
@@ -69,6 +71,7 @@ static void set_defaults(vkb_service_config *cfg)
     cfg->retry_after_s = 5;
     cfg->drain_timeout_s = 120;
     cfg->io_timeout_s = 65;
+    cfg->max_connections = 1024;
 }
 
 static int parse_long(const char *s, long lo, long hi, long *out)
@@ -291,6 +294,13 @@ int vkb_service_config_load(vkb_service_config *cfg, int argc, char **argv,
     }
     if (cfg->api_key && !*cfg->api_key)
         cfg->api_key = NULL;
+    if (!cfg->max_inflight_body)
+        cfg->max_inflight_body = 4 * cfg->max_body;
+    if (cfg->max_inflight_body < cfg->max_body) {
+        snprintf(err, errlen, "--max-inflight-body (%zu) must be at least --max-body (%zu)",
+                 cfg->max_inflight_body, cfg->max_body);
+        return -1;
+    }
     return check_bertscore_layers(cfg, err, errlen);
 }
 

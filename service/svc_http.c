@@ -42,8 +42,8 @@ static void call_dispose(void *p)
 {
     svc_call *call = p;
     call->srv->requests_in_flight--;
-    if (call->info)
-        svc_routes_abandon_info(call->info);
+    svc_guard_call_end(call);
+    svc_routes_abandon_info(call);
     if (call->job) {
         svc_job *job = call->job;
         call->job = NULL;
@@ -91,6 +91,7 @@ void svc_respond(svc_call *call, int status, const char *content_type, const cha
     if (call->responded)
         return;
     call->responded = 1;
+    call->responded_at = svc_now_mono();
     h2o_req_t *req = call->req;
     req->res.status = status;
     req->res.reason = reason_phrase(status);

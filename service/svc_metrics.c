@@ -160,7 +160,7 @@ char *svc_metrics_render(const svc_metrics *m, const svc_metrics_live *live,
     svc_buf_printf(&b, "vkbridge_compute_slots_in_use %d\n", live->slots_in_use);
     header(&b, "vkbridge_queue_waiting", "gauge", "Requests waiting for a compute slot.");
     svc_buf_printf(&b, "vkbridge_queue_waiting %d\n", live->waiting);
-    header(&b, "vkbridge_rejected_busy_total", "counter", "Requests answered 503 after waiting 1 s for a slot.");
+    header(&b, "vkbridge_rejected_busy_total", "counter", "Requests answered 503 for want of a compute slot: after the 1 s wait, or at once when the line is full.");
     svc_buf_printf(&b, "vkbridge_rejected_busy_total %llu\n", (unsigned long long)m->rejected_busy);
     header(&b, "vkbridge_http_requests_in_flight", "gauge", "HTTP requests being served.");
     svc_buf_printf(&b, "vkbridge_http_requests_in_flight %d\n", live->requests_in_flight);

@@ -44,7 +44,7 @@ typedef struct svc_metrics {
     svc_histogram latency[SVC_EP_COUNT];  /* seconds */
     svc_histogram items[SVC_EP_COUNT];    /* texts or pairs per request */
     uint64_t items_total[SVC_EP_COUNT];
-    uint64_t rejected_busy;               /* 503 after waiting for a slot (the loop counts) */
+    uint64_t rejected_busy;               /* 503 for want of a slot: waited 1 s, or the line was full */
     double started_at;                    /* unix seconds */
 } svc_metrics;
 

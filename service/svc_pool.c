@@ -23,6 +23,7 @@ struct svc_pool {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     svc_task *head, *tail; /* FIFO of tasks not yet started */
+    int queued;            /* tasks in it */
     int stopping;
     int n_threads;
     pthread_t *threads;
@@ -41,6 +42,7 @@ static void *worker(void *arg)
             p->head = t->next;
             if (!p->head)
                 p->tail = NULL;
+            p->queued--;
         }
         pthread_mutex_unlock(&p->lock);
         if (!t)
@@ -74,17 +76,33 @@ int svc_pool_create(int n, h2o_multithread_receiver_t *receiver, svc_pool **out)
     return 0;
 }
 
-void svc_pool_submit(svc_pool *p, svc_task *t)
+static void enqueue_locked(svc_pool *p, svc_task *t)
 {
     t->next = NULL;
-    pthread_mutex_lock(&p->lock);
     if (p->tail)
         p->tail->next = t;
     else
         p->head = t;
     p->tail = t;
+    p->queued++;
     pthread_cond_signal(&p->wake);
+}
+
+void svc_pool_submit(svc_pool *p, svc_task *t)
+{
+    pthread_mutex_lock(&p->lock);
+    enqueue_locked(p, t);
     pthread_mutex_unlock(&p->lock);
+}
+
+int svc_pool_try_submit(svc_pool *p, svc_task *t, int max_queued)
+{
+    pthread_mutex_lock(&p->lock);
+    int ok = p->queued < max_queued;
+    if (ok)
+        enqueue_locked(p, t);
+    pthread_mutex_unlock(&p->lock);
+    return ok ? 0 : -1;
 }
 
 void svc_pool_destroy(svc_pool *p)

@@ -36,6 +36,10 @@ typedef struct svc_pool svc_pool;
 /* Starts n threads that run submitted tasks in order of submission. */
 int svc_pool_create(int n, h2o_multithread_receiver_t *receiver, svc_pool **out);
 void svc_pool_submit(svc_pool *p, svc_task *t);
+/* Like svc_pool_submit unless max_queued tasks are already waiting: then -1, t untouched.
+ * For work a client asks for directly, so that a flood cannot queue without bound. */
+#define SVC_POOL_MAX_QUEUED 256
+int svc_pool_try_submit(svc_pool *p, svc_task *t, int max_queued);
 /* Runs what is queued, then joins the threads. */
 void svc_pool_destroy(svc_pool *p);
 

@@ -152,11 +152,16 @@ static void handle_models(svc_call *call)
     svc_respond_owned(call, 200, "application/json", body, len);
 }
 
-/* /info asks the Vulkan loader for fresh memory budgets: done on a pool thread. */
+/* /info asks the Vulkan loader for fresh memory budgets, on a pool thread. One inventory runs
+ * at a time and every /info that arrives meanwhile waits for it (a flood of /info costs one
+ * inventory, not one each); its result serves for INFO_FRESH_S. A client that leaves only
+ * leaves the line. */
+#define INFO_FRESH_S 1.0
+#define INFO_MAX_WAITING 1024
+
 struct info_task {
     svc_task task;
     svc_server *srv;
-    svc_call *call; /* NULL once the client went away */
     vkb_device_info *devices;
     int n_devices;
 };
@@ -172,48 +177,100 @@ static void run_inventory(svc_task *t)
     }
 }
 
+static void respond_info(svc_call *call)
+{
+    svc_server *srv = call->srv;
+    vkb_engine_stats es;
+    memset(&es, 0, sizeof(es));
+    vkb_engine_get_stats(srv->engine, &es);
+    char **labels = NULL;
+    int n_labels = 0;
+    svc_models_loaded_labels(srv, &labels, &n_labels);
+    svc_info_view v = {srv->device, (const char *const *)labels, n_labels, srv->version,
+                       vkb_vulkan_loader_version(), srv->inventory.devices,
+                       srv->inventory.n_devices, &es};
+    size_t len;
+    char *body = svc_shape_info(&v, &len);
+    vkb_engine_free_names(labels, n_labels);
+    svc_respond_owned(call, 200, "application/json", body, len);
+}
+
+static void unlink_info_waiter(svc_call *call)
+{
+    svc_inventory *inv = &call->srv->inventory;
+    if (call->info_prev)
+        call->info_prev->info_next = call->info_next;
+    else
+        inv->waiters = call->info_next;
+    if (call->info_next)
+        call->info_next->info_prev = call->info_prev;
+    call->info_prev = call->info_next = NULL;
+    call->info_waiting = 0;
+    inv->n_waiting--;
+}
+
 static void on_inventory(svc_msg *msg)
 {
     info_task *it = H2O_STRUCT_FROM_MEMBER(info_task, task.msg, msg);
-    svc_call *call = it->call;
     svc_server *srv = it->srv;
-    if (call) {
-        call->info = NULL;
-        vkb_engine_stats es;
-        memset(&es, 0, sizeof(es));
-        vkb_engine_get_stats(srv->engine, &es);
-        char **labels = NULL;
-        int n_labels = 0;
-        svc_models_loaded_labels(srv, &labels, &n_labels);
-        svc_info_view v = {srv->device, (const char *const *)labels, n_labels, srv->version,
-                           vkb_vulkan_loader_version(), it->devices, it->n_devices, &es};
-        size_t len;
-        char *body = svc_shape_info(&v, &len);
-        vkb_engine_free_names(labels, n_labels);
-        svc_respond_owned(call, 200, "application/json", body, len);
-    }
+    svc_inventory *inv = &srv->inventory;
+    free(inv->devices);
+    inv->devices = it->devices;
+    inv->n_devices = it->n_devices;
+    inv->at = svc_now_mono();
+    inv->running = 0;
     srv->jobs_outstanding--;
-    free(it->devices);
     free(it);
+    while (inv->waiters) { /* answering may dispose nothing else: each call leaves first */
+        svc_call *call = inv->waiters;
+        unlink_info_waiter(call);
+        respond_info(call);
+    }
 }
 
 static void handle_info(svc_call *call)
 {
-    info_task *it = calloc(1, sizeof(*it));
-    if (!it) {
-        svc_respond_detail(call, 500, "out of memory");
+    svc_server *srv = call->srv;
+    svc_inventory *inv = &srv->inventory;
+    if (inv->at > 0 && svc_now_mono() - inv->at < INFO_FRESH_S) {
+        respond_info(call);
         return;
     }
-    it->srv = call->srv;
-    it->call = call;
-    call->info = it;
-    it->task.run = run_inventory;
-    it->task.msg.on_loop = on_inventory;
-    call->srv->jobs_outstanding++;
-    svc_pool_submit(call->srv->pool, &it->task);
+    if (inv->n_waiting >= INFO_MAX_WAITING) {
+        svc_respond_detail(call, 503, "too many /info requests waiting - retry later");
+        return;
+    }
+    if (!inv->running) {
+        info_task *it = calloc(1, sizeof(*it));
+        if (!it) {
+            svc_respond_detail(call, 500, "out of memory");
+            return;
+        }
+        it->srv = srv;
+        it->task.run = run_inventory;
+        it->task.msg.on_loop = on_inventory;
+        if (svc_pool_try_submit(srv->pool, &it->task, SVC_POOL_MAX_QUEUED) != 0) {
+            free(it);
+            svc_respond_detail(call, 503, "server busy - retry later");
+            return;
+        }
+        inv->running = 1;
+        srv->jobs_outstanding++;
+    }
+    call->info_waiting = 1;
+    call->info_prev = NULL;
+    call->info_next = inv->waiters;
+    if (inv->waiters)
+        inv->waiters->info_prev = call;
+    inv->waiters = call;
+    inv->n_waiting++;
 }
 
-void svc_routes_abandon_info(struct info_task *it) { it->call = NULL; }
+void svc_routes_abandon_info(svc_call *call)
+{
+    if (call->info_waiting)
+        unlink_info_waiter(call);
+}
 
 /* ---------------------------------------------------------------- dispatch */
 
@@ -224,7 +281,9 @@ int svc_routes_on_req(svc_server *srv, h2o_req_t *req)
     int v1 = req->path_normalized.len >= 4 && !memcmp(req->path_normalized.base, "/v1/", 4);
     svc_call *call = svc_call_new(srv, req, ep, v1 ? SVC_API_OPENAI : SVC_API_FASTAPI);
 
-    if (ep != SVC_EP_HEALTH && !authorized(srv, req, v1)) {
+    int auth_ok = authorized(srv, req, v1);
+    svc_guard_call_begin(call, auth_ok);
+    if (ep != SVC_EP_HEALTH && !auth_ok) {
         svc_error err;
         svc_error_init(&err);
         svc_error_set(&err, 401, "Unauthorized");

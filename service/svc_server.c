@@ -104,6 +104,7 @@ void svc_server_begin_stop(svc_server *srv, int exit_code)
     srv->stopping = 1;
     srv->exit_code = exit_code;
     svc_notify("STOPPING=1\nSTATUS=draining accepted requests");
+    h2o_timeout_unlink(&srv->guard.backoff_entry);
     if (srv->listener) {
         h2o_socket_read_stop(srv->listener);
         h2o_socket_close(srv->listener);
@@ -123,16 +124,6 @@ static int loop_done(const svc_server *srv)
 }
 
 /* ---------------------------------------------------------------- listener */
-
-static void on_accept(h2o_socket_t *listener, const char *err)
-{
-    svc_server *srv = listener->data;
-    if (err)
-        return;
-    h2o_socket_t *sock;
-    while ((sock = h2o_evloop_socket_accept(listener)) != NULL)
-        h2o_accept(&srv->accept_ctx, sock);
-}
 
 static int open_listener(svc_server *srv, char *err, size_t errlen)
 {
@@ -165,9 +156,10 @@ static int open_listener(svc_server *srv, char *err, size_t errlen)
     srv->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
                                                   : ((struct sockaddr_in *)&bound)->sin_port);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    srv->listen_fd = fd;
     srv->listener = h2o_evloop_socket_create(srv->loop, fd, H2O_SOCKET_FLAG_DONT_READ);
     srv->listener->data = srv;
-    h2o_socket_read_start(srv->listener, on_accept);
+    h2o_socket_read_start(srv->listener, svc_guard_on_accept);
     return 0;
 }
 
@@ -359,6 +351,7 @@ int vkb_service_run(const vkb_service_config *cfg)
         goto fail;
     }
     setup_h2o(srv);
+    svc_guard_init(srv);
     if (open_listener(srv, err, sizeof(err)) != 0 || install_signals(srv, err, sizeof(err)) != 0) {
         vkb_log(VKB_LOG_ERROR, "%s", err);
         goto fail;
@@ -381,8 +374,11 @@ int vkb_service_run(const vkb_service_config *cfg)
             srv->ssl ? "https" : "http", cfg->host, srv->port,
             srv->ssl ? "HTTP/1.1, h2 via ALPN" : "HTTP/1.1, h2c", srv->device, cfg->max_concurrent);
 
-    while (!loop_done(srv))
+    while (!loop_done(srv)) {
         h2o_evloop_run(srv->loop, INT32_MAX);
+        svc_guard_rewrap(srv); /* h2o may have restarted reading on a connection */
+    }
+    svc_guard_stop(srv);
 
     /* Workers first (they may still hold work if the drain timed out), then our own state. */
     vkb_engine_destroy(srv->engine);
@@ -408,6 +404,8 @@ cleanup:
     srv->available = NULL;
     free(srv->models);
     srv->models = NULL;
+    free(srv->inventory.devices);
+    srv->inventory.devices = NULL;
     free(srv->openapi);
     srv->openapi = NULL;
     svc_docs_free(&srv->docs);

@@ -17,6 +17,7 @@
 #include "svc_admission.h"
 #include "svc_docs.h"
 #include "svc_errors.h"
+#include "svc_guard.h"
 #include "svc_metrics.h"
 #include "svc_pool.h"
 #include "svc_validate.h"
@@ -41,8 +42,13 @@ typedef struct svc_call {
     svc_api api;       /* error shape */
     double t0;         /* monotonic seconds at the handler */
     svc_job *job;      /* this request's compute job, NULL if none or finished */
-    struct info_task *info; /* this request's /info inventory task, NULL if none */
+    int info_waiting;  /* in srv->inventory's line */
+    struct svc_call *info_prev, *info_next;
     int responded;
+    double responded_at; /* monotonic seconds: the guard closes a connection whose client
+                          * leaves a response unread for --timeout */
+    struct svc_conn *conn;                 /* the guard's view of the connection, or NULL */
+    struct svc_call *conn_prev, *conn_next; /* the connection's calls */
 } svc_call;
 
 /* Allocates the call for req (counted in srv->requests_in_flight until disposed). */
@@ -122,6 +128,16 @@ int svc_status_for_engine(int status);
 
 /* ---------------------------------------------------------------- the server */
 
+/* /info's device inventory: the last one taken, and the requests waiting for the next. */
+typedef struct svc_inventory {
+    vkb_device_info *devices;
+    int n_devices;
+    double at;          /* monotonic seconds it was taken; 0: never */
+    int running;        /* a task is on the pool */
+    svc_call *waiters;
+    int n_waiting;
+} svc_inventory;
+
 struct svc_server {
     vkb_service_config cfg;
     const char *version;
@@ -132,6 +148,8 @@ struct svc_server {
     h2o_accept_ctx_t accept_ctx;
     h2o_evloop_t *loop;
     h2o_socket_t *listener;
+    int listen_fd;
+    svc_guard guard;                    /* connection limits (svc_guard.c) */
     SSL_CTX *ssl;
     int port;                           /* the port actually bound */
     h2o_multithread_queue_t *queue;
@@ -140,6 +158,7 @@ struct svc_server {
     vkb_engine *engine;
 
     svc_admission admission;
+    svc_inventory inventory;
     h2o_timeout_t wait_timeout;         /* cfg.admission_wait_ms */
     svc_metrics metrics;
     svc_job *running;                   /* jobs holding a slot, newest first */
@@ -173,7 +192,7 @@ struct svc_server {
 /* Entry point of every request (svc_routes.c). */
 int svc_routes_on_req(svc_server *srv, h2o_req_t *req);
 /* The client of an /info request went away before its inventory came back. */
-void svc_routes_abandon_info(struct info_task *it);
+void svc_routes_abandon_info(svc_call *call);
 /* Stops accepting and lets the loop end once the accepted work is done (svc_server.c). */
 void svc_server_begin_stop(svc_server *srv, int exit_code);
 

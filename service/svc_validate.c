@@ -23,17 +23,32 @@ int svc_model_name_ok(const char *name, char *why, size_t whylen)
         snprintf(why, whylen, "must be 1 to 200 characters");
         return 0;
     }
+    /* the rules of the runtime's resolver (resolve_check_name), so that a name it would refuse
+     * is a 400 here and a model that then fails to load is the server's fault */
     size_t part_start = 0;
+    int slashes = 0;
+    if (strstr(name, "..") || strstr(name, "--")) {
+        snprintf(why, whylen, "may not contain '..' or '--'");
+        return 0;
+    }
     for (size_t i = 0; i <= n; i++) {
         char c = name[i];
         if (c == '/' || c == 0) {
             size_t part_len = i - part_start;
+            if (c == '/' && ++slashes > 1) {
+                snprintf(why, whylen, "has more than one '/'");
+                return 0;
+            }
             if (part_len == 0) {
                 snprintf(why, whylen, "has an empty path part");
                 return 0;
             }
-            if (name[part_start] == '.') {
-                snprintf(why, whylen, "has a part starting with '.'");
+            if (part_len > 96) {
+                snprintf(why, whylen, "has a part longer than 96 characters");
+                return 0;
+            }
+            if (name[part_start] == '.' || name[part_start] == '-' || name[i - 1] == '.') {
+                snprintf(why, whylen, "has a part starting with '.' or '-' or ending with '.'");
                 return 0;
             }
             part_start = i + 1;
@@ -198,6 +213,22 @@ static int prompt_fields(json_t *root, const svc_limits *lim, const char **name,
     return bad;
 }
 
+/* A model name: an optional string that must not hold U+0000 (C would read it cut short:
+ * "tiny-bert\u0000x" must not quietly become "tiny-bert"). */
+static int optional_name(json_t *root, const char *key, const char **out, svc_error *err)
+{
+    if (optional_string(root, key, out, err))
+        return -1;
+    json_t *v = json_object_get(root, key);
+    if (*out && strlen(*out) != json_string_length(v)) {
+        svc_error_add_item(err, json_pack("[ss]", "body", key), "string_pattern_mismatch",
+                           "String should not contain U+0000", NULL);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 /* Optional integer in [lo, hi]; integral floats count (pydantic's lax mode), bools do not. */
 static int optional_int(json_t *root, const char *key, int lo, int hi, int *out, svc_error *err)
 {
@@ -286,7 +317,7 @@ int svc_parse_embed(const char *body, size_t len, const svc_limits *lim, svc_emb
     int bad = 0;
     /* [] is valid: v0.2 answers {"embeddings": [], "model": ..., "dimensions": 0} */
     bad |= string_list(out->root, "texts", 0, lim, &out->texts, &out->lens, &out->n, err);
-    bad |= optional_string(out->root, "model", &out->model, err);
+    bad |= optional_name(out->root, "model", &out->model, err);
     bad |= prompt_fields(out->root, lim, &out->prompt_name, &out->prompt, err);
     if (bad || check_model_name(out->model, err)) {
         svc_embed_request_free(out);
@@ -320,7 +351,7 @@ int svc_parse_bertscore(const char *body, size_t len, const svc_limits *lim,
                        err);
     bad |= string_list(out->root, "references", 1, lim, &out->refs, &out->ref_lens, &n_refs, err);
     bad |= optional_string(out->root, "lang", &out->lang, err);
-    bad |= optional_string(out->root, "model_type", &out->model, err);
+    bad |= optional_name(out->root, "model_type", &out->model, err);
     bad |= optional_int(out->root, "num_layers", 1, 1000, &out->num_layers, err);
     bad |= optional_bool(out->root, "idf", &out->idf, err);
     bad |= optional_bool(out->root, "rescale_with_baseline", &out->rescale_with_baseline, err);
@@ -467,7 +498,7 @@ int svc_parse_openai(const char *body, size_t len, const svc_limits *lim,
         return -1;
     int bad = 0;
     bad |= openai_input(out->root, lim, out, err);
-    bad |= optional_string(out->root, "model", &out->model, err);
+    bad |= optional_name(out->root, "model", &out->model, err);
     bad |= optional_int(out->root, "dimensions", 1, 1 << 20, &out->dimensions, err);
     bad |= prompt_fields(out->root, lim, &out->prompt_name, &out->prompt, err);
     const char *format = "float";

@@ -45,7 +45,13 @@ typedef struct vkb_service_config {
     int admission_wait_ms;       /* how long a request waits for a compute slot: 1000 */
     int retry_after_s;           /* Retry-After of the 503 that follows: 5 */
     int drain_timeout_s;         /* --drain-timeout: longest wait for accepted requests on stop */
-    int io_timeout_s;            /* HTTP/1 request and HTTP/2 idle timeout, default 65 */
+    int io_timeout_s;            /* HTTP/1 request and HTTP/2 idle timeout, default 65; also
+                                  * the longest an HTTP/2 request may stay unfinished and a
+                                  * response unread */
+    int max_connections;         /* --max-connections / VKB_MAX_CONNECTIONS, default 1024 */
+    size_t max_inflight_body;    /* --max-inflight-body / VKB_MAX_INFLIGHT_BODY: bytes of
+                                  * unfinished request bodies over all connections; default
+                                  * 4 x max_body */
     const char *version;         /* vkbridge version for /info and /openapi.json (caller sets) */
     char device_buf[32];         /* storage for a device spec mapped from TORCH_DEVICE */
 } vkb_service_config;

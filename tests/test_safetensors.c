@@ -200,6 +200,39 @@ static void test_sharded(void)
     CHECK(rc == VKB_ENOTFOUND && strstr(err, "model.safetensors"), "no checkpoint: %s", err);
 }
 
+/* A file truncated after open (a copy being replaced, a full disk) is a read error, not
+ * SIGBUS: the reader uses pread, so there is no mapping to fault on. */
+static void test_truncated_after_open(void)
+{
+    enum { N = 1 << 18 }; /* 1 MiB of F32: several pages past the header */
+    float *v = malloc(N * sizeof *v);
+    for (int i = 0; i < N; i++)
+        v[i] = (float)i;
+    char header[256];
+    snprintf(header, sizeof header,
+             "{\"w\":{\"dtype\":\"F32\",\"shape\":[%d],\"data_offsets\":[0,%d]},"
+             "\"h\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[%d,%d]}}",
+             N - 1, (N - 1) * 4, (N - 1) * 4, N * 4);
+    write_st("trunc.safetensors", header, v, N * sizeof *v);
+    char path[256], err[512] = "";
+    snprintf(path, sizeof path, "%s/trunc.safetensors", dir);
+    st_archive *a = NULL;
+    CHECK(st_open_file(path, &a, err, sizeof err) == VKB_OK, "trunc: opens (%s)", err);
+    const st_tensor *w = a ? st_find(a, "w") : NULL, *h = a ? st_find(a, "h") : NULL;
+    if (w && h) {
+        float f[4];
+        CHECK(st_read_f32(w, 100000, 4, f) == VKB_OK && f[0] == 100000.0f, "trunc: read before");
+        CHECK(truncate(path, 8 + (off_t)strlen(header) + 4096) == 0, "truncate");
+        CHECK(st_read_f32(w, 0, 4, f) == VKB_OK && f[3] == 3.0f, "trunc: the part left reads");
+        CHECK(st_read_f32(w, 200000, 4, f) == VKB_EIO, "trunc: F32 past the end is VKB_EIO");
+        uint16_t x[4];
+        CHECK(st_read_f16(w, 200000, 4, x, NULL) == VKB_EIO, "trunc: F32->F16 is VKB_EIO");
+        CHECK(st_read_f32(h, 0, 2, f) == VKB_EIO, "trunc: F16->F32 is VKB_EIO");
+    }
+    st_close(a);
+    free(v);
+}
+
 int main(void)
 {
     if (!mkdtemp(root)) {
@@ -209,6 +242,7 @@ int main(void)
     test_values();
     test_broken();
     test_sharded();
+    test_truncated_after_open();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     if (system(cmd) != 0)

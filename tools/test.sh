@@ -24,12 +24,18 @@ cmake --build build-asan -j "$JOBS"
 # exit: see runtime/vulkan/vk_loader.c).
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir build-asan --output-on-failure -j 2
-# Tokenizer fuzzing (libFuzzer needs clang): a fixed number of runs from the seed corpus; new
-# inputs go to a temp dir so the checked-in corpus stays as it is. About 10-20 s.
+# Fuzzing (libFuzzer needs clang): a fixed number of runs from the seed corpus; new inputs go
+# to a temp dir so the checked-in corpus stays as it is. About 10-20 s per target.
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DVKB_FUZZ=ON
-cmake --build build-fuzz -j "$JOBS" --target fuzz_tokenizer
+cmake --build build-fuzz -j "$JOBS" --target fuzz_tokenizer fuzz_request fuzz_model_files
 FUZZ_OUT=$(mktemp -d)
 VKB_TESTDATA="$PWD/../shared/testdata" build-fuzz/fuzz_tokenizer -runs=20000 -seed=1 \
   "$FUZZ_OUT" tests/fuzz_corpus/tokenizer
 rm -rf "$FUZZ_OUT"
+# Request validation and the model-folder loaders (docs/SECURITY.md): a few seconds each.
+for target in request model_files; do
+  FUZZ_OUT=$(mktemp -d)
+  build-fuzz/fuzz_$target -runs=50000 -seed=1 "$FUZZ_OUT" tests/fuzz_corpus/$target
+  rm -rf "$FUZZ_OUT"
+done
 echo "vkbridge: all test suites passed"

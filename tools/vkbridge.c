@@ -51,6 +51,10 @@ int main(int argc, char **argv)
 {
     vkb_stdio_binary();
     prefer_wide_lavapipe_vectors();
+    /* before any thread and any driver: a full disk must not kill us inside Mesa */
+    char why[600];
+    if (vkb_vulkan_guard_disk_cache(why, sizeof why))
+        vkb_log(VKB_LOG_WARN, "Mesa's shader disk cache is off: %s", why);
     if (argc < 2) {
         vkbridge_usage(stderr);
         return 2;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 void vkb_stdio_binary(void) {}
 
@@ -75,3 +76,8 @@ long long vkb_getline(char **line, size_t *cap, FILE *f) { return getline(line, 
 struct timespec vkb_stat_mtime(const struct stat *st) { return st->st_mtim; }
 
 int vkb_lstat(const char *path, struct stat *st) { return lstat(path, st); }
+
+long long vkb_pread(int fd, void *buf, size_t n, uint64_t off)
+{
+    return (long long)pread(fd, buf, n, (off_t)off);
+}

@@ -234,3 +234,25 @@ struct timespec vkb_stat_mtime(const struct stat *st)
 }
 
 int vkb_lstat(const char *path, struct stat *st) { return stat(path, st); }
+
+long long vkb_pread(int fd, void *buf, size_t n, uint64_t off)
+{
+    HANDLE file = (HANDLE)_get_osfhandle(fd);
+    if (file == INVALID_HANDLE_VALUE) {
+        errno = EBADF;
+        return -1;
+    }
+    /* ReadFile at an offset: the OVERLAPPED carries the position (the handle is synchronous,
+     * so the call completes before it returns). One call reads at most 1 GiB. */
+    DWORD want = n > (1u << 30) ? (1u << 30) : (DWORD)n, got = 0;
+    OVERLAPPED ov = {0};
+    ov.Offset = (DWORD)(off & 0xffffffffu);
+    ov.OffsetHigh = (DWORD)(off >> 32);
+    if (!ReadFile(file, buf, want, &got, &ov)) {
+        if (GetLastError() == ERROR_HANDLE_EOF)
+            return 0;
+        errno = EIO;
+        return -1;
+    }
+    return (long long)got;
+}

@@ -285,3 +285,68 @@ int resolve_model(const char *model_dir, const char *name, char *out, size_t out
     }
     return rc;
 }
+
+/* ---------------------------------------------------------------- links inside a folder */
+
+/* What links in the folder real may point into: for a Hugging Face snapshot its repository
+ * folder (the blobs); else the folder's parent, which is the model root or a folder inside
+ * it (ORG of ORG/NAME), so a model may share a sibling's files but nothing outside. */
+static void link_base(const char *real, char *base, size_t baselen)
+{
+    snprintf(base, baselen, "%s", real);
+    const char *snap = strstr(real, "/snapshots/");
+    const char *repo = snap;
+    while (repo && repo > real && repo[-1] != '/')
+        repo--;
+    if (snap && repo > real && !strncmp(repo, "models--", 8) && !strchr(snap + 11, '/')) {
+        base[snap - real] = '\0';
+        return;
+    }
+    char *slash = strrchr(base, '/');
+    if (slash && slash > base)
+        *slash = '\0';
+    else if (slash)
+        slash[1] = '\0'; /* a folder right under / */
+}
+
+static int check_links(const char *dir, const char *base, const char *shown, int depth,
+                       char *err, size_t errlen)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return VKB_OK; /* the loaders report an unreadable folder themselves */
+    int rc = VKB_OK;
+    struct dirent *ent;
+    while (rc == VKB_OK && (ent = readdir(d))) {
+        if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, ".."))
+            continue;
+        char path[PATH_MAX], real[PATH_MAX], name[300];
+        struct stat st;
+        if (snprintf(path, sizeof path, "%s/%s", dir, ent->d_name) >= (int)sizeof path ||
+            lstat(path, &st) != 0)
+            continue;
+        snprintf(name, sizeof name, "%s%s%.200s", shown, *shown ? "/" : "", ent->d_name);
+        if (S_ISLNK(st.st_mode)) {
+            if (!realpath(path, real))
+                continue; /* dangling: opening it fails like a missing file */
+            if (!path_inside(base, real)) {
+                vkb_set_err(err, errlen, "model folder entry '%s' is a symlink leading outside "
+                            "the model root (refused)", name);
+                rc = VKB_EINVAL;
+            }
+        } else if (S_ISDIR(st.st_mode) && depth > 0) {
+            rc = check_links(path, base, name, depth - 1, err, errlen);
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+int resolve_check_folder(const char *dir, char *err, size_t errlen)
+{
+    char real[PATH_MAX], base[PATH_MAX];
+    if (!realpath(dir, real))
+        return VKB_OK; /* missing: the loaders say so */
+    link_base(real, base, sizeof base);
+    return check_links(real, base, "", 1, err, errlen);
+}

@@ -1,11 +1,13 @@
 /*
- * model_load.c — a model folder in memory: config, the mmap'd checkpoint with its tensors
- * bound and checked, and the tokenizer(s). Weights stay in the mapping until a replica
- * uploads them to a backend (model_replica.c), so loading costs no copy of the weights.
+ * model_load.c — a model folder in memory: config, the checkpoint with its tensors bound and
+ * checked, and the tokenizer(s). Symlinks that leave the folder are refused before anything
+ * in it is opened. Weights stay in the files until a replica reads them (pread) to upload
+ * them to a backend (model_replica.c), so loading costs no copy of the weights.
  */
 #include "model_internal.h"
 
 #include "vkb_runtime.h"
+#include "resolve.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +74,8 @@ int model_load(const char *dir, const model_load_opts *opts, vkb_model **out, ch
         goto fail;
     if (opts)
         m->opts = *opts;
+    if ((rc = resolve_check_folder(dir, err, errlen)) != VKB_OK)
+        goto fail;
     if ((rc = model_config_load(dir, &m->cfg, err, errlen)) != VKB_OK)
         goto fail;
     if ((rc = st_modules_load(dir, &m->cfg, &m->st_mods, err, errlen)) != VKB_OK) {

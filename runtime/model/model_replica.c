@@ -21,13 +21,15 @@
 
 #define STAGE_ELEMS UPLOAD_STAGE_ELEMS /* the uploader is in model_internal.h */
 
-/* Whether every value of t survives the trip to F16 unchanged. */
+/* Whether every value of t survives the trip to F16 unchanged (no, if it cannot be read:
+ * the upload that follows then reports the read error). */
 static int fits_f16_exactly(const st_tensor *t, uint16_t *stage)
 {
     int inexact = 0;
     for (size_t off = 0; off < t->count && !inexact; off += STAGE_ELEMS) {
         size_t n = t->count - off < STAGE_ELEMS ? t->count - off : STAGE_ELEMS;
-        st_read_f16(t, off, n, stage, &inexact);
+        if (st_read_f16(t, off, n, stage, &inexact) != VKB_OK)
+            return 0;
     }
     return !inexact;
 }
@@ -55,25 +57,27 @@ static size_t stacked_count(const st_tensor *const *srcs, int n)
     return total;
 }
 
-/* Elements [off, off + count) of srcs[0..n) stacked, converted to dtype, into dst. */
-static void read_stacked(vkb_dtype dtype, const st_tensor *const *srcs, int n, size_t off,
-                         size_t count, void *dst)
+/* Elements [off, off + count) of srcs[0..n) stacked, converted to dtype, into dst.
+ * VKB_EIO when a checkpoint file cannot be read. */
+static int read_stacked(vkb_dtype dtype, const st_tensor *const *srcs, int n, size_t off,
+                        size_t count, void *dst)
 {
     size_t es = vkb_dtype_size(dtype), base = 0;
     for (int i = 0; i < n && count; i++) {
         const st_tensor *s = srcs[i];
         if (off < base + s->count) {
             size_t from = off - base, k = s->count - from < count ? s->count - from : count;
-            if (dtype == VKB_F16)
-                st_read_f16(s, from, k, dst, NULL);
-            else
-                st_read_f32(s, from, k, dst);
+            int rc = dtype == VKB_F16 ? st_read_f16(s, from, k, dst, NULL)
+                                      : st_read_f32(s, from, k, dst);
+            if (rc != VKB_OK)
+                return rc;
             dst = (char *)dst + k * es;
             off += k;
             count -= k;
         }
         base += s->count;
     }
+    return VKB_OK;
 }
 
 /* The tensor made for srcs[0..n) (total elements) once written with status rc: t itself, or
@@ -84,6 +88,9 @@ static vkb_tensor *upload_done(uploader *u, vkb_tensor *t, const st_tensor *cons
     if (!t)
         vkb_set_err(u->err, u->errlen, "%s: out of memory for tensor '%s' (%zu values)",
                     vkb_backend_id(u->b), srcs[0]->name, total);
+    else if (rc == VKB_EIO)
+        vkb_set_err(u->err, u->errlen, "tensor '%s': its checkpoint file cannot be read (changed "
+                    "or truncated since the model was opened?)", srcs[0]->name);
     else if (rc != VKB_OK)
         vkb_set_err(u->err, u->errlen, "%s: upload of '%s' failed: %s", vkb_backend_id(u->b),
                     srcs[0]->name, vkb_status_str(rc));
@@ -104,8 +111,9 @@ static vkb_tensor *upload_stacked(uploader *u, vkb_dtype dtype, const st_tensor 
     int rc = VKB_OK;
     for (size_t off = 0; off < total && rc == VKB_OK; off += STAGE_ELEMS) {
         size_t k = total - off < STAGE_ELEMS ? total - off : STAGE_ELEMS;
-        read_stacked(dtype, srcs, n, off, k, u->stage);
-        rc = vkb_tensor_upload(t, off, u->stage, k);
+        rc = read_stacked(dtype, srcs, n, off, k, u->stage);
+        if (rc == VKB_OK)
+            rc = vkb_tensor_upload(t, off, u->stage, k);
     }
     return upload_done(u, t, srcs, total, rc);
 }
@@ -134,8 +142,9 @@ vkb_tensor *upload_weight(uploader *u, const st_tensor *const *srcs, int n, int 
     int rc = buf ? VKB_OK : VKB_ENOMEM;
     for (int r = 0; r < N && rc == VKB_OK; r += chunk) {
         int rows = N - r < chunk ? N - r : chunk;
-        read_stacked(dtype, srcs, n, (size_t)r * K, (size_t)rows * K, buf);
-        rc = vkb_weight_upload_rows(t, r, rows, buf);
+        rc = read_stacked(dtype, srcs, n, (size_t)r * K, (size_t)rows * K, buf);
+        if (rc == VKB_OK)
+            rc = vkb_weight_upload_rows(t, r, rows, buf);
     }
     if (buf != u->stage)
         free(buf);
@@ -273,7 +282,6 @@ int model_replica_create(vkb_model *m, vkb_backend *b, model_replica **out, char
     if (m->cfg.fam->replica_extra && (rc = m->cfg.fam->replica_extra(&u, r)) != VKB_OK)
         goto fail;
     free(u.stage);
-    st_drop_pages(m->st); /* the weights live on the backend now */
     *out = r;
     return VKB_OK;
 fail:

@@ -1,9 +1,12 @@
 /*
- * safetensors.c — mmap'd safetensors files and sharded checkpoints (see safetensors.h).
+ * safetensors.c — safetensors files and sharded checkpoints (see safetensors.h).
  *
  * The header is untrusted input: every offset, shape and size is checked (with overflow
- * checks) before a tensor is handed out, so a st_tensor's data range is always inside its
- * mapping. The archive keeps its tensors sorted by name for lookups.
+ * checks) before a tensor is handed out, so a st_tensor's data range is always inside the
+ * file as it was at open. Data is read with pread, never through a mapping: a file truncated
+ * while a load reads it (a copy being replaced, a full disk) then gives a short read and an
+ * error, where a mapping would kill the process with SIGBUS. The archive keeps its tensors
+ * sorted by name for lookups.
  */
 #include "safetensors.h"
 #include "vkb_platform.h"
@@ -25,8 +28,8 @@
 
 typedef struct st_file {
     char *path;
-    void *map;
-    size_t map_len;
+    int fd;        /* open until st_close; -1 if none */
+    size_t size;   /* bytes at open */
 } st_file;
 
 struct st_archive {
@@ -58,6 +61,24 @@ static int dtype_lookup(const char *name, st_dtype *dt, size_t *size)
     return 0;
 }
 
+/* len bytes at offset off of fd into dst; VKB_EIO on an error or a short read (the file
+ * shrank since it was opened). */
+static int read_fully(int fd, uint64_t off, void *dst, size_t len)
+{
+    char *p = dst;
+    while (len) {
+        long long n = vkb_pread(fd, p, len, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return VKB_EIO;
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return VKB_OK;
+}
+
 static int add_tensor(st_archive *a, const st_tensor *t)
 {
     if (a->n_tensors == a->cap_tensors) {
@@ -72,8 +93,8 @@ static int add_tensor(st_archive *a, const st_tensor *t)
     return VKB_OK;
 }
 
-/* One header entry → a checked st_tensor pointing into data[0 .. data_len). */
-static int parse_entry(const char *path, const char *name, json_t *v, const char *data,
+/* One header entry → a checked st_tensor at file offset data + [0 .. data_len). */
+static int parse_entry(const char *path, const char *name, json_t *v, uint64_t data,
                        size_t data_len, st_tensor *t, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
@@ -124,7 +145,7 @@ static int parse_entry(const char *path, const char *name, json_t *v, const char
         return VKB_EINVAL;
     }
     t->count = count;
-    t->data = data + b;
+    t->offset = data + (uint64_t)b;
     t->name = strdup(name);
     return t->name ? VKB_OK : VKB_ENOMEM;
 }
@@ -147,49 +168,56 @@ static int load_file(st_archive *a, const char *path, json_t *only, const char *
         return VKB_ENOMEM;
     a->n_files++; /* owned by a from here on: st_close frees it */
 
+    f->fd = -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         vkb_set_err(err, errlen, "%s: %s", path, strerror(errno));
         return errno == ENOENT ? VKB_ENOTFOUND : VKB_EIO;
     }
+    f->fd = fd;
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         vkb_set_err(err, errlen, "%s: not a regular file", path);
-        close(fd);
         return VKB_EIO;
     }
     if (st.st_size < 8) {
         vkb_set_err(err, errlen, "%s: %lld bytes is too short for a safetensors file", path,
                     (long long)st.st_size);
-        close(fd);
         return VKB_EINVAL;
     }
-    f->map_len = (size_t)st.st_size;
-    f->map = vkb_map_file(fd, f->map_len);
-    close(fd);
-    if (!f->map) {
-        vkb_set_err(err, errlen, "%s: mmap: %s", path, strerror(errno));
+    f->size = (size_t)st.st_size;
+    unsigned char p[8];
+    if (read_fully(fd, 0, p, 8) != VKB_OK) {
+        vkb_set_err(err, errlen, "%s: cannot read the header length", path);
         return VKB_EIO;
     }
-    const unsigned char *p = f->map;
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--)
         n = (n << 8) | p[i];
-    if (n < 2 || n > ST_MAX_HEADER || n > f->map_len - 8) {
+    if (n < 2 || n > ST_MAX_HEADER || n > f->size - 8) {
         vkb_set_err(err, errlen, "%s: header length %llu does not fit the %zu-byte file (not a "
-                    "safetensors file?)", path, (unsigned long long)n, f->map_len);
+                    "safetensors file?)", path, (unsigned long long)n, f->size);
         return VKB_EINVAL;
     }
+    char *text = malloc((size_t)n);
+    if (!text)
+        return VKB_ENOMEM;
+    if (read_fully(fd, 8, text, (size_t)n) != VKB_OK) {
+        free(text);
+        vkb_set_err(err, errlen, "%s: the header ends early (file truncated?)", path);
+        return VKB_EIO;
+    }
     json_error_t jerr;
-    hdr = json_loadb((const char *)p + 8, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
+    hdr = json_loadb(text, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
+    free(text);
     if (!json_is_object(hdr)) {
         vkb_set_err(err, errlen, "%s: header is not a JSON object (%s)", path,
                     hdr ? "wrong type" : jerr.text);
         rc = VKB_EINVAL;
         goto cleanup;
     }
-    const char *data = (const char *)p + 8 + n;
-    size_t data_len = f->map_len - 8 - (size_t)n;
+    uint64_t data = 8 + n;
+    size_t data_len = f->size - 8 - (size_t)n;
     const char *name;
     json_t *v;
     json_object_foreach(hdr, name, v) {
@@ -202,8 +230,10 @@ static int load_file(st_archive *a, const char *path, json_t *only, const char *
         }
         st_tensor t;
         rc = parse_entry(path, name, v, data, data_len, &t, err, errlen);
-        if (rc == VKB_OK)
+        if (rc == VKB_OK) {
             t.file = f->path;
+            t.fd = f->fd;
+        }
         if (rc == VKB_OK && (rc = add_tensor(a, &t)) != VKB_OK)
             free((char *)t.name);
         if (rc != VKB_OK)
@@ -324,19 +354,12 @@ void st_close(st_archive *a)
         free((char *)a->tensors[i].name);
     free(a->tensors);
     for (int i = 0; i < a->n_files; i++) {
-        if (a->files[i].map)
-            vkb_unmap_file(a->files[i].map, a->files[i].map_len);
+        if (a->files[i].fd >= 0)
+            close(a->files[i].fd);
         free(a->files[i].path);
     }
     free(a->files);
     free(a);
-}
-
-void st_drop_pages(const st_archive *a)
-{
-    for (int i = 0; i < a->n_files; i++)
-        if (a->files[i].map)
-            vkb_drop_mapped_pages(a->files[i].map, a->files[i].map_len);
 }
 
 int st_count(const st_archive *a) { return a->n_tensors; }
@@ -360,46 +383,59 @@ static inline float bf16_to_f32(uint16_t h)
     return f;
 }
 
-void st_read_f32(const st_tensor *t, size_t off, size_t n, float *dst)
+/* Conversions go through this many bytes of stack at a time. */
+#define ST_CHUNK 16384
+
+static size_t elem_size(st_dtype dt) { return dt == ST_F32 ? 4 : 2; }
+
+int st_read_f32(const st_tensor *t, size_t off, size_t n, float *dst)
 {
-    const unsigned char *p = t->data;
-    switch (t->dtype) {
-    case ST_F32:
-        memcpy(dst, p + off * 4, n * 4); /* little-endian host */
-        break;
-    case ST_F16:
-        for (size_t i = 0; i < n; i++)
-            dst[i] = vkb_f16_to_f32(load_u16(p + (off + i) * 2));
-        break;
-    case ST_BF16:
-        for (size_t i = 0; i < n; i++)
-            dst[i] = bf16_to_f32(load_u16(p + (off + i) * 2));
-        break;
-    default:
+    if (t->dtype == ST_F32) /* little-endian host */
+        return read_fully(t->fd, t->offset + off * 4, dst, n * 4);
+    if (t->dtype != ST_F16 && t->dtype != ST_BF16) {
         memset(dst, 0, n * sizeof *dst); /* callers check the dtype first */
-        break;
+        return VKB_OK;
     }
+    unsigned char buf[ST_CHUNK];
+    for (size_t done = 0; done < n;) {
+        size_t k = n - done < ST_CHUNK / 2 ? n - done : ST_CHUNK / 2;
+        if (read_fully(t->fd, t->offset + (off + done) * 2, buf, k * 2) != VKB_OK)
+            return VKB_EIO;
+        for (size_t i = 0; i < k; i++)
+            dst[done + i] = t->dtype == ST_F16 ? vkb_f16_to_f32(load_u16(buf + i * 2))
+                                               : bf16_to_f32(load_u16(buf + i * 2));
+        done += k;
+    }
+    return VKB_OK;
 }
 
-void st_read_f16(const st_tensor *t, size_t off, size_t n, uint16_t *dst, int *inexact)
+int st_read_f16(const st_tensor *t, size_t off, size_t n, uint16_t *dst, int *inexact)
 {
-    const unsigned char *p = t->data;
-    if (t->dtype == ST_F16) {
-        memcpy(dst, p + off * 2, n * 2);
-        return;
+    if (t->dtype == ST_F16)
+        return read_fully(t->fd, t->offset + off * 2, dst, n * 2);
+    if (t->dtype != ST_F32 && t->dtype != ST_BF16) {
+        memset(dst, 0, n * sizeof *dst);
+        return VKB_OK;
     }
+    size_t es = elem_size(t->dtype);
+    unsigned char buf[ST_CHUNK];
     int lost = 0;
-    for (size_t i = 0; i < n; i++) {
-        float f;
-        if (t->dtype == ST_F32)
-            memcpy(&f, p + (off + i) * 4, 4);
-        else if (t->dtype == ST_BF16)
-            f = bf16_to_f32(load_u16(p + (off + i) * 2));
-        else
-            f = 0.0f;
-        dst[i] = vkb_f32_to_f16(f);
-        lost |= vkb_f16_to_f32(dst[i]) != f && f == f;
+    for (size_t done = 0; done < n;) {
+        size_t k = n - done < ST_CHUNK / es ? n - done : ST_CHUNK / es;
+        if (read_fully(t->fd, t->offset + (off + done) * es, buf, k * es) != VKB_OK)
+            return VKB_EIO;
+        for (size_t i = 0; i < k; i++) {
+            float f;
+            if (t->dtype == ST_F32)
+                memcpy(&f, buf + i * 4, 4);
+            else
+                f = bf16_to_f32(load_u16(buf + i * 2));
+            dst[done + i] = vkb_f32_to_f16(f);
+            lost |= vkb_f16_to_f32(dst[done + i]) != f && f == f;
+        }
+        done += k;
     }
     if (lost && inexact)
         *inexact = 1;
+    return VKB_OK;
 }

@@ -1,12 +1,13 @@
 /*
- * safetensors.h — read-only access to Hugging Face safetensors checkpoints through mmap.
+ * safetensors.h — read-only access to Hugging Face safetensors checkpoints.
  *
  * File format: 8-byte little-endian header length N, N bytes of JSON
  *   {name: {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, "__metadata__": {..}}
  * then the raw little-endian tensor data (offsets relative to the byte after the header).
  * A sharded checkpoint is model.safetensors.index.json ({"weight_map": {name: file}}) plus the
- * files it names. Nothing is copied at open: tensors point into the mappings, which live until
- * st_close. Data may be unaligned, so values are read through the st_read_* converters.
+ * files it names. Nothing is read at open but the headers: a tensor is an offset into its
+ * file, which stays open until st_close, and values are read (with pread, so a file that
+ * shrinks under us is an error, not SIGBUS) through the st_read_* converters.
  */
 #ifndef VKB_SAFETENSORS_H
 #define VKB_SAFETENSORS_H
@@ -25,8 +26,9 @@ typedef struct st_tensor {
     int ndim;
     int64_t shape[ST_MAX_DIMS];
     size_t count;       /* elements */
-    const void *data;   /* into the mapping; count * element size bytes */
-    const char *file;   /* the file it lives in (for messages) */
+    uint64_t offset;    /* of its count * element size bytes in the file */
+    int fd;             /* the file, open until st_close */
+    const char *file;   /* its path (for messages) */
 } st_tensor;
 
 typedef struct st_archive st_archive;
@@ -43,15 +45,11 @@ const st_tensor *st_at(const st_archive *a, int i);
 /* The tensor called name, or NULL. */
 const st_tensor *st_find(const st_archive *a, const char *name);
 
-/* Drops the mapped pages from this process's resident set (madvise DONTNEED): after the
- * weights are uploaded the mapping need not cost memory. Later reads fault the pages back in
- * from the page cache, so this is always safe, also while another thread reads. */
-void st_drop_pages(const st_archive *a);
-
 /* Reads n elements starting at element off of an F32/F16/BF16 tensor, converting.
  * st_read_f16 rounds to nearest even; *inexact (if non-NULL) is set to 1 when any value
- * changed on the way (out of f16 range or lost mantissa bits), left alone otherwise. */
-void st_read_f32(const st_tensor *t, size_t off, size_t n, float *dst);
-void st_read_f16(const st_tensor *t, size_t off, size_t n, uint16_t *dst, int *inexact);
+ * changed on the way (out of f16 range or lost mantissa bits), left alone otherwise.
+ * VKB_OK, or VKB_EIO when the file cannot be read (it shrank since st_open_*). */
+int st_read_f32(const st_tensor *t, size_t off, size_t n, float *dst);
+int st_read_f16(const st_tensor *t, size_t off, size_t n, uint16_t *dst, int *inexact);
 
 #endif

@@ -20,6 +20,9 @@
 #else
 #include <dlfcn.h>
 #include <link.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 #endif
 
 static pthread_mutex_t instance_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -52,6 +55,63 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL on_validation_message(
         vkb_log(VKB_LOG_DEBUG, "vulkan: %s", msg);
     }
     return VK_FALSE;
+}
+
+#define MESA_CACHE_MIN_FREE (64ull << 20)
+
+int vkb_vulkan_guard_disk_cache(char *why, size_t whylen)
+{
+#ifdef _WIN32
+    (void)why;
+    (void)whylen;
+    return 0;
+#else
+    const char *off = getenv("MESA_SHADER_CACHE_DISABLE");
+    if (off && *off)
+        return 0; /* the user decided */
+    /* the folder Mesa 22 uses: MESA_SHADER_CACHE_DIR (or the older MESA_GLSL_CACHE_DIR),
+     * else $XDG_CACHE_HOME, else $HOME/.cache; "mesa_shader_cache" inside it */
+    char dir[4096];
+    const char *base = getenv("MESA_SHADER_CACHE_DIR");
+    if (!base || !*base)
+        base = getenv("MESA_GLSL_CACHE_DIR");
+    if (base && *base)
+        snprintf(dir, sizeof dir, "%s/mesa_shader_cache", base);
+    else if ((base = getenv("XDG_CACHE_HOME")) && *base)
+        snprintf(dir, sizeof dir, "%s/mesa_shader_cache", base);
+    else if ((base = getenv("HOME")) && *base)
+        snprintf(dir, sizeof dir, "%s/.cache/mesa_shader_cache", base);
+    else
+        return 0; /* Mesa falls back to the password database's home: not guessed here */
+    /* the nearest folder that exists is where Mesa's files will land */
+    struct stat st;
+    while (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        char *slash = strrchr(dir, '/');
+        if (!slash || slash == dir) {
+            snprintf(dir, sizeof dir, "/");
+            break;
+        }
+        *slash = 0;
+    }
+    struct statvfs fs;
+    const char *reason = NULL;
+    char text[256];
+    if (access(dir, W_OK) != 0) {
+        reason = "is not writable";
+    } else if (statvfs(dir, &fs) == 0 &&
+               (unsigned long long)fs.f_bavail * fs.f_frsize < MESA_CACHE_MIN_FREE) {
+        snprintf(text, sizeof text, "has %llu kB free",
+                 (unsigned long long)fs.f_bavail * fs.f_frsize / 1024);
+        reason = text;
+    }
+    if (!reason)
+        return 0;
+    setenv("MESA_SHADER_CACHE_DISABLE", "true", 1);
+    setenv("MESA_GLSL_CACHE_DISABLE", "true", 1); /* the name before Mesa 22 */
+    if (why && whylen)
+        snprintf(why, whylen, "%s %s", dir, reason);
+    return 1;
+#endif
 }
 
 /* Opens the loader library once; 0 on success. VKB_VULKAN_LOADER names another library

@@ -8,6 +8,7 @@
 #define VKB_PLATFORM_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -45,6 +46,11 @@ char *vkb_realpath(const char *path, char *out);
 
 /* rename() that replaces an existing target atomically (Windows' rename() refuses to). */
 int vkb_rename_replace(const char *from, const char *to);
+
+/* pread(): up to n bytes of fd at offset off without moving its file position; the count
+ * read, 0 at the end of the file, -1 with errno set on an error. (Model files are read this
+ * way, never mapped: a file truncated under a mapping would be SIGBUS.) */
+long long vkb_pread(int fd, void *buf, size_t n, uint64_t off);
 
 /* A read-only private mapping of the first len bytes of the open file fd (len > 0); NULL
  * on failure with errno set. The mapping outlives the fd; vkb_unmap_file releases it. */

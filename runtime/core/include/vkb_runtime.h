@@ -103,6 +103,14 @@ typedef struct vkb_device_info {
 int vkb_vulkan_devices(vkb_device_info **out, int *n, char *err, size_t errlen);
 /* "1.3.239" of the loader's instance version, or "none". */
 const char *vkb_vulkan_loader_version(void);
+/* Mesa's drivers (lavapipe, radv, anv) keep a shader disk cache under MESA_SHADER_CACHE_DIR,
+ * else $XDG_CACHE_HOME, else ~/.cache, and map an index file there: on a full filesystem a
+ * page of that mapping cannot be backed and the process dies of SIGBUS inside the driver.
+ * Call before any thread starts and before Vulkan loads: when that folder (or its nearest
+ * existing parent) is not writable or has under 64 MiB free, sets MESA_SHADER_CACHE_DISABLE
+ * (a value the user set is left alone). Returns 1 when it turned the cache off, with the
+ * reason in why; 0 otherwise. */
+int vkb_vulkan_guard_disk_cache(char *why, size_t whylen);
 /* Validation-layer warnings and errors seen so far in this process (env VKB_VALIDATION=1 with
  * VK_LAYER_KHRONOS_validation installed; otherwise always 0). Tests fail when it is non-zero. */
 int vkb_vulkan_validation_errors(void);

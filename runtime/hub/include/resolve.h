@@ -41,4 +41,12 @@ int resolve_cache_folder_name(const char *name, char *out, size_t outlen);
 int resolve_model(const char *model_dir, const char *name, char *out, size_t outlen, char *err,
                   size_t errlen);
 
+/* Whether every symlink in the model folder dir (and in its direct subfolders, such as
+ * 1_Pooling) leads inside the folder's parent (the model root, or ORG under it), or, for a
+ * Hugging Face snapshot (.../models--ORG--NAME/snapshots/REV), inside its repository folder
+ * (where the blobs the snapshot links to live). VKB_OK, or VKB_EINVAL naming the entry (never what it points to or
+ * holds). Loaders run this before they open anything in the folder, so no file a request can
+ * make them read lies outside the model roots. */
+int resolve_check_folder(const char *dir, char *err, size_t errlen);
+
 #endif
