@@ -494,7 +494,7 @@ int main(void)
     char dir_env[600];
     snprintf(dir_env, sizeof(dir_env), "VKB_MODEL_DIR=%s", scratch_models);
     const char *env[] = {"API_KEY=s3cret", "MODEL_EMBED=tiny", "MODEL_BERTSCORE=tiny", dir_env,
-                         "GPU_MAX_TEXT_LENGTH=4000", NULL};
+                         "GPU_MAX_TEXT_LENGTH=4000", "VKB_BERTSCORE_LAYERS=1", NULL};
     const char *args[] = {"--device", "cpu", "--log-level", "warn", "--max-body", "256k",
                           "--timeout", "10", NULL};
     svc_proc p;
