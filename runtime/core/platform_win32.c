@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <windows.h>
+#include <psapi.h>
 
 void vkb_stdio_binary(void)
 {
@@ -291,3 +292,11 @@ int vkb_link_or_copy(const char *target, const char *rel_target, const char *pat
 }
 
 void vkb_sleep_ms(unsigned ms) { Sleep(ms); }
+
+long long vkb_peak_rss_bytes(void)
+{
+    PROCESS_MEMORY_COUNTERS pmc;
+    return K32GetProcessMemoryInfo(GetCurrentProcess(), &pmc, sizeof pmc)
+               ? (long long)pmc.PeakWorkingSetSize
+               : -1;
+}

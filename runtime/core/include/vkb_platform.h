@@ -96,6 +96,10 @@ void vkb_unlock_file(vkb_file_lock *lock);
  * 0, or -1 with errno set. */
 int vkb_link_or_copy(const char *target, const char *rel_target, const char *path);
 
+/* The process's peak resident set so far in bytes (getrusage; the peak working set on
+ * Windows); -1 if unknown. */
+long long vkb_peak_rss_bytes(void);
+
 /* Sleeps ms milliseconds. */
 void vkb_sleep_ms(unsigned ms);
 
