@@ -186,6 +186,7 @@ for p in sys.argv[1:3]:
         { cat "$WORK/pulled.err"; return 1; }
 }
 check "embed --model org/tiny-bert from the pulled cache: Windows = Linux" embed_pulled
+: >"$WORK/hub.log"
 wpull "$C1" org/tiny-bert
 check "re-pull exits 0 and fetches no file ($ERR)" eval '[ "$RC" = 0 ] && ! grep -q -e /resolve/ -e /cdn/ "$WORK/hub.log"'
 
