@@ -35,11 +35,12 @@ vkb_win_lib(PkgConfig::OPENBLAS vkb_sgemm_fallback)
 set_property(TARGET PkgConfig::OPENBLAS PROPERTY INTERFACE_INCLUDE_DIRECTORIES
              ${CMAKE_SOURCE_DIR}/runtime/cpu/fallback)
 set_property(TARGET PkgConfig::OPENBLAS PROPERTY INTERFACE_COMPILE_DEFINITIONS VKB_SGEMM_FALLBACK)
-# No pulls yet (runtime/hub/hub_win32.c says why), so neither libcurl nor OpenSSL.
-vkb_win_lib(PkgConfig::CURL "")
-vkb_win_lib(PkgConfig::OPENSSL "")
+# Pulls use what Windows provides in place of libcurl and OpenSSL: WinHTTP for the transfers
+# (runtime/hub/hub_http_win32.c) and CNG's bcrypt.dll for sha256/sha1 (hub_hash_win32.c).
+vkb_win_lib(PkgConfig::CURL winhttp)
+vkb_win_lib(PkgConfig::OPENSSL bcrypt)
 # Sources a *_win32.c file replaces (vkb_runtime_library drops them and every *_posix.c).
-set(VKB_PLATFORM_REPLACED hub.c hub_http.c hub_hash.c)
+set(VKB_PLATFORM_REPLACED hub_http.c hub_hash.c)
 # 64-bit off_t and st_size (safetensors files over 2 GiB). (Files open in binary mode by
 # default: vkb_stdio_binary, called first in main, sets the C library's _fmode.)
 # gmtime_r and localtime_r: mingw-w64 declares them (over gmtime_s) with this.

@@ -3,7 +3,8 @@
 # default build-win/, or $VKB_WIN_BUILD) run under wine: its CPU op tests (the plain C sgemm
 # fallback against double-precision loops), `vkbridge.exe info`, and `vkbridge.exe embed`,
 # `tokenize`, `bertscore` and `gen-model` compared with the Linux binary's output (vectors and
-# scores within 1e-6, tokens and model files identical) and embed with the tiny-bert oracle. The CPU backend always; lavapipe through wine's winevulkan
+# scores within 1e-6, tokens and model files identical) and embed with the tiny-bert oracle;
+# `vkbridge.exe pull` from tests/test_pull_server.py on 127.0.0.1 (resume, sha256 refusal). The CPU backend always; lavapipe through wine's winevulkan
 # where it is reachable (wine's Vulkan goes through its X11 driver, so an Xvfb display is
 # started here); vkbridge-service.exe under wine's service manager. Prints SKIP lines when
 # mingw-w64's build, wine or Xvfb is missing.
@@ -30,7 +31,8 @@ WORK=$(cd "$(mktemp -d "${BUILD:-/tmp}/test-windows.XXXXXX")" && pwd)
 export WINEPREFIX=$BUILD/wine-prefix WINEDEBUG=-all WINEDLLOVERRIDES="winemenubuilder.exe=d"
 unset VKB_VALIDATION
 XPID=""
-cleanup() { # wine's processes first, then the display they talk to
+cleanup() { # the hub stand-in and wine's processes, then the display they talk to
+    [ -n "${SPID:-}" ] && kill "$SPID" 2>/dev/null
     wineserver -k 2>/dev/null
     [ -n "$XPID" ] && kill "$XPID" 2>/dev/null
     rm -rf "$WORK"
@@ -123,12 +125,122 @@ no_loader() {
             "$WORK/win-noloader.json" "$WORK/win-cpu.json"
 }
 check "without vulkan-1.dll embed runs on the CPU backend" no_loader
-# Pulls are not in the Windows build: a clear error, not a crash or a silent success.
-pull_refused() {
-    ! wine "$WIN/vkbridge.exe" pull org/model >/dev/null 2>"$WORK/pull.err" &&
-        grep -q "the Windows build has no .vkbridge pull. yet" "$WORK/pull.err"
+# `vkbridge.exe pull` (WinHTTP, BCrypt's sha256, snapshot files copied from blobs/) against
+# tests/test_pull_server.py on 127.0.0.1: layout, embed by the pulled name (Windows and the
+# Linux binary on the same cache), re-pull without downloads, resume across runs and within
+# one, a corrupted download refused, HF_TOKEN, and embed --pull.
+SPID=""
+stop_hub() { if [ -n "$SPID" ]; then kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; fi; SPID=""; }
+start_hub() { # start_hub [server flags...]
+    stop_hub
+    rm -f "$WORK/hub.port"
+    python3 "$SRC/tests/test_pull_server.py" --root "$WORK/repos" --port-file "$WORK/hub.port" \
+        --log "$WORK/hub.log" "$@" &
+    SPID=$!
+    for _ in $(seq 100); do [ -s "$WORK/hub.port" ] && break; sleep 0.05; done
+    PORT=$(cat "$WORK/hub.port")
+    : >"$WORK/hub.log"
 }
-check "pull answers that the Windows build has none" pull_refused
+wpull() { # wpull CACHE NAME: the .exe's pull into CACHE (a Windows path) -> $OUT $ERR $RC
+    OUT=$(HF_ENDPOINT="http://127.0.0.1:$PORT" HF_HUB_CACHE="$(winepath -w "$1")" \
+        wine "$WIN/vkbridge.exe" pull "$2" 2>"$WORK/pull.err" | tr -d '\r')
+    RC=$?
+    ERR=$(cat "$WORK/pull.err")
+}
+mkdir -p "$WORK/repos/org"
+cp -r "$MODEL" "$WORK/repos/org/tiny-bert" && chmod -R u+w "$WORK/repos"
+PSHA=$(printf %s org/tiny-bert | sha1sum | cut -c1-40)
+WSHA=$(sha256sum "$MODEL/model.safetensors" | cut -c1-64)
+start_hub
+C1=$WORK/cache1
+mkdir -p "$C1"
+wpull "$C1" org/tiny-bert
+SNAP=$C1/models--org--tiny-bert/snapshots/$PSHA
+check "pull under wine exits 0 ($ERR)" [ "$RC" = 0 ]
+check "pull prints the snapshot folder ($OUT)" [ "$(winepath -u "$OUT" 2>/dev/null)" -ef "$SNAP" ]
+pulled_files_ok() {
+    local f
+    for f in config.json model.safetensors tokenizer.json vocab.txt tokenizer_config.json \
+        special_tokens_map.json modules.json sentence_bert_config.json 1_Pooling/config.json; do
+        cmp -s "$MODEL/$f" "$SNAP/$f" || { echo "$f differs"; return 1; }
+        [ -f "$SNAP/$f" ] && [ ! -L "$SNAP/$f" ] || { echo "$f is not a plain file"; return 1; }
+    done
+    cmp -s "$MODEL/model.safetensors" "$C1/models--org--tiny-bert/blobs/$WSHA" &&
+        [ "$(cat "$C1/models--org--tiny-bert/refs/main")" = "$PSHA" ] &&
+        [ -z "$(find "$C1" -name '*.incomplete' -o -name '*.tmp')" ]
+}
+check "pulled files identical, copies of blobs/<sha256>, refs/main written" pulled_files_ok
+embed_pulled() { # the pulled name through resolve.c: Windows .exe and Linux binary = Linux on the folder
+    HF_HUB_CACHE="$(winepath -w "$C1")" wine "$WIN/vkbridge.exe" embed --quiet --device cpu \
+        --model org/tiny-bert <"$WORK/texts.jsonl" >"$WORK/win-pulled.json" 2>"$WORK/pulled.err" &&
+        HF_HUB_CACHE="$C1" "$BIN" embed --quiet --device cpu --model org/tiny-bert \
+            <"$WORK/texts.jsonl" >"$WORK/linux-pulled.json" 2>>"$WORK/pulled.err" &&
+        python3 -c '
+import json, sys
+ref = json.load(open(sys.argv[3]))["embeddings"]
+for p in sys.argv[1:3]:
+    d = json.load(open(p))
+    assert d["model"] == "org/tiny-bert" and len(d["embeddings"]) == len(ref), p
+    worst = max(abs(x - y) for u, v in zip(d["embeddings"], ref) for x, y in zip(u, v))
+    assert worst <= 1e-6, (p, worst)' "$WORK/win-pulled.json" "$WORK/linux-pulled.json" "$WORK/linux-cpu.json" ||
+        { cat "$WORK/pulled.err"; return 1; }
+}
+check "embed --model org/tiny-bert from the pulled cache: Windows = Linux" embed_pulled
+: >"$WORK/hub.log"
+wpull "$C1" org/tiny-bert
+check "re-pull exits 0 and fetches no file ($ERR)" eval '[ "$RC" = 0 ] && ! grep -q -e /resolve/ -e /cdn/ "$WORK/hub.log"'
+
+# Resume across runs: a partial blob from an earlier run is continued with Range.
+C2=$WORK/cache2
+mkdir -p "$C2/models--org--tiny-bert/blobs"
+head -c 1000000 "$MODEL/model.safetensors" >"$C2/models--org--tiny-bert/blobs/$WSHA.incomplete"
+: >"$WORK/hub.log"
+wpull "$C2" org/tiny-bert
+check "resumed pull exits 0 ($ERR)" [ "$RC" = 0 ]
+check "asked for the rest only (Range bytes=1000000-)" grep -q "GET /cdn/$WSHA bytes=1000000-" "$WORK/hub.log"
+check "resumed weights identical" cmp -s "$MODEL/model.safetensors" "$C2/models--org--tiny-bert/snapshots/$PSHA/model.safetensors"
+
+# A transfer that breaks off is resumed within the same run.
+start_hub --cut-after 500000
+C3=$WORK/cache3
+mkdir -p "$C3"
+wpull "$C3" org/tiny-bert
+check "pull over a broken transfer exits 0 ($ERR)" [ "$RC" = 0 ]
+check "the broken transfer was resumed past byte 0" grep -q "GET /cdn/$WSHA bytes=[1-9]" "$WORK/hub.log"
+check "weights identical after the resume" cmp -s "$MODEL/model.safetensors" "$C3/models--org--tiny-bert/snapshots/$PSHA/model.safetensors"
+
+# Corrupted bytes fail BCrypt's sha256 check and leave nothing behind.
+start_hub --corrupt model.safetensors
+C4=$WORK/cache4
+mkdir -p "$C4"
+wpull "$C4" org/tiny-bert
+check "corrupt weights: exit 1, says sha256 mismatch ($ERR)" eval '[ "$RC" = 1 ] && grep -q "sha256 mismatch" <<<"$ERR"'
+check "corrupt weights: no blob, no snapshot file, no refs/main" eval \
+    '[ -z "$(find "$C4/models--org--tiny-bert/blobs" -name "$WSHA*")" ] && [ ! -e "$C4/models--org--tiny-bert/snapshots/$PSHA/model.safetensors" ] && [ ! -e "$C4/models--org--tiny-bert/refs/main" ]'
+
+# HF_TOKEN goes out as a Bearer token.
+start_hub --token s3cret
+C5=$WORK/cache5
+mkdir -p "$C5"
+wpull "$C5" org/tiny-bert
+check "no token: exit 1, names HF_TOKEN ($ERR)" eval '[ "$RC" = 1 ] && grep -q HF_TOKEN <<<"$ERR"'
+OUT=$(HF_TOKEN=s3cret HF_ENDPOINT="http://127.0.0.1:$PORT" HF_HUB_CACHE="$(winepath -w "$C5")" \
+    wine "$WIN/vkbridge.exe" pull org/tiny-bert 2>"$WORK/pull.err" | tr -d '\r')
+check "with HF_TOKEN: pulls ($(cat "$WORK/pull.err"))" cmp -s "$MODEL/model.safetensors" "$(winepath -u "$OUT")/model.safetensors"
+
+# embed --pull: the engine pulls a missing model itself.
+start_hub
+C6=$WORK/cache6
+mkdir -p "$C6"
+embed_pull() {
+    HF_ENDPOINT="http://127.0.0.1:$PORT" HF_HUB_CACHE="$(winepath -w "$C6")" wine "$WIN/vkbridge.exe" \
+        embed --pull --quiet --device cpu --model org/tiny-bert <"$WORK/texts.jsonl" \
+        >"$WORK/win-embedpull.json" 2>"$WORK/embedpull.err" &&
+        python3 -c 'import json,sys; a,b=(json.load(open(p))["embeddings"] for p in sys.argv[1:]); assert a==b' \
+            "$WORK/win-embedpull.json" "$WORK/win-pulled.json" || { cat "$WORK/embedpull.err"; return 1; }
+}
+check "embed --pull under wine fetches and embeds the same vectors" embed_pull
+stop_hub
 
 # gen-model writes the same folder, byte for byte (files in binary mode, sharded safetensors),
 # and embed reads it back; bertscore gives Linux's scores within 1e-6.

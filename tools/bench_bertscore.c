@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 enum { MAX_DEVICES = 8, WORDS_MIN = 26, WORDS_SPAN = 9 };
@@ -279,12 +278,7 @@ static int run_cell(model_replica *r, const char *name, const bench_opts *o, int
     return rc;
 }
 
-/* The process's peak resident set so far (getrusage: kilobytes on Linux). */
-static long long peak_rss_bytes(void)
-{
-    struct rusage ru;
-    return getrusage(RUSAGE_SELF, &ru) == 0 ? (long long)ru.ru_maxrss * 1024 : -1;
-}
+static long long peak_rss_bytes(void) { return vkb_peak_rss_bytes(); }
 
 /* Runs every backend on one model folder; appends a result object per backend. */
 static int run_model(const char *dir, const char *name, int num_layers, const bench_opts *o,

@@ -7,7 +7,12 @@
 #include <stdio.h>
 #include <errno.h>
 #include <ftw.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
+
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 void vkb_stdio_binary(void) {}
@@ -80,4 +85,52 @@ int vkb_lstat(const char *path, struct stat *st) { return lstat(path, st); }
 long long vkb_pread(int fd, void *buf, size_t n, uint64_t off)
 {
     return (long long)pread(fd, buf, n, (off_t)off);
+
+struct vkb_file_lock {
+    int fd;
+};
+
+vkb_file_lock *vkb_lock_file(const char *path)
+{
+    vkb_file_lock *l = malloc(sizeof *l);
+    if (!l)
+        return NULL;
+    l->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (l->fd < 0 || flock(l->fd, LOCK_EX) != 0) {
+        int e = errno;
+        if (l->fd >= 0)
+            close(l->fd);
+        free(l);
+        errno = e;
+        return NULL;
+    }
+    return l;
+}
+
+void vkb_unlock_file(vkb_file_lock *lock)
+{
+    if (!lock)
+        return;
+    close(lock->fd); /* drops the flock */
+    free(lock);
+}
+
+int vkb_link_or_copy(const char *target, const char *rel_target, const char *path)
+{
+    (void)target;
+    if (unlink(path) != 0 && errno != ENOENT)
+        return -1;
+    return symlink(rel_target, path);
+}
+
+void vkb_sleep_ms(unsigned ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+long long vkb_peak_rss_bytes(void)
+{
+    struct rusage ru; /* ru_maxrss: kilobytes on Linux */
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? (long long)ru.ru_maxrss * 1024 : -1;
 }

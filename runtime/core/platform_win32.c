@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <windows.h>
+#include <psapi.h>
 
 void vkb_stdio_binary(void)
 {
@@ -255,4 +256,68 @@ long long vkb_pread(int fd, void *buf, size_t n, uint64_t off)
         return -1;
     }
     return (long long)got;
+
+struct vkb_file_lock {
+    HANDLE h;
+};
+
+vkb_file_lock *vkb_lock_file(const char *path)
+{
+    vkb_file_lock *l = malloc(sizeof *l);
+    if (!l)
+        return NULL;
+    l->h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE,
+                       FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_ALWAYS,
+                       FILE_ATTRIBUTE_NORMAL, NULL);
+    OVERLAPPED ov;
+    memset(&ov, 0, sizeof ov);
+    if (l->h == INVALID_HANDLE_VALUE || !LockFileEx(l->h, LOCKFILE_EXCLUSIVE_LOCK, 0, 1, 0, &ov)) {
+        if (l->h != INVALID_HANDLE_VALUE)
+            CloseHandle(l->h);
+        free(l);
+        errno = EACCES;
+        return NULL;
+    }
+    return l;
+}
+
+void vkb_unlock_file(vkb_file_lock *lock)
+{
+    if (!lock)
+        return;
+    CloseHandle(lock->h); /* releases the lock */
+    free(lock);
+}
+
+/* Copies rather than links: CreateSymbolicLink needs developer mode (or an administrator),
+ * and a copy reads the same for every program. */
+int vkb_link_or_copy(const char *target, const char *rel_target, const char *path)
+{
+    (void)rel_target;
+    char tmp[PATH_MAX + 32];
+    if (snprintf(tmp, sizeof tmp, "%s.%lu.tmp", path, (unsigned long)GetCurrentProcessId()) >=
+        (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    if (!CopyFileA(target, tmp, FALSE)) {
+        errno = GetLastError() == ERROR_DISK_FULL ? ENOSPC : EACCES;
+        return -1;
+    }
+    if (!MoveFileExA(tmp, path, MOVEFILE_REPLACE_EXISTING)) {
+        DeleteFileA(tmp);
+        errno = EACCES;
+        return -1;
+    }
+    return 0;
+}
+
+void vkb_sleep_ms(unsigned ms) { Sleep(ms); }
+
+long long vkb_peak_rss_bytes(void)
+{
+    PROCESS_MEMORY_COUNTERS pmc;
+    return K32GetProcessMemoryInfo(GetCurrentProcess(), &pmc, sizeof pmc)
+               ? (long long)pmc.PeakWorkingSetSize
+               : -1;
 }

@@ -6,25 +6,27 @@
  * (resolve_check_name), the commit sha (40 hex digits), the ETag (hex, or a fallback key
  * made of checked parts) and the file names (hub_file_name_ok). Nothing the server sends is
  * joined into a path unchecked.
+ *
+ * The same file on Linux and Windows: the transfers are hub_http.h's (libcurl, WinHTTP), the
+ * digests hub_hash.h's (OpenSSL, BCrypt), locks and snapshot links vkb_platform.h's (a
+ * snapshot file is a copy of its blob on Windows).
  */
 #include "hub.h"
 
+#include "vkb_platform.h"
 #include "vkb_runtime.h"
 #include "hub_hash.h"
 #include "hub_http.h"
 #include "resolve.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 enum { MAX_FILES = 4096, MAX_ATTEMPTS = 5, LISTING_MAX = 16 << 20 };
@@ -105,7 +107,9 @@ static int mkdirs(const char *path, char *err, size_t errlen)
             continue;
         char c = *s;
         *s = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+        struct stat st;
+        /* EEXIST, or a drive ("C:") that mkdir refuses otherwise */
+        if (vkb_mkdir(p) != 0 && !(stat(p, &st) == 0 && S_ISDIR(st.st_mode))) {
             vkb_set_err(err, errlen, "cannot create %s: %m", p);
             return VKB_EIO;
         }
@@ -265,9 +269,10 @@ static int verify_blob(const char *path, const char *file, check_kind kind, cons
     return VKB_OK;
 }
 
-/* snapshots/<sha>/<file> -> ../../blobs/<key> (one more ../ per folder level of file). */
-static int link_snapshot(const pull *p, const char *file, const char *key, char *err,
-                         size_t errlen)
+/* snapshots/<sha>/<file> -> ../../blobs/<key> (one more ../ per folder level of file), or
+ * a copy of blob where there are no symlinks. */
+static int link_snapshot(const pull *p, const char *file, const char *key, const char *blob,
+                         char *err, size_t errlen)
 {
     char link[PATH_MAX], target[PATH_MAX], parent[PATH_MAX];
     if (join(link, sizeof link, p->snap_dir, file) != VKB_OK) {
@@ -285,11 +290,7 @@ static int link_snapshot(const pull *p, const char *file, const char *key, char 
             strcat(target, "../");
     strcat(target, "../../blobs/");
     strcat(target, key);
-    if (unlink(link) != 0 && errno != ENOENT) {
-        vkb_set_err(err, errlen, "cannot replace %s: %m", link);
-        return VKB_EIO;
-    }
-    if (symlink(target, link) != 0) {
+    if (vkb_link_or_copy(blob, target, link) != 0) {
         vkb_set_err(err, errlen, "cannot create %s: %m", link);
         return VKB_EIO;
     }
@@ -325,8 +326,7 @@ static int download_blob(pull *p, const char *url, const char *file, long long s
         if (attempt < MAX_ATTEMPTS) {
             vkb_log(VKB_LOG_WARN, "%s; resuming (attempt %d of %d)", err, attempt + 1,
                     MAX_ATTEMPTS);
-            struct timespec ts = {0, 200000000L * attempt};
-            nanosleep(&ts, NULL);
+            vkb_sleep_ms(200u * (unsigned)attempt);
         }
     }
     if (rc != VKB_OK)
@@ -336,7 +336,7 @@ static int download_blob(pull *p, const char *url, const char *file, long long s
         unlink(part);
         return rc;
     }
-    if (rename(part, blob) != 0) {
+    if (vkb_rename_replace(part, blob) != 0) {
         vkb_set_err(err, errlen, "cannot rename %s: %m", part);
         return VKB_EIO;
     }
@@ -373,12 +373,10 @@ static int fetch_file(pull *p, const char *file, char *err, size_t errlen)
     strcat(blob, "/");
     strcat(blob, key);
     strcat(lock, ".lock");
-    /* One writer per blob, across threads and processes (flock is per open file). */
-    int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (lfd < 0 || flock(lfd, LOCK_EX) != 0) {
+    /* One writer per blob, across threads and processes. */
+    vkb_file_lock *held = vkb_lock_file(lock);
+    if (!held) {
         vkb_set_err(err, errlen, "cannot lock %s: %m", lock);
-        if (lfd >= 0)
-            close(lfd);
         return VKB_EIO;
     }
     if (stat(blob, &st) != 0) {
@@ -388,8 +386,8 @@ static int fetch_file(pull *p, const char *file, char *err, size_t errlen)
         rc = download_blob(p, url, file, meta.size, kind, key, blob, err, errlen);
     }
     if (rc == VKB_OK)
-        rc = link_snapshot(p, file, key, err, errlen);
-    close(lfd);
+        rc = link_snapshot(p, file, key, blob, err, errlen);
+    vkb_unlock_file(held);
     return rc;
 }
 
@@ -465,7 +463,7 @@ static int write_ref(const pull *p, char *err, size_t errlen)
         return rc;
     snprintf(tmp, sizeof tmp, "%s.%d.tmp", ref, (int)getpid());
     FILE *f = fopen(tmp, "w");
-    if (!f || fputs(p->sha, f) < 0 || fclose(f) != 0 || rename(tmp, ref) != 0) {
+    if (!f || fputs(p->sha, f) < 0 || fclose(f) != 0 || vkb_rename_replace(tmp, ref) != 0) {
         vkb_set_err(err, errlen, "cannot write %s: %m", ref);
         return VKB_EIO;
     }
@@ -512,7 +510,7 @@ static int run_pull(pull *p, const char *cache, char *dir, size_t dirlen, char *
         rc = fetch_file(p, p->plan[i], err, errlen);
     if (rc == VKB_OK)
         rc = write_ref(p, err, errlen);
-    if (rc == VKB_OK && (!realpath(p->snap_dir, dir) || strlen(dir) >= dirlen)) {
+    if (rc == VKB_OK && (!vkb_realpath(p->snap_dir, dir) || strlen(dir) >= dirlen)) {
         vkb_set_err(err, errlen, "cannot resolve %s", p->snap_dir);
         rc = VKB_EIO;
     }

@@ -1,6 +1,6 @@
 /*
- * hub_hash.c — sha256 and git blob sha1 of a file through OpenSSL's EVP interface (libcrypto),
- * streamed in 1 MiB reads so multi-GB weights never sit in memory.
+ * hub_hash.c — hub_digest_file through OpenSSL's EVP interface (libcrypto), streamed in 1 MiB
+ * reads so multi-GB weights never sit in memory. (hub_hash_win32.c: the same on BCrypt.)
  */
 #include "hub_hash.h"
 
@@ -10,24 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-int hub_is_hex(const char *s, size_t n)
+int hub_digest_file(hub_digest_kind kind, const char *prefix, const char *path, char *out,
+                    char *err, size_t errlen)
 {
-    if (strlen(s) != n)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-            return 0;
-    }
-    return 1;
-}
-
-/* Digest of (prefix, file bytes) with md, as hex into out. */
-static int digest_file(const EVP_MD *md, const char *prefix, const char *path, char *out,
-                       char *err, size_t errlen)
-{
+    const EVP_MD *md = kind == HUB_SHA256 ? EVP_sha256() : EVP_sha1();
     int rc = VKB_EIO;
     unsigned char *buf = NULL;
     EVP_MD_CTX *ctx = NULL;
@@ -71,21 +58,4 @@ cleanup:
     free(buf);
     fclose(f);
     return rc;
-}
-
-int hub_sha256_file(const char *path, char hex[65], char *err, size_t errlen)
-{
-    return digest_file(EVP_sha256(), NULL, path, hex, err, errlen);
-}
-
-int hub_git_sha1_file(const char *path, char hex[41], char *err, size_t errlen)
-{
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        vkb_set_err(err, errlen, "cannot read %s: %m", path);
-        return VKB_EIO;
-    }
-    char prefix[48]; /* "blob <size>" and its NUL are hashed */
-    snprintf(prefix, sizeof prefix, "blob %lld", (long long)st.st_size);
-    return digest_file(EVP_sha1(), prefix, path, hex, err, errlen);
 }

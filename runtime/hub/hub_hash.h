@@ -16,4 +16,12 @@ int hub_git_sha1_file(const char *path, char hex[41], char *err, size_t errlen);
 /* 1 if s is exactly n lowercase-or-uppercase hex digits. */
 int hub_is_hex(const char *s, size_t n);
 
+/* The platform's part (hub_hash.c: OpenSSL's libcrypto; hub_hash_win32.c: Windows' CNG,
+ * bcrypt.dll): the digest of prefix (with its NUL; NULL for none) followed by the file's
+ * bytes, streamed in 1 MiB reads, as lowercase hex into hex (65 / 41 bytes). The two
+ * functions above are this one with their prefix (hub_digest.c). */
+typedef enum { HUB_SHA256, HUB_SHA1 } hub_digest_kind;
+int hub_digest_file(hub_digest_kind kind, const char *prefix, const char *path, char *hex,
+                    char *err, size_t errlen);
+
 #endif

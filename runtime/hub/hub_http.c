@@ -1,9 +1,11 @@
 /*
- * hub_http.c — HEAD, small GETs and resumable downloads over libcurl for `vkbridge pull`.
+ * hub_http.c — HEAD, small GETs and resumable downloads over libcurl for `vkbridge pull`
+ * (hub_http_win32.c: the same on WinHTTP).
  *
- * Headers are read by hand (not CURLINFO) because the facts we need live on different hops of
- * a redirect chain: the hub's 302 carries X-Linked-Etag/X-Linked-Size for LFS files, while
- * the final hop (a CDN) carries the status and Content-Range the download must check.
+ * Headers are read by hand (hub_hdr_line, not CURLINFO) because the facts we need live on
+ * different hops of a redirect chain: the hub's 302 carries X-Linked-Etag/X-Linked-Size for
+ * LFS files, while the final hop (a CDN) carries the status and Content-Range the download
+ * must check.
  */
 #include "hub_http.h"
 
@@ -76,102 +78,12 @@ void http_client_free(http_client *c)
     free(c);
 }
 
-/* ---- response headers, per hop */
-
-typedef struct hdr_state {
-    long status;            /* of the latest hop */
-    char etag[128];         /* latest hop's ETag */
-    long long length;       /* latest hop's Content-Length, -1 none */
-    long long range_start;  /* latest hop's Content-Range start, -1 none */
-    int location_relative;  /* latest hop's Location is a path on the same host */
-    char linked_etag[128];  /* X-Linked-Etag seen on any hop */
-    long long linked_size;  /* X-Linked-Size seen on any hop, -1 none */
-} hdr_state;
-
-static void hdr_init(hdr_state *h)
-{
-    memset(h, 0, sizeof *h);
-    h->length = h->range_start = h->linked_size = -1;
-}
-
-/* Copies an ETag value without W/ and quotes; an over-long one is dropped. */
-static void put_etag(char *dst, size_t dstlen, const char *v, size_t n)
-{
-    if (n >= 2 && !strncmp(v, "W/", 2)) {
-        v += 2;
-        n -= 2;
-    }
-    while (n && *v == '"') {
-        v++;
-        n--;
-    }
-    while (n && v[n - 1] == '"')
-        n--;
-    if (n >= dstlen)
-        n = 0;
-    memcpy(dst, v, n);
-    dst[n] = '\0';
-}
-
-static int header_is(const char *line, size_t n, const char *name, const char **value,
-                     size_t *vlen)
-{
-    size_t k = strlen(name);
-    if (n <= k || strncasecmp(line, name, k) || line[k] != ':')
-        return 0;
-    const char *v = line + k + 1;
-    const char *end = line + n;
-    while (v < end && (*v == ' ' || *v == '\t'))
-        v++;
-    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
-        end--;
-    *value = v;
-    *vlen = (size_t)(end - v);
-    return 1;
-}
-
-static long long parse_ll(const char *v, size_t n)
-{
-    char buf[32];
-    if (n == 0 || n >= sizeof buf)
-        return -1;
-    memcpy(buf, v, n);
-    buf[n] = '\0';
-    char *end;
-    long long x = strtoll(buf, &end, 10);
-    return (*end || x < 0) ? -1 : x;
-}
+/* ---- response headers, per hop (parsed by hub_http_common.c) */
 
 static size_t on_header(char *line, size_t size, size_t nitems, void *user)
 {
-    hdr_state *h = user;
     size_t n = size * nitems;
-    const char *v;
-    size_t vl;
-    if (n > 5 && !strncmp(line, "HTTP/", 5)) {
-        const char *sp = memchr(line, ' ', n);
-        h->status = sp ? strtol(sp + 1, NULL, 10) : 0;
-        h->etag[0] = '\0';
-        h->length = h->range_start = -1;
-        h->location_relative = 0;
-    } else if (header_is(line, n, "ETag", &v, &vl)) {
-        put_etag(h->etag, sizeof h->etag, v, vl);
-    } else if (header_is(line, n, "X-Linked-Etag", &v, &vl)) {
-        put_etag(h->linked_etag, sizeof h->linked_etag, v, vl);
-    } else if (header_is(line, n, "Content-Length", &v, &vl)) {
-        h->length = parse_ll(v, vl);
-    } else if (header_is(line, n, "Location", &v, &vl)) {
-        h->location_relative = vl > 0 && v[0] == '/' && (vl == 1 || v[1] != '/');
-    } else if (header_is(line, n, "X-Linked-Size", &v, &vl)) {
-        h->linked_size = parse_ll(v, vl);
-    } else if (header_is(line, n, "Content-Range", &v, &vl)) {
-        /* "bytes START-END/TOTAL" */
-        if (vl > 6 && !strncmp(v, "bytes ", 6)) {
-            const char *dash = memchr(v, '-', vl);
-            if (dash)
-                h->range_start = parse_ll(v + 6, (size_t)(dash - v - 6));
-        }
-    }
+    hub_hdr_line(user, line, n);
     return n;
 }
 
@@ -194,7 +106,7 @@ static void setup(http_client *c, const char *url, hdr_state *h)
     curl_easy_setopt(k, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(k, CURLOPT_LOW_SPEED_TIME, 60L);
     curl_easy_setopt(k, CURLOPT_ERRORBUFFER, c->curl_err);
-    hdr_init(h);
+    hub_hdr_init(h);
     curl_easy_setopt(k, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(k, CURLOPT_HEADERDATA, h);
 }
@@ -334,13 +246,6 @@ typedef struct dl_state {
     double t0, last_draw;
 } dl_state;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static size_t on_file_write(char *ptr, size_t size, size_t nmemb, void *user)
 {
     dl_state *d = user;
@@ -373,22 +278,7 @@ static size_t on_file_write(char *ptr, size_t size, size_t nmemb, void *user)
 
 static void draw_bar(const dl_state *d, long long total, int final)
 {
-    long long done = d->have + d->got;
-    double secs = now_s() - d->t0;
-    double rate = secs > 0 ? (double)d->got / secs / 1e6 : 0;
-    int width = 24, fill = total > 0 ? (int)((double)done / (double)total * width) : 0;
-    char bar[32];
-    for (int i = 0; i < width; i++)
-        bar[i] = i < fill ? '#' : '-';
-    bar[width] = '\0';
-    if (total > 0)
-        fprintf(stderr, "\r  %-28.28s [%s] %3d%%  %8.1f / %.1f MB  %6.1f MB/s%s", d->label, bar,
-                (int)(100.0 * (double)done / (double)total), (double)done / 1e6,
-                (double)total / 1e6, rate, final ? "\n" : "");
-    else
-        fprintf(stderr, "\r  %-28.28s %8.1f MB  %6.1f MB/s%s", d->label, (double)done / 1e6, rate,
-                final ? "\n" : "");
-    fflush(stderr);
+    hub_progress_draw(d->label, d->have + d->got, d->got, total, d->t0, final);
 }
 
 static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
@@ -398,17 +288,12 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
     (void)ultotal;
     (void)ulnow;
     dl_state *d = user;
-    double t = now_s();
+    double t = hub_now_s();
     if (d->progress && t - d->last_draw >= 0.1) {
         d->last_draw = t;
         draw_bar(d, dltotal > 0 ? d->have + (long long)dltotal : -1, 0);
     }
     return 0;
-}
-
-static int retryable_status(long status)
-{
-    return status >= 500 || status == 429 || status == 408;
 }
 
 int http_download(http_client *c, const char *url, const char *path, long long expect_size,
@@ -438,7 +323,7 @@ int http_download(http_client *c, const char *url, const char *path, long long e
     }
     d.progress = progress;
     d.label = label ? label : "";
-    d.t0 = now_s();
+    d.t0 = hub_now_s();
     setup(c, url, &d.h);
     char range[48];
     if (d.have > 0) {
@@ -473,7 +358,7 @@ int http_download(http_client *c, const char *url, const char *path, long long e
         return VKB_OK; /* nothing left to send: the caller's size and hash checks decide */
     if (d.bad_status || (rc == CURLE_OK && status != 200 && status != 206)) {
         vkb_set_err(err, errlen, "GET %s: HTTP %ld", url, status);
-        *retryable = retryable_status(status);
+        *retryable = hub_http_retryable(status);
         return VKB_EIO;
     }
     if (rc != CURLE_OK) {

@@ -1,8 +1,10 @@
 /*
- * hub_http.h — internal: the few HTTP requests `vkbridge pull` makes, on libcurl.
- * One http_client is one curl handle (connection reuse across files), used by one thread.
- * Only http:// and https:// URLs are followed, redirects included; HF_TOKEN goes out as
- * "Authorization: Bearer" and curl does not forward it to another host on a redirect.
+ * hub_http.h — internal: the few HTTP requests `vkbridge pull` makes: the transport hub.c
+ * runs on. hub_http.c implements it on libcurl (Linux), hub_http_win32.c on WinHTTP
+ * (Windows); hub_http_common.c holds what both share (header parsing, the progress bar).
+ * One http_client is one curl handle / WinHTTP session (connection reuse across files), used
+ * by one thread. Only http:// and https:// URLs are followed, redirects included; HF_TOKEN
+ * goes out as "Authorization: Bearer" and is not forwarded to another host on a redirect.
  */
 #ifndef VKB_HUB_HTTP_H
 #define VKB_HUB_HTTP_H
@@ -40,5 +42,34 @@ int http_head(http_client *c, const char *url, http_meta *meta, char *err, size_
  * could help (a broken or stalled transfer, a 5xx), 0 otherwise (4xx, local I/O). */
 int http_download(http_client *c, const char *url, const char *path, long long expect_size,
                   const char *label, int progress, int *retryable, char *err, size_t errlen);
+
+/* ---- shared by both transports (hub_http_common.c) */
+
+/* What the response headers said, per hop of a redirect chain. */
+typedef struct hdr_state {
+    long status;            /* of the latest hop */
+    char etag[128];         /* latest hop's ETag */
+    long long length;       /* latest hop's Content-Length, -1 none */
+    long long range_start;  /* latest hop's Content-Range start, -1 none */
+    int location_relative;  /* latest hop's Location is a path on the same host */
+    char location[2048];    /* latest hop's Location; "" if none or too long */
+    char linked_etag[128];  /* X-Linked-Etag seen on any hop */
+    long long linked_size;  /* X-Linked-Size seen on any hop, -1 none */
+} hdr_state;
+
+void hub_hdr_init(hdr_state *h);
+/* One header line (or the status line, which starts a new hop), n bytes, CRLF or not. */
+void hub_hdr_line(hdr_state *h, const char *line, size_t n);
+
+/* 1 for the statuses worth retrying: 5xx, 429, 408. */
+int hub_http_retryable(long status);
+
+/* Seconds on a monotonic clock. */
+double hub_now_s(void);
+
+/* The progress bar on stderr: done bytes of total (-1 unknown), got of them by this
+ * transfer since t0 (for the rate); final ends the line. */
+void hub_progress_draw(const char *label, long long done, long long got, long long total,
+                       double t0, int final);
 
 #endif

@@ -88,4 +88,25 @@ struct timespec vkb_stat_mtime(const struct stat *st);
 /* lstat() where there are symlinks, stat() where open() cannot see them (Windows). */
 int vkb_lstat(const char *path, struct stat *st);
 
+/* An exclusive lock on the file at path (created if missing), held until vkb_unlock_file:
+ * one writer across threads and processes. flock() on POSIX, LockFileEx on Windows. NULL
+ * (errno set) on failure; blocks while another holder has it. */
+typedef struct vkb_file_lock vkb_file_lock;
+vkb_file_lock *vkb_lock_file(const char *path);
+void vkb_unlock_file(vkb_file_lock *lock);
+
+/* Makes path show the bytes of the existing file target, replacing what is at path: a
+ * symlink whose text is rel_target (target as seen from path's folder) on POSIX; a copy of
+ * target on Windows, which grants symlinks only in developer mode (huggingface_hub copies
+ * there too). The copy goes to a temporary name first, so path is never a partial file.
+ * 0, or -1 with errno set. */
+int vkb_link_or_copy(const char *target, const char *rel_target, const char *path);
+
+/* The process's peak resident set so far in bytes (getrusage; the peak working set on
+ * Windows); -1 if unknown. */
+long long vkb_peak_rss_bytes(void);
+
+/* Sleeps ms milliseconds. */
+void vkb_sleep_ms(unsigned ms);
+
 #endif

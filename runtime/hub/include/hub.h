@@ -9,7 +9,8 @@
  *   <cache>/models--ORG--NAME/blobs/<etag>                  the bytes, named by their hash
  *   <cache>/models--ORG--NAME/snapshots/<sha>/<file>        -> ../../blobs/<etag> (symlink)
  *   <cache>/models--ORG--NAME/refs/main                     <sha>, written last
- * so Python tools and vkbridge share one cache. A download goes to blobs/<etag>.incomplete
+ * so Python tools and vkbridge share one cache. On Windows a snapshot file is a copy of its
+ * blob instead of a symlink (huggingface_hub's way there without developer mode). A download goes to blobs/<etag>.incomplete
  * first and resumes from there (Range) after a broken transfer, in this run or the next.
  * Files whose ETag is a sha256 (LFS) are checked against it; small files whose ETag is a git
  * blob id are checked against that. A mismatch removes the partial file and fails.
