@@ -85,6 +85,7 @@ int vkb_lstat(const char *path, struct stat *st) { return lstat(path, st); }
 long long vkb_pread(int fd, void *buf, size_t n, uint64_t off)
 {
     return (long long)pread(fd, buf, n, (off_t)off);
+}
 
 struct vkb_file_lock {
     int fd;

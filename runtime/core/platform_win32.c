@@ -256,6 +256,7 @@ long long vkb_pread(int fd, void *buf, size_t n, uint64_t off)
         return -1;
     }
     return (long long)got;
+}
 
 struct vkb_file_lock {
     HANDLE h;
