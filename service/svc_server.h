@@ -151,6 +151,7 @@ struct svc_server {
 
     int ready;                          /* start-up models loaded: /health 200 */
     char device[128];                   /* engine device ids for /health and /info */
+    char device_choice[288];            /* which device and why (vkb_backend_choice) */
     char *openapi;                      /* built once */
     size_t openapi_len;
     char *health[2];                    /* /health bodies: [0] loading, [1] ok; made once */
