@@ -4,51 +4,46 @@
  *
  * Why our own: OpenBLAS parks its threads by spinning with sched_yield between calls, and an
  * encoder forward is hundreds of small calls (perf: ~25% of a MiniLM forward in the scheduler,
- * issue 14). Here the workers spin only briefly (VKB_SPIN_ITERS pauses, a few microseconds,
+ * issue 14). Here the workers spin only briefly (VKB_SPIN_ITERS pauses, some 50 microseconds,
  * enough to bridge the gap between two ops of one forward), then sleep on a condition variable.
  *
  * One pool per process, created on first use with VKB_CPU_THREADS threads (default: the
  * online CPUs), calling thread included. A second caller arriving while the pool is busy (two
  * engine workers on two CPU backends) runs its loop alone instead of waiting: no deadlock, no
- * oversubscription. Tasks are claimed from an atomic counter, so uneven tasks balance.
+ * oversubscription. Tasks are claimed one at a time from a ticket (below), so uneven tasks
+ * balance, and the caller waits only for tasks being run, never for a sleeping worker.
  */
 #include "cpu_internal.h"
 
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #define VKB_MAX_CPU_THREADS 64
-#define VKB_SPIN_ITERS 20000
+#define VKB_SPIN_ITERS 2000
 
 typedef struct pool {
-    pthread_mutex_t lock;   /* guards gen and sleeping workers' wake-up */
+    pthread_mutex_t lock;   /* guards sleeping workers' wake-up */
     pthread_cond_t wake;
     pthread_mutex_t busy;   /* held by the caller of a running loop */
     int nthreads;           /* workers + the caller */
-    /* The current loop: published under lock, generation bumped last. */
+    /* The current loop, written before its ticket is published and kept until it is done. */
     void (*fn)(void *ctx, int i);
     void *ctx;
-    int n;
-    atomic_int next;        /* next task index to claim */
-    atomic_int pending;     /* workers not yet done with this generation */
-    atomic_uint gen;
+    atomic_int n;           /* read by workers that may be a loop late: atomic */
+    /* (generation << 32) | next task index. A worker claims task i of generation g only by
+     * moving the ticket from (g, i) to (g, i + 1), so a worker that slept through a loop
+     * never takes, or skips, a task of the next one; and the caller waits for its n tasks to
+     * be done, never for a worker that has not woken up. */
+    _Atomic uint64_t ticket;
+    atomic_int done;        /* tasks of the current loop finished */
 } pool;
 
 static pool g_pool;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-
-static void run_tasks(pool *p)
-{
-    for (;;) {
-        int i = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
-        if (i >= p->n)
-            break;
-        p->fn(p->ctx, i);
-    }
-}
 
 static inline void cpu_relax(void)
 {
@@ -57,25 +52,44 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* Claims and runs tasks of generation gen until none is left. */
+static void run_tasks(pool *p, uint32_t gen)
+{
+    uint64_t t = atomic_load_explicit(&p->ticket, memory_order_acquire);
+    for (;;) {
+        if ((uint32_t)(t >> 32) != gen || (int)(uint32_t)t >= atomic_load_explicit(&p->n, memory_order_relaxed))
+            return;
+        if (!atomic_compare_exchange_weak_explicit(&p->ticket, &t, t + 1, memory_order_acq_rel,
+                                                   memory_order_acquire))
+            continue; /* t now holds the current ticket */
+        p->fn(p->ctx, (int)(uint32_t)t);
+        atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+        t = atomic_load_explicit(&p->ticket, memory_order_acquire);
+    }
+}
+
+static uint32_t ticket_gen(pool *p)
+{
+    return (uint32_t)(atomic_load_explicit(&p->ticket, memory_order_acquire) >> 32);
+}
+
 static void *worker(void *arg)
 {
     pool *p = arg;
-    unsigned seen = 0; /* gen's value at creation: a worker that starts late still sees loop 1 */
+    uint32_t seen = 0; /* the ticket's generation at creation */
     for (;;) {
-        unsigned g;
+        uint32_t g;
         int spins = 0;
-        while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen &&
-               spins++ < VKB_SPIN_ITERS)
+        while ((g = ticket_gen(p)) == seen && spins++ < VKB_SPIN_ITERS)
             cpu_relax();
         if (g == seen) {
             pthread_mutex_lock(&p->lock);
-            while ((g = atomic_load(&p->gen)) == seen)
+            while ((g = ticket_gen(p)) == seen)
                 pthread_cond_wait(&p->wake, &p->lock);
             pthread_mutex_unlock(&p->lock);
         }
         seen = g;
-        run_tasks(p);
-        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
+        run_tasks(p, g);
     }
     return NULL;
 }
@@ -125,22 +139,21 @@ void cpu_parallel_for(int n, void (*fn)(void *ctx, int i), void *ctx)
             fn(ctx, i);
         return;
     }
-    int workers = p->nthreads - 1;
     p->fn = fn;
     p->ctx = ctx;
-    p->n = n;
-    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
-    atomic_store_explicit(&p->pending, workers, memory_order_relaxed);
+    atomic_store_explicit(&p->n, n, memory_order_relaxed);
+    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+    uint32_t gen = ticket_gen(p) + 1;
     pthread_mutex_lock(&p->lock);
-    atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
+    atomic_store_explicit(&p->ticket, (uint64_t)gen << 32, memory_order_release);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
-    run_tasks(p);
-    /* Every worker passes through run_tasks once per generation; wait for the stragglers. */
-    for (int spins = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; spins++)
+    run_tasks(p, gen);
+    /* Every task is claimed; wait for those a worker is still running. */
+    for (int spins = 0; atomic_load_explicit(&p->done, memory_order_acquire) < n; spins++)
         if (spins < VKB_SPIN_ITERS)
             cpu_relax();
         else
-            sched_yield(); /* a worker was descheduled: let it run */
+            sched_yield(); /* that worker was descheduled: let it run */
     pthread_mutex_unlock(&p->busy);
 }
