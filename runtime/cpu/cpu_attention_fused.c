@@ -15,7 +15,6 @@
 #include "cpu_internal.h"
 
 #include <float.h>
-#include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,6 +74,8 @@ static inline __attribute__((always_inline)) void context_loops(float *o, const 
     }
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
 #define TARGET512 __attribute__((target("avx512f,fma")))
 
 /* The same sums with explicit 16-lane FMAs: GCC vectorised context_loops only partly. */
@@ -124,6 +125,8 @@ TARGET512 static void context_avx512(float *o, const float *p, const float *vh, 
     }
 }
 
+#endif
+
 static inline __attribute__((always_inline)) void head_body(attn_job *j, int task,
                                                             scores_fn *scores, context_fn *context)
 {
@@ -164,6 +167,7 @@ static inline __attribute__((always_inline)) void head_body(attn_job *j, int tas
     free(kt);
 }
 
+#if defined(__x86_64__) || defined(__i386__)
 TARGET512 static void head_avx512(void *ctx, int task)
 {
     head_body(ctx, task, scores_avx512, context_avx512);
@@ -187,6 +191,8 @@ __attribute__((target("avx2,fma"))) static void head_avx2(void *ctx, int task)
     head_body(ctx, task, scores_avx2, context_avx2);
 }
 
+#endif
+
 static void scores_generic(float *s, const float *q, const float *kt, int d, int np)
 {
     scores_loops(s, q, kt, d, np);
@@ -205,9 +211,13 @@ int cpu_attention_fused(const cpu_kernels *k, float *ctx, const float *qkv, cons
 {
     attn_job j = {.k = k, .ctx = ctx, .qkv = qkv, .len = len, .B = B, .L = L, .H = H, .d = d,
                   .scale = scale, .status = VKB_OK};
-    void (*fn)(void *, int) = k->isa == CPU_ISA_AVX512 ? head_avx512
-                              : k->isa == CPU_ISA_AVX2 ? head_avx2
-                                                       : head_generic;
+    void (*fn)(void *, int) = head_generic;
+#if defined(__x86_64__) || defined(__i386__)
+    if (k->isa == CPU_ISA_AVX512)
+        fn = head_avx512;
+    else if (k->isa == CPU_ISA_AVX2)
+        fn = head_avx2;
+#endif
     cpu_parallel_for(B * H, fn, &j);
     return j.status;
 }

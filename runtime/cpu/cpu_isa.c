@@ -38,10 +38,12 @@ const cpu_kernels *cpu_kernels_for(cpu_isa isa)
     if (!cpu_runs(isa))
         return NULL;
     switch (isa) {
+#if defined(__x86_64__) || defined(__i386__)
     case CPU_ISA_AVX512:
         return &cpu_kernels_avx512;
     case CPU_ISA_AVX2:
         return &cpu_kernels_avx2;
+#endif
     case CPU_ISA_GENERIC:
         return &cpu_kernels_generic;
     default:

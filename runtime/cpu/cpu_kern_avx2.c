@@ -6,6 +6,7 @@
  * panel loads, one broadcast register, 15 of the 16 ymm registers. Same k order per output as
  * cpu_kern_generic.c. exp and GELU: cpu_math.h's algorithms on 8 lanes.
  */
+#if defined(__x86_64__) || defined(__i386__) /* other CPUs build without this file's table */
 #include "cpu_internal.h"
 #include "cpu_math.h"
 
@@ -159,3 +160,5 @@ const cpu_kernels cpu_kernels_avx2 = {
     .epilogue = epilogue_avx2,
     .exp_sub_sum = exp_sub_sum_avx2,
 };
+
+#endif

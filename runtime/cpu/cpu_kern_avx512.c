@@ -7,6 +7,7 @@
  * cpu_kern_generic.c's loops, summed in the same k order per output.
  * exp and GELU: cpu_math.h's algorithms on 16 lanes.
  */
+#if defined(__x86_64__) || defined(__i386__) /* other CPUs build without this file's table */
 #include "cpu_internal.h"
 #include "cpu_math.h"
 
@@ -134,3 +135,5 @@ const cpu_kernels cpu_kernels_avx512 = {
     .epilogue = epilogue_avx512,
     .exp_sub_sum = exp_sub_sum_avx512,
 };
+
+#endif
