@@ -31,13 +31,14 @@ typedef struct attn_job {
 } attn_job;
 
 // qkv is (B*L, 3*H*d): row t holds Q, K, V of every head; ctx is (B*L, H*d)
-typedef void scores_fn(float *s, const float *q, const float *kt, int d, int np);
+typedef float scores_fn(float *s, const float *q, const float *kt, int d, int np, int n);
 typedef void context_fn(float *o, const float *p, const float *vh, size_t ld, int n, int d,
                         float inv);
 
-/* s[0..np) = q · kt[:, x] (kt is d x np) */
-static inline __attribute__((always_inline)) void scores_loops(float *s, const float *q,
-                                                               const float *kt, int d, int np)
+/* s[0..np) = q · kt[:, x] (kt is d x np); returns the largest of s[0..n) */
+static inline __attribute__((always_inline)) float scores_loops(float *s, const float *q,
+                                                                const float *kt, int d, int np,
+                                                                int n)
 {
     for (int x0 = 0; x0 < np; x0 += VW) {
         float acc[VW] = {0};
@@ -48,6 +49,10 @@ static inline __attribute__((always_inline)) void scores_loops(float *s, const f
         }
         memcpy(s + x0, acc, sizeof acc);
     }
+    float mx = -FLT_MAX;
+    for (int x = 0; x < n; x++)
+        mx = s[x] > mx ? s[x] : mx;
+    return mx;
 }
 
 /* o[0..d) = inv * sum_x p[x] v[x] (v's rows ld apart) */
@@ -79,8 +84,16 @@ static inline __attribute__((always_inline)) void context_loops(float *o, const 
 #define TARGET512 __attribute__((target("avx512f,fma")))
 
 /* The same sums with explicit 16-lane FMAs: GCC vectorised context_loops only partly. */
-TARGET512 static void scores_avx512(float *s, const float *q, const float *kt, int d, int np)
+/* Lanes x0 .. x0+15 that are real keys (< n). */
+TARGET512 static inline __mmask16 keys_mask(int x0, int n)
 {
+    return n - x0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - x0)) - 1);
+}
+
+TARGET512 static float scores_avx512(float *s, const float *q, const float *kt, int d, int np,
+                                     int n)
+{
+    __m512 mx = _mm512_set1_ps(-FLT_MAX);
     int x0 = 0;
     for (; x0 + 4 * VW <= np; x0 += 4 * VW) { /* four key blocks share each broadcast */
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
@@ -96,13 +109,19 @@ TARGET512 static void scores_avx512(float *s, const float *q, const float *kt, i
         _mm512_storeu_ps(s + x0 + 16, a1);
         _mm512_storeu_ps(s + x0 + 32, a2);
         _mm512_storeu_ps(s + x0 + 48, a3);
+        mx = _mm512_mask_max_ps(mx, keys_mask(x0, n), mx, a0);
+        mx = _mm512_mask_max_ps(mx, keys_mask(x0 + 16, n), mx, a1);
+        mx = _mm512_mask_max_ps(mx, keys_mask(x0 + 32, n), mx, a2);
+        mx = _mm512_mask_max_ps(mx, keys_mask(x0 + 48, n), mx, a3);
     }
     for (; x0 < np; x0 += VW) {
         __m512 a = _mm512_setzero_ps();
         for (int c = 0; c < d; c++)
             a = _mm512_fmadd_ps(_mm512_set1_ps(q[c]), _mm512_loadu_ps(kt + (size_t)c * np + x0), a);
         _mm512_storeu_ps(s + x0, a);
+        mx = _mm512_mask_max_ps(mx, keys_mask(x0, n), mx, a);
     }
+    return _mm512_reduce_max_ps(mx);
 }
 
 TARGET512 static void context_avx512(float *o, const float *p, const float *vh, size_t ld, int n,
@@ -110,18 +129,22 @@ TARGET512 static void context_avx512(float *o, const float *p, const float *vh, 
 {
     for (int c0 = 0; c0 < d; c0 += VW) {
         __mmask16 m = d - c0 >= VW ? (__mmask16)0xffff : (__mmask16)((1u << (d - c0)) - 1);
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         int x = 0;
-        for (; x + 2 <= n; x += 2) { /* two chains for the FMA latency */
-            a0 = _mm512_fmadd_ps(_mm512_set1_ps(p[x]),
-                                 _mm512_maskz_loadu_ps(m, vh + (size_t)x * ld + c0), a0);
-            a1 = _mm512_fmadd_ps(_mm512_set1_ps(p[x + 1]),
-                                 _mm512_maskz_loadu_ps(m, vh + (size_t)(x + 1) * ld + c0), a1);
+        for (; x + 4 <= n; x += 4) { /* four chains: the FMA latency, not its rate, bound two */
+            const float *v = vh + (size_t)x * ld + c0;
+            a0 = _mm512_fmadd_ps(_mm512_set1_ps(p[x]), _mm512_maskz_loadu_ps(m, v), a0);
+            a1 = _mm512_fmadd_ps(_mm512_set1_ps(p[x + 1]), _mm512_maskz_loadu_ps(m, v + ld), a1);
+            a2 = _mm512_fmadd_ps(_mm512_set1_ps(p[x + 2]), _mm512_maskz_loadu_ps(m, v + 2 * ld),
+                                 a2);
+            a3 = _mm512_fmadd_ps(_mm512_set1_ps(p[x + 3]), _mm512_maskz_loadu_ps(m, v + 3 * ld),
+                                 a3);
         }
-        if (x < n)
+        for (; x < n; x++)
             a0 = _mm512_fmadd_ps(_mm512_set1_ps(p[x]),
                                  _mm512_maskz_loadu_ps(m, vh + (size_t)x * ld + c0), a0);
-        _mm512_mask_storeu_ps(o + c0, m, _mm512_mul_ps(_mm512_add_ps(a0, a1), _mm512_set1_ps(inv)));
+        a0 = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
+        _mm512_mask_storeu_ps(o + c0, m, _mm512_mul_ps(a0, _mm512_set1_ps(inv)));
     }
 }
 
@@ -157,10 +180,7 @@ static inline __attribute__((always_inline)) void head_body(attn_job *j, int tas
     }
     for (int t = 0; t < L; t++) {
         const float *q = base + (size_t)t * ld + h * d;
-        scores(s, q, kt, d, np);
-        float mx = -FLT_MAX;
-        for (int x = 0; x < n; x++)
-            mx = s[x] > mx ? s[x] : mx;
+        float mx = scores(s, q, kt, d, np, n);
         float inv = 1.0f / j->k->exp_sub_sum(s, n, mx);
         context(obase + (size_t)t * hd, s, vh, (size_t)ld, n, d, inv);
     }
@@ -173,10 +193,11 @@ TARGET512 static void head_avx512(void *ctx, int task)
     head_body(ctx, task, scores_avx512, context_avx512);
 }
 
-__attribute__((target("avx2,fma"))) static void scores_avx2(float *s, const float *q,
-                                                            const float *kt, int d, int np)
+__attribute__((target("avx2,fma"))) static float scores_avx2(float *s, const float *q,
+                                                             const float *kt, int d, int np,
+                                                             int n)
 {
-    scores_loops(s, q, kt, d, np);
+    return scores_loops(s, q, kt, d, np, n);
 }
 
 __attribute__((target("avx2,fma"))) static void context_avx2(float *o, const float *p,
@@ -193,9 +214,9 @@ __attribute__((target("avx2,fma"))) static void head_avx2(void *ctx, int task)
 
 #endif
 
-static void scores_generic(float *s, const float *q, const float *kt, int d, int np)
+static float scores_generic(float *s, const float *q, const float *kt, int d, int np, int n)
 {
-    scores_loops(s, q, kt, d, np);
+    return scores_loops(s, q, kt, d, np, n);
 }
 
 static void context_generic(float *o, const float *p, const float *vh, size_t ld, int n, int d,
