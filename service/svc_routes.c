@@ -74,7 +74,8 @@ static void handle_health(svc_call *call)
     svc_server *srv = call->srv;
     int ready = srv->ready ? 1 : 0;
     if (!srv->health[ready])
-        srv->health[ready] = svc_shape_health(ready, srv->device, &srv->health_len[ready]);
+        srv->health[ready] = svc_shape_health(ready, srv->device, srv->device_choice,
+                                               &srv->health_len[ready]);
     if (!srv->health[ready]) {
         svc_respond_detail(call, 500, "out of memory");
         return;
@@ -188,7 +189,7 @@ static void respond_info(svc_call *call)
     svc_models_loaded_labels(srv, &labels, &n_labels);
     svc_info_view v = {srv->device, (const char *const *)labels, n_labels, srv->version,
                        vkb_vulkan_loader_version(), srv->inventory.devices,
-                       srv->inventory.n_devices, &es};
+                       srv->inventory.n_devices, &es, srv->device_choice};
     size_t len;
     char *body = svc_shape_info(&v, &len);
     vkb_engine_free_names(labels, n_labels);

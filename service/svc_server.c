@@ -272,6 +272,10 @@ static void describe_device(svc_server *srv)
     }
     if (!srv->device[0])
         snprintf(srv->device, sizeof(srv->device), "%s", srv->cfg.device);
+    if (es.device_choice[0])
+        snprintf(srv->device_choice, sizeof(srv->device_choice), "%s", es.device_choice);
+    else
+        snprintf(srv->device_choice, sizeof(srv->device_choice), "asked for: %s", srv->cfg.device);
 }
 
 static void setup_h2o(svc_server *srv)
@@ -370,9 +374,10 @@ int vkb_service_run(const vkb_service_config *cfg)
 
     printf("vkbridge listening on %s://%s:%d\n", srv->ssl ? "https" : "http", cfg->host, srv->port);
     fflush(stdout);
-    vkb_log(VKB_LOG_INFO, "listening on %s://%s:%d (%s), device %s, %d compute slots",
+    vkb_log(VKB_LOG_INFO, "listening on %s://%s:%d (%s), device %s (%s), %d compute slots",
             srv->ssl ? "https" : "http", cfg->host, srv->port,
-            srv->ssl ? "HTTP/1.1, h2 via ALPN" : "HTTP/1.1, h2c", srv->device, cfg->max_concurrent);
+            srv->ssl ? "HTTP/1.1, h2 via ALPN" : "HTTP/1.1, h2c", srv->device, srv->device_choice,
+            cfg->max_concurrent);
 
     while (!loop_done(srv)) {
         h2o_evloop_run(srv->loop, INT32_MAX);

@@ -171,6 +171,7 @@ struct svc_server {
 
     int ready;                          /* start-up models loaded: /health 200 */
     char device[128];                   /* engine device ids for /health and /info */
+    char device_choice[288];            /* which device and why (vkb_backend_choice) */
     char *openapi;                      /* built once */
     svc_docs docs;                      /* the /docs page and its local Swagger UI copy */
     size_t openapi_len;

@@ -113,9 +113,11 @@ char *svc_shape_openai_embeddings(const float *vecs, int n, int dim, int base64,
     return svc_buf_take(&b, len);
 }
 
-char *svc_shape_health(int ready, const char *device, size_t *len)
+char *svc_shape_health(int ready, const char *device, const char *choice, size_t *len)
 {
-    return dump(json_pack("{ssss}", "status", ready ? "ok" : "loading", "device", device), len);
+    return dump(json_pack("{ssssss}", "status", ready ? "ok" : "loading", "device", device,
+                          "device_choice", choice ? choice : ""),
+                len);
 }
 
 /* "2026-01-02T03:04:05.678Z" */
@@ -231,6 +233,7 @@ char *svc_shape_info(const svc_info_view *v, size_t *len)
     json_t *root = json_object();
     json_object_set_new(root, "device", json_string(v->device));
     json_object_set_new(root, "device_name", json_string(names));
+    json_object_set_new(root, "device_choice", json_string(v->device_choice ? v->device_choice : ""));
     json_object_set_new(root, "vram_total_mb", json_real(mib(total)));
     json_object_set_new(root, "vram_used_mb", json_real(mib(used)));
     json_object_set_new(root, "pytorch_version",

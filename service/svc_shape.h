@@ -27,8 +27,9 @@ void svc_truncate_renormalise(float *vecs, int n, int dim, int keep);
 char *svc_shape_openai_embeddings(const float *vecs, int n, int dim, int base64,
                                   const char *model, long prompt_tokens, size_t *len);
 
-/* /health: {"status":"ok"|"loading","device":..} */
-char *svc_shape_health(int ready, const char *device, size_t *len);
+/* /health: {"status":"ok"|"loading","device":..,"device_choice":..}; choice says which device
+ * and why ("auto: cpu, the CPU backend; ..." or "asked for: vulkan:0") */
+char *svc_shape_health(int ready, const char *device, const char *choice, size_t *len);
 
 /* One running job for /status. */
 typedef struct svc_job_view {
@@ -59,6 +60,7 @@ typedef struct svc_info_view {
     const vkb_device_info *devices; /* every physical device (may be 0 of them) */
     int n_devices;
     const vkb_engine_stats *engine; /* which devices the engine uses, bytes in use */
+    const char *device_choice;   /* which device and why (as /health); NULL: "" */
 } svc_info_view;
 
 /* /info: the original keys (device, device_name, vram_total_mb, vram_used_mb,

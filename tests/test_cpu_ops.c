@@ -7,6 +7,7 @@
 #include "vkb_runtime.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,7 +66,24 @@ static double act_ref(double x, vkb_act act)
     return x;
 }
 
-static void test_matmul(int M, int N, int K, vkb_act act, int use_bias, int use_res, int f16)
+/* W as a matmul weight (vkb_weight_new): the backend stores it as its kernels read it
+ * (panels of the kernel table's width when K % 4 == 0); written in chunks of two row steps so
+ * a block boundary falls inside the upload loop. */
+static vkb_tensor *weight_tensor(const void *w, int N, int K, vkb_dtype dt)
+{
+    vkb_tensor *t = vkb_weight_new(cpu, dt, N, K);
+    size_t row_bytes = (size_t)K * vkb_dtype_size(dt);
+    int chunk = 2 * vkb_weight_row_step(t);
+    for (int r = 0; r < N; r += chunk) {
+        int n = N - r < chunk ? N - r : chunk;
+        CHECK(vkb_weight_upload_rows(t, r, n, (const char *)w + (size_t)r * row_bytes) == VKB_OK,
+              "weight upload rows %d..%d", r, r + n);
+    }
+    return t;
+}
+
+static void test_matmul_w(int M, int N, int K, vkb_act act, int use_bias, int use_res, int f16,
+                          int as_weight)
 {
     float *x = rand_vec((size_t)M * K, -1, 1), *w = rand_vec((size_t)N * K, -1, 1);
     float *bias = rand_vec(N, -1, 1), *r = rand_vec((size_t)M * N, -1, 1);
@@ -78,11 +96,15 @@ static void test_matmul(int M, int N, int K, vkb_act act, int use_bias, int use_
             h[i] = vkb_f32_to_f16(w[i]);
             w[i] = vkb_f16_to_f32(h[i]); /* the reference sees the rounded weights */
         }
-        W = vkb_tensor_new(cpu, VKB_F16, (size_t)N * K);
-        vkb_tensor_upload(W, 0, h, (size_t)N * K);
+        if (as_weight) {
+            W = weight_tensor(h, N, K, VKB_F16);
+        } else {
+            W = vkb_tensor_new(cpu, VKB_F16, (size_t)N * K);
+            vkb_tensor_upload(W, 0, h, (size_t)N * K);
+        }
         free(h);
     } else {
-        W = upload_f32(w, (size_t)N * K);
+        W = as_weight ? weight_tensor(w, N, K, VKB_F32) : upload_f32(w, (size_t)N * K);
     }
     int rc = vkb_op_matmul(cpu, Y, X, W, use_bias ? Bt : NULL, use_res ? R : NULL, M, N, K, act);
     CHECK(rc == VKB_OK, "matmul rc %d", rc);
@@ -97,11 +119,16 @@ static void test_matmul(int M, int N, int K, vkb_act act, int use_bias, int use_
             ref[(size_t)m * N + n] = (float)(s + (use_res ? r[(size_t)m * N + n] : 0));
         }
     double e = tl_rel_err(y, ref, (size_t)M * N);
-    CHECK(e <= 1e-5, "matmul %dx%dx%d act %d bias %d res %d f16 %d: rel err %g", M, N, K, act,
-          use_bias, use_res, f16, e);
+    CHECK(e <= 1e-5, "matmul %dx%dx%d act %d bias %d res %d f16 %d weight %d: rel err %g", M, N,
+          K, act, use_bias, use_res, f16, as_weight, e);
     free(x), free(w), free(bias), free(r), free(y), free(ref);
     vkb_tensor_free(X), vkb_tensor_free(W), vkb_tensor_free(Bt), vkb_tensor_free(R);
     vkb_tensor_free(Y);
+}
+
+static void test_matmul(int M, int N, int K, vkb_act act, int use_bias, int use_res, int f16)
+{
+    test_matmul_w(M, N, K, act, use_bias, use_res, f16, 0);
 }
 
 static void test_attention(int B, int L, int H, int d)
@@ -334,6 +361,7 @@ int main(void)
         CHECK(0, "cpu backend: %s", err);
         return tl_finish();
     }
+    printf("device: %s\n", vkb_backend_device_name(cpu));
     tl_seed(42);
     int shapes[][3] = {{1, 1537, 383}, {7, 33, 383}, {129, 65, 17}, {4, 5, 6}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
@@ -341,9 +369,18 @@ int main(void)
             test_matmul(shapes[s][0], shapes[s][1], shapes[s][2], (vkb_act)act, act != 3, act == 0,
                         s == 1);
     test_matmul(13, 31, 37, VKB_ACT_GELU_ERF, 1, 1, 1);
+    /* Weights stored by the backend: odd rows and columns around every table's tile (8x32,
+     * 6x16, 4x16), K % 4 == 0 (panels) and not (row-major, packed per call). */
+    int wshapes[][3] = {{1, 33, 388}, {17, 97, 132}, {9, 1536, 384}, {70, 31, 20}, {5, 45, 37}};
+    for (size_t s = 0; s < sizeof wshapes / sizeof wshapes[0]; s++)
+        for (int act = VKB_ACT_NONE; act <= VKB_ACT_RELU; act++)
+            test_matmul_w(wshapes[s][0], wshapes[s][1], wshapes[s][2], (vkb_act)act, act != 3,
+                          act != 2, (int)(s & 1), 1);
     test_attention(3, 13, 2, 8);
     test_attention(1, 1, 3, 5);
     test_attention(2, 40, 4, 16);
+    test_attention(3, 37, 3, 32); /* d a multiple of the 16-wide blocks, keys past 32 */
+    test_attention(2, 70, 2, 20);
     test_layernorm(129, 383, 1);
     test_layernorm(7, 32, 0);
     test_embed(3, 13, 37, VKB_POS_BERT);

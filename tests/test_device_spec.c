@@ -281,6 +281,40 @@ static void check_server_refuses(const char *env_spec, const char *flag_spec, co
     CHECK(strstr(text, want) != NULL, "serve's stderr names the bad item '%s': %s", want, text);
 }
 
+/* "auto": a real GPU, else the CPU backend, never a CPU-type Vulkan device; the backend
+ * says which and why, a device opened by name says nothing. */
+static void test_auto(const vkb_device_info *info, int n)
+{
+    int gpus = 0;
+    for (int i = 0; i < n; i++)
+        gpus += strcmp(info[i].type, "cpu") != 0;
+    char one[32], why[256];
+    vkb_device_auto(one, sizeof one, why, sizeof why);
+    vkb_backend *b = NULL;
+    char err[256];
+    CHECK(vkb_backend_open("auto", &b, err, sizeof err) == VKB_OK, "auto opens: %s", err);
+    if (!b)
+        return;
+    CHECK(!strcmp(vkb_backend_choice(b), why), "the backend says auto's line: '%s' vs '%s'",
+          vkb_backend_choice(b), why);
+    CHECK(!strcmp(vkb_backend_id(b), one), "auto opened %s, chose %s", vkb_backend_id(b), one);
+    if (gpus == 0)
+        CHECK(!strcmp(one, "cpu") && strstr(why, n ? "CPU-type" : "no Vulkan device"),
+              "%d Vulkan devices, none a GPU: auto is the CPU backend (%s)", n, why);
+    else
+        CHECK(!strncmp(one, "vulkan:", 7), "a GPU: auto takes it (%s)", why);
+    printf("%s\n", why);
+    vkb_backend_close(b);
+    CHECK(vkb_backend_open("cpu", &b, err, sizeof err) == VKB_OK && !vkb_backend_choice(b)[0],
+          "a device by name has no auto line");
+    vkb_backend_close(b);
+    if (n > 0) { /* lavapipe stays reachable by name */
+        CHECK(vkb_backend_open("vulkan:0", &b, err, sizeof err) == VKB_OK &&
+                  !strcmp(vkb_backend_id(b), "vulkan:0"), "vulkan:0 opens when asked: %s", err);
+        vkb_backend_close(b);
+    }
+}
+
 int main(void)
 {
     test_grammar();
@@ -292,6 +326,7 @@ int main(void)
     char why[256];
     if (vkb_vulkan_devices(&info, &n_vulkan, why, sizeof why) != VKB_OK)
         n_vulkan = 0;
+    test_auto(info, n_vulkan);
     free(info);
     test_engine_and_service_agree(n_vulkan);
 

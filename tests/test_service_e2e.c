@@ -3,6 +3,7 @@
  * (h2 via ALPN and HTTP/1.1), results against the testdata oracle and against
  * `vkbridge embed`, and start-up failures. */
 #include "test_service_client.h"
+#include "vkb_runtime.h"
 
 #include <arpa/inet.h>
 #include <math.h>
@@ -835,6 +836,69 @@ static void test_auth(void)
     CHECK(tc_stop(&p, SIGINT, 60) == 0, "SIGINT: exit 0");
 }
 
+static int have_vulkan(void)
+{
+    vkb_device_info *info = NULL;
+    int n = 0;
+    char err[256];
+    if (vkb_vulkan_devices(&info, &n, err, sizeof err) != VKB_OK)
+        n = 0;
+    free(info);
+    return n > 0;
+}
+
+/* The default device through the real server: /health, /info and the listening line say
+ * which device "auto" chose and why; with only CPU-type Vulkan devices (lavapipe) it is the
+ * CPU backend. */
+static void test_auto_device(void)
+{
+    char dir_env[600];
+    snprintf(dir_env, sizeof(dir_env), "VKB_MODEL_DIR=%s", models_dir);
+    const char *env[] = {"MODEL_EMBED=tiny-bert", "MODEL_BERTSCORE=", dir_env, NULL};
+    const char *args[] = {NULL};
+    vkb_device_info *info = NULL;
+    int n = 0, gpus = 0;
+    char err[256];
+    if (vkb_vulkan_devices(&info, &n, err, sizeof err) != VKB_OK)
+        n = 0;
+    for (int i = 0; i < n; i++)
+        gpus += strcmp(info[i].type, "cpu") != 0;
+    free(info);
+    svc_proc p;
+    int rc = tc_start(&p, "auto", env, args);
+    CHECK(rc == 0, "server with the default device starts (rc %d)", rc);
+    if (rc != 0)
+        return;
+    CURL *h = curl_easy_init();
+    CHECK(tc_wait_ready(&p, 120, NULL), "auto server ready");
+    tc_reply r;
+    long status = tc_request(h, &p, TC_H2C, "GET", "/health", NULL, NULL, &r);
+    json_t *root = tc_json(&r);
+    const char *dev = json_string_value(json_object_get(root, "device"));
+    const char *why = json_string_value(json_object_get(root, "device_choice"));
+    CHECK(status == 200 && dev && why && !strncmp(why, "auto: ", 6), "/health says auto's choice: %s",
+          tc_body(&r));
+    if (dev && why && gpus == 0)
+        CHECK(!strcmp(dev, "cpu") && strstr(why, n ? "CPU-type" : "no Vulkan device"),
+              "no GPU (%d CPU-type Vulkan devices): auto is the CPU backend, and says why: %s", n,
+              why);
+    if (dev && gpus > 0)
+        CHECK(!strncmp(dev, "vulkan:", 7), "a GPU is there: auto takes it (%s)", dev);
+    char *line = tc_log(&p);
+    CHECK(line && why && strstr(line, why), "the start-up line says it too");
+    free(line);
+    json_decref(root);
+    tc_reply_free(&r);
+    status = tc_request(h, &p, TC_H2C, "GET", "/info", NULL, NULL, &r);
+    root = tc_json(&r);
+    CHECK(status == 200 && why && json_str_is(json_object_get(root, "device_choice"), why),
+          "/info says the same: %s", tc_body(&r));
+    json_decref(root);
+    tc_reply_free(&r);
+    curl_easy_cleanup(h);
+    CHECK(tc_stop(&p, SIGTERM, 60) == 0, "auto server: exit 0 on SIGTERM");
+}
+
 static void test_tls(void)
 {
     char cmd[2000];
@@ -853,7 +917,9 @@ static void test_tls(void)
     snprintf(key, sizeof(key), "%s/key.pem", tc_scratch());
     const char *env[] = {"MODEL_EMBED=tiny-bert", "MODEL_BERTSCORE=tiny-roberta",
                          "VKB_BERTSCORE_LAYERS=2", dir_env, NULL};
-    const char *args[] = {"--tls-cert", cert, "--tls-key", key, NULL}; /* default device: Vulkan if any */
+    /* On Vulkan when there is a device (lavapipe here: "auto" no longer picks it, so ask) */
+    const char *args[] = {"--tls-cert", cert, "--tls-key", key, "--device",
+                          have_vulkan() ? "vulkan" : "cpu", NULL};
     svc_proc p;
     int rc = tc_start(&p, "tls", env, args);
     CHECK(rc == 0 && p.tls, "TLS server starts and says https (rc %d)", rc);
@@ -1019,6 +1085,7 @@ int main(void)
         test_tls();
         if (oracle_dense)
             test_dense_kernel_families();
+        test_auto_device();
         test_startup_failures();
     }
     json_decref(oracle_bert);

@@ -76,10 +76,12 @@ static void test_openai(void)
 
 static void test_small_documents(void)
 {
-    json_t *root = parse(svc_shape_health(0, "vulkan:0", NULL));
+    json_t *root = parse(svc_shape_health(0, "vulkan:0", "asked for: vulkan:0", NULL));
     CHECK(!strcmp(json_string_value(json_object_get(root, "status")), "loading") &&
-              !strcmp(json_string_value(json_object_get(root, "device")), "vulkan:0"),
-          "health loading");
+              !strcmp(json_string_value(json_object_get(root, "device")), "vulkan:0") &&
+              !strcmp(json_string_value(json_object_get(root, "device_choice")),
+                      "asked for: vulkan:0"),
+          "health loading, device and why");
     json_decref(root);
 
     svc_job_view jobs[1] = {{7, "embed", 1700000000.1234, 40, "tiny-bert", 8, 32}};
@@ -115,11 +117,11 @@ static void test_small_documents(void)
     snprintf(es.devices[0].id, sizeof(es.devices[0].id), "vulkan:0");
     snprintf(es.devices[0].name, sizeof(es.devices[0].name), "llvmpipe");
     const char *loaded[] = {"bertscore:tiny-roberta", "embed:tiny-bert"};
-    svc_info_view iv = {"vulkan:0", loaded, 2, "0.1.0", "1.3.239", &dev, 1, &es};
+    svc_info_view iv = {"vulkan:0", loaded, 2, "0.1.0", "1.3.239", &dev, 1, &es, "auto: x"};
     root = parse(svc_shape_info(&iv, NULL));
     const char *keys[] = {"device", "device_name", "vram_total_mb", "vram_used_mb",
                           "pytorch_version", "cuda_version", "loaded_models", "runtime",
-                          "vulkan_version", "devices"};
+                          "vulkan_version", "devices", "device_choice"};
     for (size_t k = 0; k < sizeof(keys) / sizeof(*keys); k++)
         CHECK(json_object_get(root, keys[k]) != NULL, "/info has %s", keys[k]);
     CHECK(json_is_null(json_object_get(root, "cuda_version")), "cuda_version null");
@@ -137,7 +139,7 @@ static void test_small_documents(void)
     /* The CPU backend: host memory in the same fields, what the engine holds as used */
     snprintf(es.devices[0].id, sizeof(es.devices[0].id), "cpu");
     es.devices[0].bytes_in_use = 300ull << 20;
-    svc_info_view cv = {"cpu", loaded, 2, "0.1.0", "none", NULL, 0, &es};
+    svc_info_view cv = {"cpu", loaded, 2, "0.1.0", "none", NULL, 0, &es, NULL};
     root = parse(svc_shape_info(&cv, NULL));
     double host_mb = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE) / 1048576.0;
     CHECK(fabs(json_real_value(json_object_get(root, "vram_total_mb")) - host_mb) < 1 &&

@@ -13,6 +13,7 @@ const vkb_command vkb_benches[] = {
     {"tokenize", bench_tokenize, "tokens/s of the tokenizers on the golden corpora (single thread)"},
     {"encode", bench_encode, "sentence-embedding throughput of the MiniLM shape per backend"},
     {"bertscore", bench_bertscore, "BERTScore pairs/s of the MiniLM and roberta-large shapes per backend"},
+    {"compare", bench_compare, "W1/W2/W3 peer workloads through the warm engine (sentences/s, ms)"},
     {0, 0, 0},
 };
 

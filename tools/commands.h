@@ -38,6 +38,7 @@ int bench_ops(int argc, char **argv);
 int bench_tokenize(int argc, char **argv);
 int bench_encode(int argc, char **argv);
 int bench_bertscore(int argc, char **argv);
+int bench_compare(int argc, char **argv);
 
 /* Shared by the benches (tools/bench_util.c). */
 struct json_t;

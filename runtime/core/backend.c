@@ -42,18 +42,26 @@ int vkb_backend_open(const char *spec, vkb_backend **out, char *err, size_t errl
     vkb_backend *b = calloc(1, sizeof *b);
     if (!b)
         return VKB_ENOMEM;
+    char chosen[32] = "";
+    if (!strcmp(one, "auto")) {
+        vkb_device_auto(chosen, sizeof chosen, b->choice, sizeof b->choice);
+        one = chosen;
+    }
     if (!strcmp(one, "cpu")) {
         rc = cpu_backend_open(b, err, errlen);
-    } else if (!strcmp(one, "auto") || !strcmp(one, "vulkan")) {
+    } else if (!strcmp(one, "vulkan")) {
         rc = vk_backend_open(b, -1, err, errlen);
-        if (rc != VKB_OK && !strcmp(one, "auto")) {
-            vkb_log(VKB_LOG_WARN, "no usable Vulkan device (%s); using the CPU backend",
-                    err ? err : "unknown reason");
-            memset(b, 0, sizeof *b);
-            rc = cpu_backend_open(b, err, errlen);
-        }
     } else { /* "vulkan:N", N canonical digits */
         rc = vk_backend_open(b, atoi(one + strlen("vulkan:")), err, errlen);
+        if (rc != VKB_OK && chosen[0]) { /* the GPU auto chose would not open */
+            char choice[sizeof b->choice];
+            snprintf(choice, sizeof choice, "auto: cpu, the CPU backend; %s would not open (%s)",
+                     one, err ? err : "unknown reason");
+            vkb_log(VKB_LOG_WARN, "%s", choice);
+            memset(b, 0, sizeof *b);
+            memcpy(b->choice, choice, sizeof choice);
+            rc = cpu_backend_open(b, err, errlen);
+        }
     }
     if (rc != VKB_OK) {
         free(b);
@@ -75,6 +83,7 @@ void vkb_backend_close(vkb_backend *b)
 int vkb_backend_is_vulkan(const vkb_backend *b) { return b->has_info; }
 const char *vkb_backend_id(const vkb_backend *b) { return b->id; }
 const char *vkb_backend_device_name(const vkb_backend *b) { return b->device_name; }
+const char *vkb_backend_choice(const vkb_backend *b) { return b->choice; }
 const vkb_device_info *vkb_backend_device_info(const vkb_backend *b)
 {
     return b->has_info ? &b->info : NULL;

@@ -68,6 +68,7 @@ struct vkb_backend {
     const vkb_backend_ops *ops;
     char id[32];            /* "cpu", "vulkan:0" */
     char device_name[256];
+    char choice[256];       /* opened as "auto": which device and why (vkb_device_auto) */
     int has_info;
     vkb_device_info info;   /* valid when has_info */
     int supports_f16;

@@ -6,6 +6,7 @@
 #include "backend.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct span {
@@ -108,4 +109,51 @@ int vkb_device_spec_parse(const char *spec, vkb_device_spec *out, char *err, siz
             return VKB_OK;
         p = comma + 1;
     }
+}
+
+/* A real GPU first (discrete > integrated > virtual > other), else the CPU backend: a
+ * CPU-type Vulkan device (lavapipe) runs the same math slower than the CPU backend's own
+ * kernels (docs/PERF.md), so "auto" takes it only when asked for by name (vulkan:N). */
+#define VKB_VK_API_1_1 ((1u << 22) | (1u << 12)) /* VK_API_VERSION_1_1 */
+
+static int gpu_rank(const char *type)
+{
+    static const char *order[] = {"discrete", "integrated", "virtual", "other"};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(type, order[i]))
+            return i;
+    return -1; /* "cpu" */
+}
+
+void vkb_device_auto(char *one, size_t onelen, char *why, size_t whylen)
+{
+    vkb_device_info *info = NULL;
+    int n = 0, best = -1, cpu_type = -1;
+    char err[256] = "";
+    if (vkb_vulkan_devices(&info, &n, err, sizeof err) != VKB_OK)
+        n = 0;
+    for (int i = 0; i < n; i++) {
+        int r = gpu_rank(info[i].type);
+        if (r < 0 && cpu_type < 0)
+            cpu_type = i;
+        if (r >= 0 && info[i].api_version >= VKB_VK_API_1_1 &&
+            (best < 0 || r < gpu_rank(info[best].type)))
+            best = i;
+    }
+    if (best >= 0) {
+        snprintf(one, onelen, "vulkan:%d", info[best].index);
+        snprintf(why, whylen, "auto: vulkan:%d, a %s GPU (%s)", info[best].index,
+                 info[best].type, info[best].name);
+    } else if (cpu_type >= 0) {
+        snprintf(one, onelen, "cpu");
+        snprintf(why, whylen,
+                 "auto: cpu, the CPU backend; the only Vulkan device is CPU-type (vulkan:%d, %s), "
+                 "slower than the CPU backend: ask for vulkan:%d to use it",
+                 info[cpu_type].index, info[cpu_type].name, info[cpu_type].index);
+    } else {
+        snprintf(one, onelen, "cpu");
+        snprintf(why, whylen, "auto: cpu, the CPU backend; no Vulkan device (%s)",
+                 err[0] ? err : "none found");
+    }
+    free(info);
 }

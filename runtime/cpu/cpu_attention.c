@@ -1,6 +1,7 @@
 /*
- * cpu_attention.c — attention in plain C: softmax(Q K^T * scale + mask) V per batch and head,
- * sgemm on strided views of QKV.
+ * cpu_attention.c — attention: softmax(Q K^T * scale + mask) V per batch and head, on our
+ * kernels (cpu_attention_fused.c) or, with VKB_CPU_ISA=openblas, sgemm on strided views of
+ * QKV with the score matrix in a buffer.
  *
  * The reference twin of the Vulkan op (vulkan/vk_attention.c), tested against naive
  * double-precision loops in tests/test_cpu_ops.c; layouts and semantics are in vkb_runtime.h.
@@ -38,6 +39,9 @@ int cpu_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
     const int32_t *len = cpu_i32(lengths);
     const int hd = H * d, ld_in = 3 * hd;
     const float scale = 1.0f / sqrtf((float)d);
+    const cpu_kernels *k = cpu_kernels_get();
+    if (k->isa != CPU_ISA_OPENBLAS)
+        return cpu_attention_fused(k, out, in, len, B, L, H, d, scale);
     float *scores = malloc(sizeof(float) * (size_t)L * L); // (L queries, len keys)
     if (!scores)
         return VKB_ENOMEM;
@@ -65,4 +69,3 @@ int cpu_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
     return VKB_OK;
 }
 
-/* y = (x - mean) / sqrt(var + eps) * g + beta over one row; sums in double. */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* y = (x - mean) / sqrt(var + eps) * g + beta over one row; sums in double. */
 void cpu_layernorm_row(float *y, const float *x, const float *g, const float *beta, int n,
                        float eps)
 {

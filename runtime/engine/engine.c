@@ -35,8 +35,9 @@ static int add_device(vkb_engine *e, const char *spec, char *err, size_t errlen)
         vkb_set_err(err, errlen, "out of memory");
         return VKB_ENOMEM;
     }
-    vkb_log(VKB_LOG_INFO, "engine: device %d is %s (%s)", d->index, vkb_backend_id(d->b),
-            vkb_backend_device_name(d->b));
+    vkb_log(VKB_LOG_INFO, "engine: device %d is %s (%s)%s%s", d->index, vkb_backend_id(d->b),
+            vkb_backend_device_name(d->b), vkb_backend_choice(d->b)[0] ? "; " : "",
+            vkb_backend_choice(d->b));
     return VKB_OK;
 }
 
@@ -164,6 +165,8 @@ void vkb_engine_get_stats(vkb_engine *e, vkb_engine_stats *out)
     out->n_devices = e->n_devices;
     for (int i = 0; i < e->n_devices; i++) {
         const engine_device *d = &e->devices[i];
+        if (!out->device_choice[0])
+            snprintf(out->device_choice, sizeof out->device_choice, "%s", vkb_backend_choice(d->b));
         snprintf(out->devices[i].id, sizeof out->devices[i].id, "%s", vkb_backend_id(d->b));
         snprintf(out->devices[i].name, sizeof out->devices[i].name, "%s",
                  vkb_backend_device_name(d->b));

@@ -122,8 +122,10 @@ int vkb_vulkan_sync_hazards(void);
 
 typedef struct vkb_backend vkb_backend;
 
-/* spec: one item of the device-spec grammar below: "cpu", "vulkan" / "auto" (best device:
- * discrete > integrated > virtual > cpu), "vulkan:N"; NULL or "" is "auto". "auto" falls back to the CPU backend with one log line when Vulkan is absent.
+/* spec: one item of the device-spec grammar below: "cpu", "vulkan" (best Vulkan device:
+ * discrete > integrated > virtual > cpu), "vulkan:N", "auto"; NULL or "" is "auto".
+ * "auto" is vkb_device_auto's choice: a real GPU, else the CPU backend (never a CPU-type
+ * Vulkan device such as lavapipe: the CPU backend is faster; ask for it as vulkan:N).
  * Opening the same Vulkan device twice gives two independent backends (two replicas). */
 int vkb_backend_open(const char *spec, vkb_backend **out, char *err, size_t errlen);
 void vkb_backend_close(vkb_backend *b);
@@ -131,6 +133,12 @@ int vkb_backend_is_vulkan(const vkb_backend *b);
 /* "cpu" or "vulkan:0"; and a human name ("llvmpipe (LLVM 15.0.6, 256 bits)"). */
 const char *vkb_backend_id(const vkb_backend *b);
 const char *vkb_backend_device_name(const vkb_backend *b);
+/* Opened as "auto": "auto: <device>, <why>" (vkb_device_auto); "" when opened by name. */
+const char *vkb_backend_choice(const vkb_backend *b);
+/* What "auto" opens on this machine: "vulkan:N" (the best real GPU: discrete > integrated >
+ * virtual) or "cpu" (no GPU; a CPU-type Vulkan device is not taken), into one; the line
+ * saying which and why, into why. */
+void vkb_device_auto(char *one, size_t onelen, char *why, size_t whylen);
 /* NULL for the CPU backend. */
 const vkb_device_info *vkb_backend_device_info(const vkb_backend *b);
 /* Whether f16 weight tensors are usable here (16-bit storage on Vulkan; always on the CPU). */
@@ -464,6 +472,7 @@ typedef struct vkb_engine_stats {
              int queued; int busy;
              uint64_t batches;  /* device batches this device ran */
            } devices[VKB_MAX_DEVICES];
+    char device_choice[256];   /* device "auto": which device and why (vkb_backend_choice) */
 } vkb_engine_stats;
 void vkb_engine_get_stats(vkb_engine *e, vkb_engine_stats *out);
 
