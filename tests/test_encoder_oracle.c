@@ -1,7 +1,7 @@
 /*
  * test_encoder_oracle.c — the encoder against the independent reference outputs in
- * testdata/oracle/{tiny-bert,tiny-roberta}.json, on the CPU backend and on Vulkan when a
- * device exists:
+ * testdata/oracle/{tiny-bert,tiny-roberta,tiny-distilbert,tiny-mpnet}.json, on the CPU
+ * backend and on Vulkan when a device exists:
  *   - hidden_states[0..n] of the oracle's input_ids, the batch as given and one text at a
  *     time (batching must not move any number by more than 1e-6);
  *   - sentence embeddings from the oracle's input_ids (the encoder alone), batched and one at
@@ -229,9 +229,13 @@ static void check_facts(const vkb_model *m, json_t *oracle, const char *name)
 {
     json_t *cfg = json_object_get(oracle, "config"), *emb = json_object_get(oracle, "embeddings");
     const vkb_model_facts *f = model_facts(m);
-    CHECK(f->hidden == json_integer_value(json_object_get(cfg, "hidden_size")), "%s hidden", name);
-    CHECK(f->num_layers == json_integer_value(json_object_get(cfg, "num_hidden_layers")),
-          "%s layers", name);
+    /* DistilBERT spells them dim and n_layers */
+    json_t *hidden = json_object_get(cfg, "hidden_size"), *layers =
+                     json_object_get(cfg, "num_hidden_layers");
+    hidden = hidden ? hidden : json_object_get(cfg, "dim");
+    layers = layers ? layers : json_object_get(cfg, "n_layers");
+    CHECK(f->hidden == json_integer_value(hidden), "%s hidden", name);
+    CHECK(f->num_layers == json_integer_value(layers), "%s layers", name);
     CHECK(f->max_seq_length == json_integer_value(json_object_get(emb, "max_seq_length")),
           "%s max_seq_length %d", name, f->max_seq_length);
     CHECK(f->dim == (int)json_array_size(json_array_get(json_object_get(emb, "embeddings"), 0)),
@@ -256,8 +260,18 @@ static void run_model(const char *td, const char *name, const char *const *devic
         check_facts(m, oracle, name);
         check_bertscore_tokens(m, json_object_get(oracle, "bertscore"), name);
         for (int d = 0; d < nd; d++) {
+            /* "vulkan/gpu", "vulkan/cpu": Vulkan with VKB_KERNELS forcing a kernel family */
+            char spec[32];
+            snprintf(spec, sizeof spec, "%s", devices[d]);
+            char *kernels = strchr(spec, '/');
+            if (kernels) {
+                *kernels++ = 0;
+                setenv("VKB_KERNELS", kernels, 1);
+            }
             vkb_backend *b = NULL;
-            if (vkb_backend_open(devices[d], &b, err, sizeof err) != 0) {
+            rc = vkb_backend_open(spec, &b, err, sizeof err);
+            unsetenv("VKB_KERNELS");
+            if (rc != 0) {
                 printf("SKIP %s on %s: %s\n", name, devices[d], err);
                 continue;
             }
@@ -265,7 +279,8 @@ static void run_model(const char *td, const char *name, const char *const *devic
             rc = model_replica_create(m, b, &r, err, sizeof err);
             if (CHECK(rc == 0, "replica on %s: %s", devices[d], err)) {
                 char tag[128];
-                snprintf(tag, sizeof tag, "%s@%s", name, vkb_backend_id(b));
+                snprintf(tag, sizeof tag, "%s@%s%s%s", name, vkb_backend_id(b),
+                         kernels ? " kernels=" : "", kernels ? kernels : "");
                 check_hidden_states(r, json_object_get(oracle, "hidden_states"), tag);
                 check_embeddings(r, json_object_get(oracle, "embeddings"), tag);
             }
@@ -285,6 +300,10 @@ int main(void)
     const char *devices[] = {"cpu", "vulkan"};
     run_model(td, "tiny-bert", devices, 2);
     run_model(td, "tiny-roberta", devices, 2);
+    /* The later families on both Vulkan kernel families (lavapipe picks the texel ones). */
+    const char *all_kernels[] = {"cpu", "vulkan/cpu", "vulkan/gpu"};
+    run_model(td, "tiny-distilbert", all_kernels, 3); /* no token types, its own names */
+    run_model(td, "tiny-mpnet", all_kernels, 3);      /* relative-position bias, 148 tokens */
     CHECK(vkb_vulkan_validation_errors() == 0, "Vulkan validation errors: %d",
           vkb_vulkan_validation_errors());
     return tl_finish();

@@ -26,7 +26,8 @@ static inline const int32_t *cpu_i32(const vkb_tensor *t)
 int cpu_matmul(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *W,
                const vkb_tensor *bias, const vkb_tensor *R, int M, int N, int K, vkb_act act);
 int cpu_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
-                  const vkb_tensor *lengths, int B, int L, int H, int d);
+                  const vkb_tensor *lengths, int B, int L, int H, int d,
+                  const vkb_attn_desc *desc);
 int cpu_layernorm(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *R,
                   const vkb_tensor *gamma, const vkb_tensor *beta, int rows, int cols, float eps);
 int cpu_embed(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *ids, const vkb_tensor *lengths,

@@ -85,19 +85,29 @@ static void softmax_row(float *x, int n)
         x[j] *= inv;
 }
 
-// qkv is (B*L, 3*H*d), ctx is (B*L, H*d); per (b,h): ctx = softmax(Q Kᵀ/√d) V over real keys
+// qkv is (B*L, 3*H*d), ctx is (B*L, H*d); per (b,h): ctx = softmax(Q Kᵀ·scale + bias) V over
+// real keys; bias[row(t, j), h] from desc's table (row(t, j) in rows, (L, L)), or none.
 int cpu_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
-                  const vkb_tensor *lengths, int B, int L, int H, int d)
+                  const vkb_tensor *lengths, int B, int L, int H, int d,
+                  const vkb_attn_desc *desc)
 {
     (void)b;
     const float *in = cpu_f32(qkv);
     float *out = cpu_f32_mut(ctx);
     const int32_t *len = cpu_i32(lengths);
     const int hd = H * d, ld_in = 3 * hd;
-    const float scale = 1.0f / sqrtf((float)d);
+    const float scale = desc && desc->scale > 0 ? desc->scale : 1.0f / sqrtf((float)d);
+    const float *bias = desc && desc->bias ? cpu_f32(desc->bias) : NULL;
     float *scores = malloc(sizeof(float) * (size_t)L * L); // (L queries, len keys)
-    if (!scores)
+    int *rows = bias ? malloc(sizeof(int) * (size_t)L * L) : NULL;
+    if (!scores || (bias && !rows)) {
+        free(scores);
+        free(rows);
         return VKB_ENOMEM;
+    }
+    for (int t = 0; bias && t < L; t++)
+        for (int j = 0; j < L; j++)
+            rows[(size_t)t * L + j] = vkb_attn_bias_row(desc, t, j);
     for (int bi = 0; bi < B; bi++) {
         int n = len[bi] < 0 ? 0 : len[bi] > L ? L : len[bi];
         const float *base = in + (size_t)bi * L * ld_in;
@@ -112,6 +122,9 @@ int cpu_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, n, d, scale, q, ld_in, k,
                         ld_in, 0.0f, scores, n);
+            for (int t = 0; bias && t < L; t++)
+                for (int j = 0; j < n; j++)
+                    scores[(size_t)t * n + j] += bias[(size_t)rows[(size_t)t * L + j] * H + h];
             for (int t = 0; t < L; t++)
                 softmax_row(scores + (size_t)t * n, n);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, d, n, 1.0f, scores, n, v,
@@ -119,6 +132,7 @@ int cpu_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
         }
     }
     free(scores);
+    free(rows);
     return VKB_OK;
 }
 
@@ -134,7 +148,7 @@ static void layernorm_row(float *y, const float *x, const float *g, const float 
         v += (x[i] - mean) * (x[i] - mean);
     double inv = 1.0 / sqrt(v / n + eps);
     for (int i = 0; i < n; i++)
-        y[i] = (float)((x[i] - mean) * inv) * g[i] + beta[i];
+        y[i] = (float)((x[i] - mean) * inv) * g[i] + (beta ? beta[i] : 0.0f);
 }
 
 // Y, X, R are (rows, cols); gamma, beta are (cols)
@@ -143,7 +157,7 @@ int cpu_layernorm(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_
 {
     (void)b;
     const float *x = cpu_f32(X), *r = R ? cpu_f32(R) : NULL;
-    const float *g = cpu_f32(gamma), *be = cpu_f32(beta);
+    const float *g = cpu_f32(gamma), *be = beta ? cpu_f32(beta) : NULL;
     float *y = cpu_f32_mut(Y);
     float *sum = malloc(sizeof(float) * cols);
     if (!sum)
@@ -170,8 +184,10 @@ int cpu_embed(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *ids, const vkb_te
 {
     (void)b;
     const int32_t *id = cpu_i32(ids), *len = cpu_i32(lengths);
-    const float *wt = cpu_f32(word), *pt = cpu_f32(pos), *tt = cpu_f32(type);
-    const float *g = cpu_f32(gamma), *be = cpu_f32(beta);
+    /* pos, type, beta may be NULL: that term is left out */
+    const float *wt = cpu_f32(word), *pt = pos ? cpu_f32(pos) : NULL;
+    const float *tt = type ? cpu_f32(type) : NULL;
+    const float *g = cpu_f32(gamma), *be = beta ? cpu_f32(beta) : NULL;
     float *y = cpu_f32_mut(Y);
     size_t vocab = word->n / (size_t)C;
     float *sum = malloc(sizeof(float) * C);
@@ -189,9 +205,9 @@ int cpu_embed(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *ids, const vkb_te
             int p = t;
             if (pos_mode == VKB_POS_ROBERTA)
                 p = t < len[bi] ? pad_id + 1 + t : pad_id;
-            const float *w = wt + (size_t)tok * C, *pp = pt + (size_t)p * C;
+            const float *w = wt + (size_t)tok * C, *pp = pt ? pt + (size_t)p * C : NULL;
             for (int c = 0; c < C; c++)
-                sum[c] = w[c] + pp[c] + tt[c];
+                sum[c] = w[c] + (pp ? pp[c] : 0.0f) + (tt ? tt[c] : 0.0f);
             layernorm_row(y + row * C, sum, g, be, C, eps);
         }
     }

@@ -201,7 +201,8 @@ typedef struct {
 enum { ATT_QB = 64, ATT_KT = 32, ATTT_KT = 8, ATT_MAX_D = 256 };
 
 int vk_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
-                 const vkb_tensor *lengths, int B, int L, int H, int d)
+                 const vkb_tensor *lengths, int B, int L, int H, int d,
+                 const vkb_attn_desc *desc)
 {
     vk_ctx *c = vk_ctx_of(b);
     /* One invocation keeps a query row and its output in registers, unrolled over d. */
@@ -224,10 +225,16 @@ int vk_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
     uint32_t kt = ATT_KT;
     while (kt > 1 && 2 * kt * (uint32_t)d * sizeof(float) > b->info.max_shared_memory)
         kt /= 2;
-    uint32_t spec_tiled[] = {(uint32_t)d, ATT_QB, kt};
+    /* The position bias is a specialization constant: without one the pipeline is BERT's. */
+    uint32_t rule = desc ? (uint32_t)desc->rule : VKB_ATTN_BIAS_NONE;
+    uint32_t nbuckets = rule ? (uint32_t)desc->buckets : 32, maxdist = rule ? (uint32_t)desc->max_distance : 128;
+    float scale = desc && desc->scale > 0 ? desc->scale : 1.0f / sqrtf((float)d);
+    uint32_t spec_tiled[] = {(uint32_t)d, ATT_QB, kt, rule, nbuckets, maxdist};
     uint32_t lanes = texel_lanes(c);
-    uint32_t spec_texel[] = {(uint32_t)d, ATTT_KT, (uint32_t)vec4, lanes, lanes};
-    vk_bind binds[4];
+    uint32_t spec_texel[] = {(uint32_t)d, ATTT_KT, (uint32_t)vec4, lanes, lanes, rule, nbuckets,
+                             maxdist};
+    const vkb_tensor *bias = rule ? desc->bias : NULL;
+    vk_bind binds[5];
     vk_op_begin(c, "attention");
     int rc = VKB_OK;
     if (texel) {
@@ -236,13 +243,17 @@ int vk_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
             rc = vk_bind_texel(c, lengths, VK_VIEW_R32I, &binds[1]);
         if (rc == VKB_OK)
             rc = vk_bind_out_images(c, ctx, vec4, &binds[2]);
+        if (rc == VKB_OK) /* NULL: the dummy, never read (BIAS = 0) */
+            rc = vk_bind_texel(c, bias, VK_VIEW_R32F, &binds[4]);
     } else {
         rc = vk_bind_whole(c, lengths, 0, &binds[1]);
+        if (rc == VKB_OK)
+            rc = vk_bind_whole(c, bias, 0, &binds[3]);
     }
     for (size_t b0 = 0; rc == VKB_OK && b0 < (size_t)B; b0 += chunk) {
         size_t nb = min_size(chunk, (size_t)B - b0);
         attention_push p = {.L = (uint32_t)L, .H = (uint32_t)H,
-                            .scale = 1.0f / sqrtf((float)d), .b0 = (uint32_t)b0};
+                            .scale = scale, .b0 = (uint32_t)b0};
         if (texel) {
             p.qkv_off = (uint32_t)(b0 * L * in_row);
             p.ctx_off = (uint32_t)(b0 * L * out_row);
@@ -254,10 +265,10 @@ int vk_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
                                      &p.ctx_off);
         }
         if (rc == VKB_OK && texel)
-            rc = vk_dispatch(c, VK_K_ATTENTION_TEXEL, spec_texel, 5, binds, 4, &p, sizeof p,
+            rc = vk_dispatch(c, VK_K_ATTENTION_TEXEL, spec_texel, 8, binds, 5, &p, sizeof p,
                              div_up(L, lanes), (uint32_t)H, (uint32_t)nb);
         else if (rc == VKB_OK)
-            rc = vk_dispatch(c, VK_K_ATTENTION, spec_tiled, 3, binds, 3, &p, sizeof p,
+            rc = vk_dispatch(c, VK_K_ATTENTION, spec_tiled, 6, binds, 4, &p, sizeof p,
                              div_up(L, ATT_QB), (uint32_t)H, (uint32_t)nb);
     }
     vk_op_end(c);
@@ -290,7 +301,7 @@ static int layernorm_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const 
     int vec4 = cols % 4 == 0;
     vk_view_format f = vec4 ? VK_VIEW_RGBA32F : VK_VIEW_R32F;
     const uint32_t spec[] = {texel_lanes(c), (uint32_t)vec4, layernorm_chunks(c, cols), R != NULL,
-                             !c->fixed_subgroup};
+                             !c->fixed_subgroup, beta != NULL};
     size_t chunk = min_size(vk_rows_per_binding(c, sizeof(float) * (size_t)cols),
                             c->max_groups[0]);
     vk_bind binds[5];
@@ -308,7 +319,7 @@ static int layernorm_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const 
                             .rows = (uint32_t)rc_rows};
         rc = vk_bind_storage(c, Y, r0 * cols, rc_rows * cols, 1, &binds[4], &p.y_off);
         if (rc == VKB_OK)
-            rc = vk_dispatch(c, VK_K_LAYERNORM_TEXEL, spec, 5, binds, 5, &p, sizeof p,
+            rc = vk_dispatch(c, VK_K_LAYERNORM_TEXEL, spec, 6, binds, 5, &p, sizeof p,
                              (uint32_t)rc_rows, 1, 1);
     }
     return rc;
@@ -318,7 +329,7 @@ static int layernorm_tiled(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const 
                            const vkb_tensor *gamma, const vkb_tensor *beta, int rows, int cols,
                            float eps)
 {
-    const uint32_t spec[] = {LN_WG};
+    const uint32_t spec[] = {LN_WG, beta != NULL};
     size_t chunk = min_size(vk_rows_per_binding(c, sizeof(float) * (size_t)cols),
                             c->max_groups[0]);
     vk_bind binds[5];
@@ -335,7 +346,7 @@ static int layernorm_tiled(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const 
         if (rc == VKB_OK)
             rc = vk_bind_storage(c, Y, r0 * cols, n * cols, 1, &binds[4], &p.y_off);
         if (rc == VKB_OK)
-            rc = vk_dispatch(c, VK_K_LAYERNORM, spec, 1, binds, 5, &p, sizeof p, (uint32_t)n, 1,
+            rc = vk_dispatch(c, VK_K_LAYERNORM, spec, 2, binds, 5, &p, sizeof p, (uint32_t)n, 1,
                              1);
     }
     return rc;
