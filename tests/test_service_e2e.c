@@ -11,6 +11,8 @@
 
 static char models_dir[512], baseline_dir[512];
 static json_t *oracle_bert, *oracle_roberta;
+/* The model families added later (model_family.c), checked the same way; NULL without the files. */
+static json_t *oracle_distilbert, *oracle_mpnet;
 
 static int json_str_is(json_t *v, const char *want)
 {
@@ -557,6 +559,12 @@ static void test_plain_server(void)
         check_embed_oracle(h, &p, proto, oracle_roberta, "tiny-roberta"); /* loaded on demand */
         check_bertscore_oracle(h, &p, proto, oracle_bert);
         check_bertscore_oracle(h, &p, proto, oracle_roberta);
+        if (oracle_distilbert && oracle_mpnet) {
+            check_embed_oracle(h, &p, proto, oracle_distilbert, "tiny-distilbert");
+            check_embed_oracle(h, &p, proto, oracle_mpnet, "tiny-mpnet");
+            check_bertscore_oracle(h, &p, proto, oracle_distilbert);
+            check_bertscore_oracle(h, &p, proto, oracle_mpnet);
+        }
         check_bertscore_nul(h, &p, proto);
         check_openai(h, &p, proto);
         check_reports(h, &p, proto, 3);
@@ -713,6 +721,11 @@ static void test_tls(void)
     tc_reply_free(&r);
     check_embed_oracle(h, &p, TC_TLS_H2, oracle_bert, "tiny-bert");
     check_embed_oracle(h, &p, TC_TLS_H1, oracle_roberta, "tiny-roberta");
+    if (oracle_distilbert && oracle_mpnet) { /* on the default device: lavapipe here */
+        check_embed_oracle(h, &p, TC_TLS_H2, oracle_distilbert, "tiny-distilbert");
+        check_embed_oracle(h, &p, TC_TLS_H2, oracle_mpnet, "tiny-mpnet");
+        check_bertscore_oracle(h, &p, TC_TLS_H2, oracle_mpnet);
+    }
     expect_error(h, &p, TC_TLS_H2, "POST", "/embed", "{}", 422, "missing", "validation over TLS");
     curl_easy_cleanup(h);
     CHECK(tc_stop(&p, SIGTERM, 60) == 0, "TLS server: exit 0 on SIGTERM");
@@ -800,6 +813,12 @@ int main(void)
     snprintf(path, sizeof(path), "%s/oracle/tiny-roberta.json", td);
     oracle_roberta = json_load_file(path, JSON_ALLOW_NUL, NULL);
     CHECK(oracle_bert && oracle_roberta, "oracle files load");
+    snprintf(path, sizeof(path), "%s/oracle/tiny-distilbert.json", td);
+    oracle_distilbert = json_load_file(path, JSON_ALLOW_NUL, NULL);
+    snprintf(path, sizeof(path), "%s/oracle/tiny-mpnet.json", td);
+    oracle_mpnet = json_load_file(path, JSON_ALLOW_NUL, NULL);
+    if (!oracle_distilbert || !oracle_mpnet)
+        printf("SKIP DistilBERT / MPNet over HTTP: no tiny-distilbert / tiny-mpnet oracle\n");
     curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
     CHECK(cv->features & CURL_VERSION_HTTP2, "libcurl speaks HTTP/2 (nghttp2 %s)",
           cv->nghttp2_version ? cv->nghttp2_version : "missing");
@@ -813,6 +832,8 @@ int main(void)
     }
     json_decref(oracle_bert);
     json_decref(oracle_roberta);
+    json_decref(oracle_distilbert);
+    json_decref(oracle_mpnet);
     curl_global_cleanup();
     tc_cleanup();
     return tl_finish();
