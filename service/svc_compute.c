@@ -210,6 +210,26 @@ static void job_run(svc_job *job)
         job_finish(job);
         return;
     }
+    const char *prompt_name = job->kind == SVC_JOB_EMBED ? job->embed.prompt_name
+                                                         : job->openai.prompt_name;
+    const char *prompt = job->kind == SVC_JOB_EMBED ? job->embed.prompt : job->openai.prompt;
+    vkb_embed_opts opts = {prompt_name, prompt};
+    if (job->items == 0) { /* /embed with "texts": [] (the model is loaded and known) */
+        /* no compute, but an unknown prompt_name is still an error (the engine checks) */
+        job->status = vkb_engine_embed_opts(srv->engine, job->model, NULL, NULL, 0, &opts, NULL,
+                                            NULL, job->err, sizeof job->err);
+        if (job->status == VKB_OK)
+            job->body = svc_shape_embed(NULL, 0, 0, job->model, &job->body_len);
+        job_finish(job);
+        return;
+    }
+    if (job->kind == SVC_JOB_OPENAI && job->openai.ids && (prompt_name || prompt)) {
+        job->status = VKB_EINVAL;
+        snprintf(job->err, sizeof job->err, "prompt_name and prompt apply to text input, not "
+                 "token ids");
+        job_finish(job);
+        return;
+    }
     size_t n_floats = job->kind == SVC_JOB_BERTSCORE ? 3 * (size_t)job->items
                                                      : (size_t)job->items * (size_t)dim;
     job->out = malloc(n_floats * sizeof(float) + 1);
@@ -238,8 +258,9 @@ static void job_run(svc_job *job)
         const char *const *texts = job->kind == SVC_JOB_EMBED ? job->embed.texts
                                                               : job->openai.texts;
         const size_t *lens = job->kind == SVC_JOB_EMBED ? job->embed.lens : job->openai.lens;
-        rc = vkb_engine_embed_async(srv->engine, job->model, texts, lens, job->items, job->out,
-                                    &job->n_tokens, on_engine_progress, on_engine_done, job);
+        rc = vkb_engine_embed_opts_async(srv->engine, job->model, texts, lens, job->items, &opts,
+                                         job->out, &job->n_tokens, on_engine_progress,
+                                         on_engine_done, job);
     }
     if (rc != VKB_OK) { /* refused at submission: the callback will not come */
         job->status = rc;
@@ -327,6 +348,10 @@ static int parse_into(svc_job *job, h2o_iovec_t body, svc_error *err)
         job->items = job->bertscore.n;
         model = job->bertscore.model ? job->bertscore.model
                                      : default_bertscore_model(srv, job->bertscore.lang);
+        /* the service's own model scores at its configured layer unless the request says */
+        if (!job->bertscore.num_layers && srv->cfg.bertscore_layers && model &&
+            srv->cfg.model_bertscore && !strcmp(model, srv->cfg.model_bertscore))
+            job->bertscore.num_layers = srv->cfg.bertscore_layers;
         break;
     case SVC_JOB_OPENAI:
         if (svc_parse_openai(body.base, body.len, &srv->limits, &job->openai, err))

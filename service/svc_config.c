@@ -26,8 +26,8 @@ typedef struct setting {
 #define FIELD(name) offsetof(vkb_service_config, name)
 
 static const setting settings[] = {
-    {"--host", NULL, KIND_STRING, FIELD(host), 0, 0, "address to listen on (default 127.0.0.1)"},
-    {"--port", NULL, KIND_INT, FIELD(port), 0, 65535, "port (default 8765; 0 = any free port)"},
+    {"--host", "VKB_HOST", KIND_STRING, FIELD(host), 0, 0, "address to listen on (default 127.0.0.1)"},
+    {"--port", "VKB_PORT", KIND_INT, FIELD(port), 0, 65535, "port (default 8765; 0 = any free port)"},
     {"--tls-cert", NULL, KIND_STRING, FIELD(tls_cert), 0, 0, "PEM certificate chain: serve HTTPS (ALPN h2, http/1.1)"},
     {"--tls-key", NULL, KIND_STRING, FIELD(tls_key), 0, 0, "PEM private key for --tls-cert"},
     {"--api-key", "API_KEY", KIND_STRING, FIELD(api_key), 0, 0, "shared secret for X-API-Key / Authorization: Bearer (default: no auth)"},
@@ -37,15 +37,17 @@ static const setting settings[] = {
     {"--embed-batch", "GPU_EMBED_BATCH", KIND_INT, FIELD(embed_batch), 1, 4096, "sequences per device batch (default 32)"},
     {"--model-embed", "MODEL_EMBED", KIND_STRING, FIELD(model_embed), 0, 0, "embedding model loaded at start (default all-MiniLM-L6-v2; empty: none)"},
     {"--model-bertscore", "MODEL_BERTSCORE", KIND_STRING, FIELD(model_bertscore), 0, 0, "BERTScore model loaded at start (default roberta-large; empty: none)"},
+    {"--bertscore-layers", "VKB_BERTSCORE_LAYERS", KIND_INT, FIELD(bertscore_layers), 1, 1000, "layer MODEL_BERTSCORE scores with when a request sends no num_layers (default: bert_score's table; required for a model not in it)"},
     {NULL, "TORCH_DEVICE", KIND_TORCH_DEVICE, FIELD(device), 0, 0, "compatibility: cuda = first GPU, cuda:N = GPU N, cpu"},
     {"--device", "VKB_DEVICE", KIND_DEVICE, FIELD(device), 0, 0, "auto, cpu, vulkan:N, all, or a list (vulkan:0,vulkan:1); cuda, cuda:N too; wins over TORCH_DEVICE"},
     {"--weights", "VKB_WEIGHTS", KIND_WEIGHTS, FIELD(weights_f16), 0, 0, "auto (checkpoint precision, default) or f16 (F32 weights stored as f16 where the device allows)"},
     {"--model-dir", "VKB_MODEL_DIR", KIND_STRING, FIELD(model_dir), 0, 0, "folder of model folders (the Hugging Face cache is searched too)"},
     {"--baseline-dir", "VKB_BASELINE_DIR", KIND_STRING, FIELD(baseline_dir), 0, 0, "BERTScore rescale baselines (bert_score layout)"},
+    {"--docs-assets", "VKB_DOCS_ASSETS", KIND_STRING, FIELD(docs_assets), 0, 0, "swagger-ui-dist folder: /docs serves its swagger-ui-bundle.js and .css (offline hosts), not the CDN's"},
     {"--pull", "VKB_PULL", KIND_FLAG, FIELD(allow_pull), 0, 0, "download missing models from the Hugging Face hub"},
     {"--max-body", "VKB_MAX_BODY", KIND_SIZE, FIELD(max_body), 0, 0, "largest request body, bytes or with k/M suffix (default 16M)"},
     {"--log-level", "VKB_LOG_LEVEL", KIND_LOG_LEVEL, FIELD(log_level), 0, 0, "error, warn, info (access log, default) or debug"},
-    {"--drain-timeout", NULL, KIND_INT, FIELD(drain_timeout_s), 1, 86400, "seconds to finish accepted requests after SIGTERM (default 120)"},
+    {"--drain-timeout", "VKB_DRAIN_TIMEOUT", KIND_INT, FIELD(drain_timeout_s), 1, 86400, "seconds to finish accepted requests after SIGTERM (default 120)"},
     {"--timeout", NULL, KIND_INT, FIELD(io_timeout_s), 1, 86400, "HTTP/1 request and HTTP/2 idle timeout in seconds (default 65)"},
 };
 
@@ -216,6 +218,27 @@ static int apply(const setting *st, const char *value, const char *source,
     return -1;
 }
 
+/* Clients of the original service cannot send num_layers, so a BERTScore model the service
+ * loads itself must have a layer without one: from bert_score's table or from
+ * --bertscore-layers. Refused here rather than answering every such request 400. */
+static int check_bertscore_layers(const vkb_service_config *cfg, char *err, size_t errlen)
+{
+    int has_model = cfg->model_bertscore && *cfg->model_bertscore;
+    if (!has_model && cfg->bertscore_layers) {
+        snprintf(err, errlen, "--bertscore-layers (VKB_BERTSCORE_LAYERS) needs a MODEL_BERTSCORE "
+                              "(--model-bertscore) to apply to");
+        return -1;
+    }
+    if (has_model && !cfg->bertscore_layers && vkb_bertscore_table_layers(cfg->model_bertscore) < 0) {
+        snprintf(err, errlen,
+                 "MODEL_BERTSCORE '%.200s' is not in bert_score's num_layers table: set "
+                 "--bertscore-layers N (or VKB_BERTSCORE_LAYERS=N) to the layer it scores with",
+                 cfg->model_bertscore);
+        return -1;
+    }
+    return 0;
+}
+
 static const setting *find_flag(const char *arg, size_t len)
 {
     for (size_t i = 0; i < sizeof(settings) / sizeof(*settings); i++)
@@ -268,7 +291,7 @@ int vkb_service_config_load(vkb_service_config *cfg, int argc, char **argv,
     }
     if (cfg->api_key && !*cfg->api_key)
         cfg->api_key = NULL;
-    return 0;
+    return check_bertscore_layers(cfg, err, errlen);
 }
 
 void vkb_service_usage(FILE *f)

@@ -13,7 +13,7 @@ static const double items_bounds[SVC_ITEMS_BUCKETS] = {1, 2, 4, 8, 16, 32, 64, 1
 
 static const char *labels[SVC_EP_COUNT] = {
     "/health", "/info", "/status", "/embed", "/bertscore", "/v1/embeddings", "/v1/models",
-    "/metrics", "/openapi.json", "/docs", "other"};
+    "/metrics", "/openapi.json", "/docs", "/docs/assets", "other"};
 
 void svc_metrics_init(svc_metrics *m, double now)
 {

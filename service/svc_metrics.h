@@ -25,6 +25,7 @@ typedef enum {
     SVC_EP_METRICS,
     SVC_EP_OPENAPI,
     SVC_EP_DOCS,
+    SVC_EP_DOCS_ASSET, /* Swagger UI's files with --docs-assets */
     SVC_EP_OTHER, /* unknown paths share one label so scanners cannot grow the series */
     SVC_EP_COUNT
 } svc_endpoint;

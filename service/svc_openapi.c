@@ -1,4 +1,4 @@
-/* svc_openapi.c — the OpenAPI 3 document (/openapi.json) and the small /docs page.
+/* svc_openapi.c — the OpenAPI 3 document (/openapi.json) (the /docs page is svc_docs.c).
  *
  * The document is written below with ' for " so it stays readable as C; svc_openapi_build
  * swaps the quotes, parses it (a typo fails the unit test, not a client) and fills in the
@@ -18,8 +18,10 @@ static const char document[] =
     "                    'Bearer':{'type':'http','scheme':'bearer'}},"
     "  'schemas':{"
     "   'EmbedRequest':{'type':'object','required':['texts'],'properties':{"
-    "     'texts':{'type':'array','items':{'type':'string'},'minItems':1,'description':'at most GPU_MAX_BATCH_SIZE texts of at most GPU_MAX_TEXT_LENGTH characters'},"
-    "     'model':{'type':'string','nullable':true,'description':'model folder or Hugging Face id; default MODEL_EMBED'}}},"
+    "     'texts':{'type':'array','items':{'type':'string'},'minItems':0,'description':'at most GPU_MAX_BATCH_SIZE texts of at most GPU_MAX_TEXT_LENGTH characters; an empty list answers 200 with no embeddings and dimensions 0 (as the v0.2 service does)'},"
+    "     'model':{'type':'string','nullable':true,'description':'model folder or Hugging Face id; default MODEL_EMBED'},"
+    "     'prompt_name':{'type':'string','nullable':true,'description':'a prompt of the model (config_sentence_transformers.json prompts; query and document always exist) put in front of every text; default: its default_prompt_name. Unknown: 400 naming the known ones'},"
+    "     'prompt':{'type':'string','nullable':true,'description':'a literal prompt text instead (an empty one means no prompt); wins over prompt_name'}}},"
     "   'EmbedResponse':{'type':'object','properties':{"
     "     'embeddings':{'type':'array','items':{'type':'array','items':{'type':'number'}}},"
     "     'model':{'type':'string'},'dimensions':{'type':'integer'}}},"
@@ -28,7 +30,7 @@ static const char document[] =
     "     'references':{'type':'array','items':{'type':'string'},'minItems':1},"
     "     'lang':{'type':'string','default':'en'},"
     "     'model_type':{'type':'string','nullable':true,'description':'default MODEL_BERTSCORE'},"
-    "     'num_layers':{'type':'integer','minimum':1,'nullable':true},"
+    "     'num_layers':{'type':'integer','minimum':1,'nullable':true,'description':'layer whose hidden states are scored. Default: for the service model MODEL_BERTSCORE the value of --bertscore-layers / VKB_BERTSCORE_LAYERS when set, otherwise the bert_score layer table entry of the model; a model in neither needs it (400)'},"
     "     'idf':{'type':'boolean','default':false},"
     "     'rescale_with_baseline':{'type':'boolean','default':false},"
     "     'batch_size':{'type':'integer','minimum':1,'nullable':true}}},"
@@ -37,13 +39,15 @@ static const char document[] =
     "     'recall':{'type':'array','items':{'type':'number'}},"
     "     'f1':{'type':'array','items':{'type':'number'}},'model':{'type':'string'}}},"
     "   'OpenAIEmbeddingsRequest':{'type':'object','required':['input'],'properties':{"
-    "     'input':{'oneOf':[{'type':'string'},{'type':'array','items':{'type':'string'}},"
-    "        {'type':'array','items':{'type':'integer'}},"
-    "        {'type':'array','items':{'type':'array','items':{'type':'integer'}}}]},"
+    "     'input':{'description':'an empty array is refused with 400, as the OpenAI API does','oneOf':[{'type':'string'},{'type':'array','items':{'type':'string'},'minItems':1},"
+    "        {'type':'array','items':{'type':'integer'},'minItems':1},"
+    "        {'type':'array','items':{'type':'array','items':{'type':'integer'}},'minItems':1}]},"
     "     'model':{'type':'string'},"
     "     'encoding_format':{'type':'string','enum':['float','base64'],'default':'float'},"
     "     'dimensions':{'type':'integer','minimum':1,'description':'truncate and renormalise'},"
-    "     'user':{'type':'string'}}},"
+    "     'user':{'type':'string'},"
+    "     'prompt_name':{'type':'string','description':'as on /embed (text input only)'},"
+    "     'prompt':{'type':'string','description':'as on /embed (text input only)'}}},"
     "   'OpenAIEmbeddingsResponse':{'type':'object','properties':{"
     "     'object':{'type':'string'},"
     "     'data':{'type':'array','items':{'type':'object','properties':{"
@@ -110,7 +114,7 @@ static const char document[] =
     "  '/metrics':{'get':{'summary':'Prometheus text format',"
     "    'responses':{'200':{'description':'ok','content':{'text/plain':{'schema':{'type':'string'}}}},'401':{'$ref':'#/components/responses/Unauthorized'}}}},"
     "  '/openapi.json':{'get':{'summary':'This document','responses':{'200':{'description':'ok'}}}},"
-    "  '/docs':{'get':{'summary':'A page describing the API','responses':{'200':{'description':'ok','content':{'text/html':{'schema':{'type':'string'}}}}}}}}}";
+    "  '/docs':{'get':{'summary':'Swagger UI over /openapi.json (from its CDN, or --docs-assets)','responses':{'200':{'description':'ok','content':{'text/html':{'schema':{'type':'string'}}}}}}}}}";
 
 char *svc_openapi_build(const char *version, size_t *len)
 {
@@ -130,36 +134,4 @@ char *svc_openapi_build(const char *version, size_t *len)
     if (out && len)
         *len = strlen(out);
     return out;
-}
-
-static const char docs_page[] =
-    "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>vkbridge API</title>\n"
-    "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}"
-    "code,pre{background:#f4f4f4;padding:2px 4px}td{padding:2px 8px;vertical-align:top}</style>"
-    "</head><body>\n<h1>vkbridge</h1>\n"
-    "<p>Text embeddings and BERTScore on any GPU through Vulkan compute. The machine-readable "
-    "description is <a href=\"/openapi.json\">/openapi.json</a> (OpenAPI 3).</p>\n"
-    "<table>\n"
-    "<tr><td><code>GET /health</code></td><td>200 <code>{\"status\":\"ok\",\"device\":...}</code> once the start-up models are loaded, 503 <code>\"loading\"</code> before; never needs a key</td></tr>\n"
-    "<tr><td><code>GET /info</code></td><td>device, VRAM, loaded models, Vulkan version, every GPU visible</td></tr>\n"
-    "<tr><td><code>GET /status</code></td><td>compute slots and running jobs with progress</td></tr>\n"
-    "<tr><td><code>POST /embed</code></td><td><code>{\"texts\":[\"...\"],\"model\":\"...\"}</code> &rarr; <code>{\"embeddings\":[[...]],\"model\":...,\"dimensions\":n}</code></td></tr>\n"
-    "<tr><td><code>POST /bertscore</code></td><td><code>{\"candidates\":[...],\"references\":[...],\"lang\":\"en\",\"model_type\":...,\"num_layers\":..,\"idf\":false,\"rescale_with_baseline\":false}</code> &rarr; precision, recall, f1</td></tr>\n"
-    "<tr><td><code>POST /v1/embeddings</code></td><td>OpenAI embeddings: input as string, strings, token ids; encoding_format float or base64; dimensions</td></tr>\n"
-    "<tr><td><code>GET /v1/models</code></td><td>OpenAI model list</td></tr>\n"
-    "<tr><td><code>GET /metrics</code></td><td>Prometheus metrics</td></tr>\n"
-    "</table>\n"
-    "<p>With <code>API_KEY</code> set, send <code>X-API-Key: KEY</code> (on <code>/v1/...</code> "
-    "<code>Authorization: Bearer KEY</code> works too). Errors are FastAPI-shaped "
-    "<code>{\"detail\":...}</code>, OpenAI-shaped on <code>/v1/...</code>. When every compute "
-    "slot stays busy for 1 s the answer is 503 with <code>Retry-After: 5</code>.</p>\n"
-    "<pre>curl -s localhost:8765/embed -H 'content-type: application/json' \\\n"
-    "     -d '{\"texts\":[\"hello world\"]}'</pre>\n"
-    "</body></html>\n";
-
-const char *svc_docs_html(size_t *len)
-{
-    if (len)
-        *len = sizeof(docs_page) - 1;
-    return docs_page;
 }

@@ -1,5 +1,5 @@
 /*
- * svc_openapi.h — the OpenAPI 3 document served at /openapi.json and the /docs page.
+ * svc_openapi.h — the OpenAPI 3 document served at /openapi.json.
  */
 #ifndef VKB_SVC_OPENAPI_H
 #define VKB_SVC_OPENAPI_H
@@ -8,7 +8,5 @@
 
 /* The document as compact JSON with info.version = version; malloc'd (free()). */
 char *svc_openapi_build(const char *version, size_t *len);
-/* A small static HTML page describing the endpoints. */
-const char *svc_docs_html(size_t *len);
 
 #endif

@@ -2,6 +2,7 @@
  * then the handler. The endpoints that only report (health, info, status, metrics, models,
  * openapi, docs) are written here; compute goes to svc_compute.c. */
 #include "svc_auth.h"
+#include "svc_docs.h"
 #include "svc_openapi.h"
 #include "svc_server.h"
 #include "svc_shape.h"
@@ -29,6 +30,8 @@ static const route routes[] = {
     {"/metrics", SVC_EP_METRICS, METHOD_GET},
     {"/openapi.json", SVC_EP_OPENAPI, METHOD_GET},
     {"/docs", SVC_EP_DOCS, METHOD_GET},
+    {SVC_DOCS_JS_PATH, SVC_EP_DOCS_ASSET, METHOD_GET},
+    {SVC_DOCS_CSS_PATH, SVC_EP_DOCS_ASSET, METHOD_GET},
 };
 
 static const route *find_route(h2o_iovec_t path)
@@ -245,7 +248,7 @@ int svc_routes_on_req(svc_server *srv, h2o_req_t *req)
         return 0;
     }
     size_t len;
-    const char *page;
+    const char *page, *type;
     switch (ep) {
     case SVC_EP_HEALTH: handle_health(call); break;
     case SVC_EP_INFO: handle_info(call); break;
@@ -259,8 +262,16 @@ int svc_routes_on_req(svc_server *srv, h2o_req_t *req)
         svc_respond(call, 200, "application/json", srv->openapi, srv->openapi_len, NULL, NULL);
         break;
     case SVC_EP_DOCS:
-        page = svc_docs_html(&len);
-        svc_respond(call, 200, "text/html; charset=utf-8", page, len, NULL, NULL);
+        svc_respond(call, 200, "text/html; charset=utf-8", srv->docs.page, srv->docs.page_len,
+                    NULL, NULL);
+        break;
+    case SVC_EP_DOCS_ASSET:
+        page = svc_docs_asset(&srv->docs, req->path_normalized.base, req->path_normalized.len,
+                              &type, &len);
+        if (page)
+            svc_respond(call, 200, type, page, len, NULL, NULL);
+        else
+            svc_respond_detail(call, 404, "Not Found (no --docs-assets: /docs uses the CDN)");
         break;
     default: svc_respond_detail(call, 404, "Not Found"); break;
     }

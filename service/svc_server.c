@@ -3,6 +3,7 @@
  * loop already answers /health, and the stop: SIGTERM/SIGINT close the listener, ask h2o to
  * wind connections down (GOAWAY on HTTP/2, no keep-alive on HTTP/1), and the loop ends once
  * every accepted request has been answered. */
+#include "svc_notify.h"
 #include "svc_openapi.h"
 #include "svc_server.h"
 
@@ -102,6 +103,7 @@ void svc_server_begin_stop(svc_server *srv, int exit_code)
         return;
     srv->stopping = 1;
     srv->exit_code = exit_code;
+    svc_notify("STOPPING=1\nSTATUS=draining accepted requests");
     if (srv->listener) {
         h2o_socket_read_stop(srv->listener);
         h2o_socket_close(srv->listener);
@@ -244,6 +246,13 @@ static void on_startup_done(svc_msg *msg)
         svc_server_begin_stop(srv, 1);
         return;
     }
+    int layers = srv->cfg.bertscore_layers;
+    if (*srv->cfg.model_bertscore && layers > s->bertscore_facts.num_layers) {
+        vkb_log(VKB_LOG_ERROR, "--bertscore-layers %d is out of range: model '%s' has %d layers",
+                layers, srv->cfg.model_bertscore, s->bertscore_facts.num_layers);
+        svc_server_begin_stop(srv, 1);
+        return;
+    }
     svc_model *m;
     if (*srv->cfg.model_embed && (m = svc_models_add(srv, srv->cfg.model_embed, &s->embed_facts)))
         m->for_embed = 1;
@@ -251,6 +260,7 @@ static void on_startup_done(svc_msg *msg)
         (m = svc_models_add(srv, srv->cfg.model_bertscore, &s->bertscore_facts)))
         m->for_bertscore = 1;
     srv->ready = 1;
+    svc_notify("READY=1\nSTATUS=serving"); /* systemd readiness: the moment /health is 200 */
     vkb_log(VKB_LOG_INFO, "ready in %.2f s: embed '%s', bertscore '%s' on %s",
             svc_now_mono() - s->t0, srv->cfg.model_embed, srv->cfg.model_bertscore, srv->device);
 }
@@ -332,6 +342,10 @@ int vkb_service_run(const vkb_service_config *cfg)
         vkb_log(VKB_LOG_ERROR, "out of memory building the OpenAPI document");
         goto fail;
     }
+    if (svc_docs_init(&srv->docs, cfg->docs_assets, err, sizeof(err)) != 0) {
+        vkb_log(VKB_LOG_ERROR, "%s", err);
+        goto fail;
+    }
 
     vkb_engine_config ec = {srv->cfg.device, cfg->model_dir, cfg->baseline_dir, cfg->embed_batch,
                             cfg->weights_f16, cfg->allow_pull};
@@ -396,6 +410,7 @@ cleanup:
     srv->models = NULL;
     free(srv->openapi);
     srv->openapi = NULL;
+    svc_docs_free(&srv->docs);
     for (int i = 0; i < 2; i++) {
         free(srv->health[i]);
         srv->health[i] = NULL;

@@ -15,6 +15,7 @@
 #define VKB_SVC_SERVER_H
 
 #include "svc_admission.h"
+#include "svc_docs.h"
 #include "svc_errors.h"
 #include "svc_metrics.h"
 #include "svc_pool.h"
@@ -152,6 +153,7 @@ struct svc_server {
     int ready;                          /* start-up models loaded: /health 200 */
     char device[128];                   /* engine device ids for /health and /info */
     char *openapi;                      /* built once */
+    svc_docs docs;                      /* the /docs page and its local Swagger UI copy */
     size_t openapi_len;
     char *health[2];                    /* /health bodies: [0] loading, [1] ok; made once */
     size_t health_len[2];

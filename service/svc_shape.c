@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static char *dump(json_t *root, size_t *len)
 {
@@ -152,6 +153,13 @@ char *svc_shape_status(const svc_status_view *v, size_t *len)
  * n_heaps <= VKB_MAX_HEAPS, the sizes of the arrays they index. */
 static double mib(uint64_t bytes) { return round((double)bytes / (1024.0 * 1024.0) * 10) / 10; }
 
+/* Physical memory of the host in bytes (0 if the system will not say). */
+static uint64_t host_memory_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
+}
+
 /* Index N of an engine device id "vulkan:N"; -1 for "cpu". */
 static int vulkan_index(const char *id)
 {
@@ -204,8 +212,14 @@ char *svc_shape_info(const svc_info_view *v, size_t *len)
         for (int k = 0; k < v->n_devices; k++)
             if (v->devices[k].index == index)
                 d = &v->devices[k];
-        if (!d)
-            continue; /* the CPU backend has no VRAM */
+        if (!d) {
+            /* The CPU backend's "VRAM" is host memory: the fields say the same thing as for
+             * a GPU (device size, what this process holds on it), so a client comparing
+             * used/total across hosts (the plugin's least-busy) does not rank a CPU host last. */
+            total += host_memory_bytes();
+            used += e->devices[i].bytes_in_use;
+            continue;
+        }
         for (int h = 0; h < d->n_heaps; h++)
             if (d->heaps[h].device_local) {
                 total += d->heaps[h].size;

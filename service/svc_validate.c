@@ -74,8 +74,10 @@ static json_t *parse_object(const char *body, size_t len, svc_error *err)
     return root;
 }
 
-/* A list's own constraints (type, 1..max items); returns the array or NULL after an item. */
-static json_t *checked_list(json_t *root, const char *key, int max_items, svc_error *err)
+/* A list's own constraints (type, min_items..max_items with min_items 0 or 1); returns the
+ * array or NULL after an item. */
+static json_t *checked_list(json_t *root, const char *key, int min_items, int max_items,
+                            svc_error *err)
 {
     json_t *v = json_object_get(root, key);
     char msg[160];
@@ -90,7 +92,7 @@ static json_t *checked_list(json_t *root, const char *key, int max_items, svc_er
         return NULL;
     }
     size_t n = json_array_size(v);
-    if (n == 0) {
+    if (n == 0 && min_items > 0) {
         svc_error_add_item(err, json_pack("[ss]", "body", key), "too_short",
                            "List should have at least 1 item after validation, not 0",
                            json_pack("{sssisi}", "field_type", "List", "min_length", 1,
@@ -115,16 +117,17 @@ static void text_too_long(svc_error *err, json_t *loc, int max_chars)
     svc_error_add_item(err, loc, "string_too_long", msg, json_pack("{si}", "max_length", max_chars));
 }
 
-/* A required list of strings: texts[i] and lens[i] point into root. */
-static int string_list(json_t *root, const char *key, const svc_limits *lim, const char ***texts,
-                       size_t **lens, int *n, svc_error *err)
+/* A required list of strings, at least min_items long: texts[i] and lens[i] point into root
+ * (the arrays are allocated even for an empty list, so NULL always means "no list"). */
+static int string_list(json_t *root, const char *key, int min_items, const svc_limits *lim,
+                       const char ***texts, size_t **lens, int *n, svc_error *err)
 {
-    json_t *arr = checked_list(root, key, lim->max_batch_size, err);
+    json_t *arr = checked_list(root, key, min_items, lim->max_batch_size, err);
     if (!arr)
         return -1;
     size_t count = json_array_size(arr);
-    const char **t = calloc(count, sizeof(*t));
-    size_t *l = calloc(count, sizeof(*l));
+    const char **t = calloc(count + 1, sizeof(*t));
+    size_t *l = calloc(count + 1, sizeof(*l));
     if (!t || !l) {
         free(t);
         free(l);
@@ -171,6 +174,28 @@ static int optional_string(json_t *root, const char *key, const char **out, svc_
     }
     *out = json_string_value(v);
     return 0;
+}
+
+/* "prompt_name" and "prompt" (sentence-transformers prompts): optional strings; a prompt
+ * text is held to GPU_MAX_TEXT_LENGTH characters and may not hold U+0000 (the engine takes
+ * it as a C string). Whether the name exists is the model's to say (400 from the engine). */
+static int prompt_fields(json_t *root, const svc_limits *lim, const char **name,
+                         const char **prompt, svc_error *err)
+{
+    int bad = optional_string(root, "prompt_name", name, err);
+    if (optional_string(root, "prompt", prompt, err))
+        return -1;
+    json_t *p = json_object_get(root, "prompt");
+    if (*prompt && strlen(*prompt) != json_string_length(p)) {
+        svc_error_add_item(err, json_pack("[ss]", "body", "prompt"), "string_pattern_mismatch",
+                           "A prompt may not contain U+0000", NULL);
+        return -1;
+    }
+    if (*prompt && svc_utf8_length(*prompt, json_string_length(p)) > (size_t)lim->max_text_length) {
+        text_too_long(err, json_pack("[ss]", "body", "prompt"), lim->max_text_length);
+        return -1;
+    }
+    return bad;
 }
 
 /* Optional integer in [lo, hi]; integral floats count (pydantic's lax mode), bools do not. */
@@ -259,8 +284,10 @@ int svc_parse_embed(const char *body, size_t len, const svc_limits *lim, svc_emb
     if (!out->root)
         return -1;
     int bad = 0;
-    bad |= string_list(out->root, "texts", lim, &out->texts, &out->lens, &out->n, err);
+    /* [] is valid: v0.2 answers {"embeddings": [], "model": ..., "dimensions": 0} */
+    bad |= string_list(out->root, "texts", 0, lim, &out->texts, &out->lens, &out->n, err);
     bad |= optional_string(out->root, "model", &out->model, err);
+    bad |= prompt_fields(out->root, lim, &out->prompt_name, &out->prompt, err);
     if (bad || check_model_name(out->model, err)) {
         svc_embed_request_free(out);
         return -1;
@@ -289,9 +316,9 @@ int svc_parse_bertscore(const char *body, size_t len, const svc_limits *lim,
         return -1;
     out->lang = "en";
     int n_cands = 0, n_refs = 0, bad = 0;
-    bad |= string_list(out->root, "candidates", lim, &out->cands, &out->cand_lens, &n_cands,
+    bad |= string_list(out->root, "candidates", 1, lim, &out->cands, &out->cand_lens, &n_cands,
                        err);
-    bad |= string_list(out->root, "references", lim, &out->refs, &out->ref_lens, &n_refs, err);
+    bad |= string_list(out->root, "references", 1, lim, &out->refs, &out->ref_lens, &n_refs, err);
     bad |= optional_string(out->root, "lang", &out->lang, err);
     bad |= optional_string(out->root, "model_type", &out->model, err);
     bad |= optional_int(out->root, "num_layers", 1, 1000, &out->num_layers, err);
@@ -408,14 +435,15 @@ static int openai_input(json_t *root, const svc_limits *lim, svc_openai_request 
         return -1;
     }
     /* [int] is one input, so GPU_MAX_BATCH_SIZE does not bound its length: token_inputs
-     * holds it to GPU_MAX_TEXT_LENGTH ids. */
+     * holds it to GPU_MAX_TEXT_LENGTH ids. An empty array stays an error (400 in OpenAI's
+     * shape), as the OpenAI API itself refuses it; only /embed accepts [] (v0.2 does). */
     int one_token_list = json_is_integer(json_array_get(input, 0));
-    json_t *arr = checked_list(root, "input", one_token_list ? INT_MAX : lim->max_batch_size, err);
+    json_t *arr = checked_list(root, "input", 1, one_token_list ? INT_MAX : lim->max_batch_size, err);
     if (!arr)
         return -1;
     json_t *first = json_array_get(arr, 0);
     if (json_is_string(first))
-        return string_list(root, "input", lim, &r->texts, &r->lens, &r->n, err);
+        return string_list(root, "input", 1, lim, &r->texts, &r->lens, &r->n, err);
     if (json_is_integer(first) || json_is_array(first)) {
         for (size_t i = 1; i < json_array_size(arr); i++)
             if (json_is_array(json_array_get(arr, i)) != json_is_array(first)) {
@@ -441,6 +469,7 @@ int svc_parse_openai(const char *body, size_t len, const svc_limits *lim,
     bad |= openai_input(out->root, lim, out, err);
     bad |= optional_string(out->root, "model", &out->model, err);
     bad |= optional_int(out->root, "dimensions", 1, 1 << 20, &out->dimensions, err);
+    bad |= prompt_fields(out->root, lim, &out->prompt_name, &out->prompt, err);
     const char *format = "float";
     if (optional_string(out->root, "encoding_format", &format, err) == 0) {
         if (!strcmp(format, "base64")) {

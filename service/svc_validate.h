@@ -30,6 +30,7 @@ typedef struct svc_embed_request {
     size_t *lens;
     int n;
     const char *model;  /* NULL: the configured default */
+    const char *prompt_name, *prompt; /* NULL: not given (vkb_embed_opts) */
 } svc_embed_request;
 
 /* POST /bertscore: {"candidates": [str], "references": [str], "lang"?, "model_type"?,
@@ -61,6 +62,7 @@ typedef struct svc_openai_request {
     const char *model;     /* NULL: the configured default */
     int base64;            /* encoding_format "base64" */
     int dimensions;        /* 0: the model's full dimension */
+    const char *prompt_name, *prompt; /* NULL: not given (vkb_embed_opts) */
 } svc_openai_request;
 
 /* Each returns 0 and fills *out, or -1 with *err set (out then holds nothing to free). */

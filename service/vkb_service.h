@@ -29,10 +29,15 @@ typedef struct vkb_service_config {
     int embed_batch;             /* GPU_EMBED_BATCH, default 32 */
     const char *model_embed;     /* MODEL_EMBED, default all-MiniLM-L6-v2; "" = none at start */
     const char *model_bertscore; /* MODEL_BERTSCORE, default roberta-large; "" = none at start */
+    int bertscore_layers;        /* --bertscore-layers / VKB_BERTSCORE_LAYERS: num_layers for
+                                  * model_bertscore when a request sends none (wins over
+                                  * bert_score's table); 0 = the table. Required when
+                                  * model_bertscore is not in the table. */
     const char *device;          /* engine device spec: VKB_DEVICE, else TORCH_DEVICE mapped;
                                   * auto, cpu, vulkan:N, all or a comma list */
     const char *model_dir;       /* VKB_MODEL_DIR */
     const char *baseline_dir;    /* VKB_BASELINE_DIR */
+    const char *docs_assets;     /* --docs-assets / VKB_DOCS_ASSETS: local Swagger UI files */
     int allow_pull;              /* --pull / VKB_PULL=1: fetch missing models from the hub */
     int weights_f16;             /* --weights f16 / VKB_WEIGHTS=f16: F32 checkpoints as f16 */
     size_t max_body;             /* --max-body / VKB_MAX_BODY, bytes, default 16 MiB */

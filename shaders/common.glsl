@@ -24,12 +24,15 @@ float vkb_gelu_tanh(float x)
     return 0.5 * x * (1.0 + tanh(u));
 }
 
-// act: 0 none, 1 gelu (erf), 2 gelu (tanh), 3 relu — matches vkb_act.
+// act: 0 none, 1 gelu (erf), 2 gelu (tanh), 3 relu, 4 tanh — matches vkb_act. tanh's
+// argument is clamped to +-15 (where tanh is 1 in float) so no driver's exp-based tanh
+// overflows into NaN.
 float vkb_activate(float x, int act)
 {
     if (act == 1) return vkb_gelu_erf(x);
     if (act == 2) return vkb_gelu_tanh(x);
     if (act == 3) return max(x, 0.0);
+    if (act == 4) return tanh(clamp(x, -15.0, 15.0));
     return x;
 }
 #endif

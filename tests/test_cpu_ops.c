@@ -60,6 +60,8 @@ static double act_ref(double x, vkb_act act)
         return 0.5 * x * (1 + tanh(sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
     if (act == VKB_ACT_RELU)
         return x > 0 ? x : 0;
+    if (act == VKB_ACT_TANH)
+        return tanh(x);
     return x;
 }
 
@@ -335,7 +337,7 @@ int main(void)
     tl_seed(42);
     int shapes[][3] = {{1, 1537, 383}, {7, 33, 383}, {129, 65, 17}, {4, 5, 6}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
-        for (int act = VKB_ACT_NONE; act <= VKB_ACT_RELU; act++)
+        for (int act = VKB_ACT_NONE; act <= VKB_ACT_TANH; act++)
             test_matmul(shapes[s][0], shapes[s][1], shapes[s][2], (vkb_act)act, act != 3, act == 0,
                         s == 1);
     test_matmul(13, 31, 37, VKB_ACT_GELU_ERF, 1, 1, 1);

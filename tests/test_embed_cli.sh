@@ -190,6 +190,59 @@ check "no --model: exit 2" [ $rc = 2 ]
 rc=$?
 check "bad device: exit 2 ($(cat "$WORK/err"))" exits_saying $rc 2 "nonsense" "$WORK/err"
 check "--help" sh -c "'$BIN' embed --help | grep -q 'JSON Lines'"
+check "--help names --prompt-name" sh -c "'$BIN' embed --help | grep -q -- '--prompt-name'"
+
+# tiny-bert-dense: Dense + Normalize after CLS pooling, prompts with a default. Every case of
+# the oracle's embeddings_with_prompt through the CLI (no flag = the default prompt,
+# --prompt-name NAME, --prompt "" = none) on the CPU backend and lavapipe with both kernel
+# families; an unknown --prompt-name is exit 2 naming the known ones.
+DENSE=$TESTDATA/models/tiny-bert-dense
+if [ -f "$TESTDATA/oracle/tiny-bert-dense.json" ]; then
+    python3 - "$BIN" "$DENSE" "$TESTDATA/oracle/tiny-bert-dense.json" > "$WORK/dense.out" 2>&1 <<'PYEOF'
+import json, os, subprocess, sys
+binary, model, oracle_path = sys.argv[1:4]
+oracle = json.load(open(oracle_path))
+bad = 0
+runs = [("cpu", None), ("vulkan", "cpu"), ("vulkan", "gpu")]
+for case in oracle["embeddings_with_prompt"]["cases"]:
+    req = case["request"]
+    flags = []
+    if "prompt_name" in req:
+        flags = ["--prompt-name", req["prompt_name"]]
+    if "prompt" in req:
+        flags = ["--prompt", req["prompt"]]
+    lines = "".join(json.dumps({"text": t}) + "\n" for t in case["texts"])
+    for dev, kernels in runs:
+        env = dict(os.environ)
+        env.pop("VKB_KERNELS", None)
+        if kernels:
+            env["VKB_KERNELS"] = kernels
+        p = subprocess.run([binary, "embed", "--model", model, "--device", dev, "--quiet"] + flags,
+                           input=lines.encode(), capture_output=True, env=env)
+        what = "%s on %s%s" % (case["name"], dev, "/" + kernels if kernels else "")
+        if p.returncode != 0:
+            print("FAIL %s: exit %d %s" % (what, p.returncode, p.stderr.decode()[:300]))
+            bad += 1
+            continue
+        got = json.loads(p.stdout)["embeddings"]
+        worst = 0.0
+        for g, w in zip(got, case["embeddings"]):
+            scale = max(1.0, max(abs(x) for x in w))
+            worst = max(worst, max(abs(a - b) for a, b in zip(g, w)) / scale)
+        ok = (len(got) == len(case["embeddings"]) and all(len(g) == 16 for g in got)
+              and worst <= 1e-4)
+        print("%s %s: worst %.2e" % ("ok" if ok else "FAIL", what, worst))
+        bad += not ok
+sys.exit(1 if bad else 0)
+PYEOF
+    n_ok=$(grep -c '^ok' "$WORK/dense.out")
+    check "tiny-bert-dense prompt cases through the CLI: $n_ok ok ($(grep FAIL "$WORK/dense.out" | head -3))" [ "$(grep -c FAIL "$WORK/dense.out")" = 0 -a "$n_ok" -ge 12 ]
+    "$BIN" embed --device cpu --model "$DENSE" --prompt-name nope x >/dev/null 2>"$WORK/err"
+    rc=$?
+    check "unknown --prompt-name: exit 2 naming the prompts ($(cat "$WORK/err"))" exits_saying $rc 2 "unknown prompt_name 'nope'.*query, document" "$WORK/err"
+else
+    echo "SKIP tiny-bert-dense CLI cases: no oracle"
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -7,6 +7,10 @@
  *   - sentence embeddings from the oracle's input_ids (the encoder alone), batched and one at
  *     a time, and from the oracle's texts through the model's tokenizer (ids must equal the
  *     oracle's, then the vectors).
+ *   - tiny-bert-dense (BERT, CLS pooling, a 32 -> 16 tanh Dense, Normalize, prompts with a
+ *     default): the same, plus every case of embeddings_with_prompt (default prompt, each
+ *     named prompt, no prompt): the prompt text, the ids, the vectors; on Vulkan with both
+ *     kernel families (VKB_KERNELS=cpu and gpu).
  * Tolerance per the testdata README: max|got - want| <= 1e-4 * max(1, max|want|) per vector.
  */
 #include "model.h"
@@ -199,6 +203,65 @@ static void check_embeddings(model_replica *r, json_t *emb, const char *tag)
     free(single);
 }
 
+/* embeddings_with_prompt: each case's request resolved to its prompt, its texts tokenized
+ * with it (ids equal the oracle's), embedded in one batch (vectors within TOL). */
+static void check_prompts(model_replica *r, json_t *ewp, const char *tag)
+{
+    const vkb_model *m = model_replica_model(r);
+    int dim = model_facts(m)->dim;
+    json_t *cases = json_object_get(ewp, "cases");
+    CHECK(json_array_size(cases) >= 4, "%s: %zu prompt cases", tag, json_array_size(cases));
+    for (size_t k = 0; k < json_array_size(cases); k++) {
+        json_t *c = json_array_get(cases, k), *req = json_object_get(c, "request");
+        const char *name = json_string_value(json_object_get(c, "name"));
+        const char *text = NULL;
+        char err[256] = "";
+        int rc = model_prompt(m, json_string_value(json_object_get(req, "prompt_name")),
+                              json_string_value(json_object_get(req, "prompt")), &text, err,
+                              sizeof err);
+        const char *want_prompt = json_string_value(json_object_get(c, "prompt"));
+        if (!CHECK(rc == 0 && want_prompt && !strcmp(text, want_prompt),
+                   "%s: case %s resolves to prompt '%s' (want '%s'): %s", tag, name,
+                   rc == 0 ? text : "", want_prompt ? want_prompt : "?", err))
+            continue;
+        json_t *texts = json_object_get(c, "texts"), *want = json_object_get(c, "embeddings");
+        id_batch b = read_ids(json_object_get(c, "input_ids"), NULL);
+        id_batch tb = {.n = b.n};
+        tb.ids = calloc(b.n, sizeof *tb.ids);
+        tb.lens = calloc(b.n, sizeof *tb.lens);
+        int ids_ok = (int)json_array_size(texts) == b.n;
+        for (int i = 0; i < b.n && ids_ok; i++) {
+            json_t *t = json_array_get(texts, i);
+            rc = model_tokenize_embed_prompt(m, text, json_string_value(t), json_string_length(t),
+                                             &tb.ids[i], &tb.lens[i]);
+            ids_ok &= CHECK(rc == 0 && tb.lens[i] == b.lens[i] &&
+                                !memcmp(tb.ids[i], b.ids[i], sizeof(int32_t) * b.lens[i]),
+                            "%s: case %s text %d: %d ids, oracle %d (rc %d)", tag, name, i,
+                            tb.lens[i], b.lens[i], rc);
+        }
+        float *got = calloc((size_t)b.n * dim + 1, sizeof(float));
+        if (ids_ok) {
+            rc = embed_ids(r, &tb, b.n, got);
+            double worst = 0;
+            for (int i = 0; rc == 0 && i < b.n; i++) {
+                double e = vec_err(got + (size_t)i * dim, json_array_get(want, i));
+                CHECK(e <= TOL, "%s: case %s embedding %d off by %.3g", tag, name, i, e);
+                worst = e > worst ? e : worst;
+            }
+            CHECK(rc == 0, "%s: case %s embeds: %s", tag, name, vkb_status_str(rc));
+            printf("%s prompt case %-9s: %d texts, max rel err %.2e\n", tag, name, b.n, worst);
+        }
+        free(got);
+        id_batch_free(&tb);
+        id_batch_free(&b);
+    }
+    const char *text;
+    char err[256] = "";
+    CHECK(model_prompt(m, "no-such-prompt", NULL, &text, err, sizeof err) == VKB_EINVAL &&
+              strstr(err, "no-such-prompt") && strstr(err, "query") && strstr(err, "document"),
+          "%s: an unknown prompt_name is refused naming the known ones: %s", tag, err);
+}
+
 /* model_tokenize_bertscore against every sentence as bert_score encodes it (strip, prefix
  * space for byte-level BPE, truncation to 512 keeping the closing special). */
 static void check_bertscore_tokens(const vkb_model *m, json_t *bs, const char *name)
@@ -244,7 +307,9 @@ static void check_facts(const vkb_model *m, json_t *oracle, const char *name)
           "%s model_type %s", name, f->model_type);
 }
 
-static void run_model(const char *td, const char *name, const char *const *devices, int nd)
+/* both_families: on Vulkan run once per kernel family (VKB_KERNELS=cpu, gpu). */
+static void run_model(const char *td, const char *name, const char *const *devices, int nd,
+                      int both_families)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/oracle/%s.json", td, name);
@@ -259,19 +324,27 @@ static void run_model(const char *td, const char *name, const char *const *devic
     if (CHECK(rc == 0, "model_load %s: %s", path, err)) {
         check_facts(m, oracle, name);
         check_bertscore_tokens(m, json_object_get(oracle, "bertscore"), name);
-        for (int d = 0; d < nd; d++) {
-            /* "vulkan/gpu", "vulkan/cpu": Vulkan with VKB_KERNELS forcing a kernel family */
-            char spec[32];
-            snprintf(spec, sizeof spec, "%s", devices[d]);
-            char *kernels = strchr(spec, '/');
-            if (kernels) {
-                *kernels++ = 0;
-                setenv("VKB_KERNELS", kernels, 1);
+        /* runs: (device, kernel family or NULL for the device's default) */
+        const char *run_dev[8], *run_fam[8];
+        int runs = 0;
+        for (int d = 0; d < nd && runs < 6; d++) {
+            int vulkan = !strcmp(devices[d], "vulkan");
+            for (int fam = 0; fam < (vulkan && both_families ? 2 : 1); fam++) {
+                run_dev[runs] = devices[d];
+                run_fam[runs++] = vulkan && both_families ? (fam ? "gpu" : "cpu") : NULL;
             }
+        }
+        for (int k = 0; k < runs; k++) {
+            const char *fam = run_fam[k];
+            int d = 0;
+            while (strcmp(devices[d], run_dev[k]))
+                d++;
+            if (fam)
+                setenv("VKB_KERNELS", fam, 1);
             vkb_backend *b = NULL;
-            rc = vkb_backend_open(spec, &b, err, sizeof err);
+            int open_rc = vkb_backend_open(devices[d], &b, err, sizeof err);
             unsetenv("VKB_KERNELS");
-            if (rc != 0) {
+            if (open_rc != 0) {
                 printf("SKIP %s on %s: %s\n", name, devices[d], err);
                 continue;
             }
@@ -279,10 +352,13 @@ static void run_model(const char *td, const char *name, const char *const *devic
             rc = model_replica_create(m, b, &r, err, sizeof err);
             if (CHECK(rc == 0, "replica on %s: %s", devices[d], err)) {
                 char tag[128];
-                snprintf(tag, sizeof tag, "%s@%s%s%s", name, vkb_backend_id(b),
-                         kernels ? " kernels=" : "", kernels ? kernels : "");
+                snprintf(tag, sizeof tag, "%s@%s%s%s%s", name, vkb_backend_id(b),
+                         fam ? "(" : "", fam ? fam : "", fam ? " kernels)" : "");
                 check_hidden_states(r, json_object_get(oracle, "hidden_states"), tag);
                 check_embeddings(r, json_object_get(oracle, "embeddings"), tag);
+                json_t *ewp = json_object_get(oracle, "embeddings_with_prompt");
+                if (ewp)
+                    check_prompts(r, ewp, tag);
             }
             model_replica_free(r);
             vkb_backend_close(b);
@@ -298,12 +374,11 @@ int main(void)
     if (!td)
         return tl_finish();
     const char *devices[] = {"cpu", "vulkan"};
-    run_model(td, "tiny-bert", devices, 2);
-    run_model(td, "tiny-roberta", devices, 2);
-    /* The later families on both Vulkan kernel families (lavapipe picks the texel ones). */
-    const char *all_kernels[] = {"cpu", "vulkan/cpu", "vulkan/gpu"};
-    run_model(td, "tiny-distilbert", all_kernels, 3); /* no token types, its own names */
-    run_model(td, "tiny-mpnet", all_kernels, 3);      /* relative-position bias, 148 tokens */
+    run_model(td, "tiny-bert", devices, 2, 0);
+    run_model(td, "tiny-roberta", devices, 2, 0);
+    run_model(td, "tiny-bert-dense", devices, 2, 1);
+    run_model(td, "tiny-distilbert", devices, 2, 1); /* no token types, its own names */
+    run_model(td, "tiny-mpnet", devices, 2, 1);      /* relative-position bias, 148 tokens */
     CHECK(vkb_vulkan_validation_errors() == 0, "Vulkan validation errors: %d",
           vkb_vulkan_validation_errors());
     return tl_finish();

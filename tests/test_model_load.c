@@ -83,6 +83,65 @@ static void expect_fail(const char *dir, int rc_want, const char *needle, const 
     model_free(m);
 }
 
+/* Dense modules and prompts that cannot be run as written are refused at load, by file. */
+static void check_dense_refusals(const char *tiny)
+{
+    static const char *const with_dense =
+        "[{\"type\":\"sentence_transformers.models.Transformer\",\"path\":\"\"},"
+        "{\"type\":\"sentence_transformers.models.Pooling\",\"path\":\"1_Pooling\"},"
+        "{\"type\":\"sentence_transformers.models.Dense\",\"path\":\"2_Dense\"},"
+        "{\"type\":\"sentence_transformers.models.Normalize\",\"path\":\"3_Normalize\"}]";
+    char cfg_path[600], dense_cfg[256];
+    snprintf(cfg_path, sizeof cfg_path, "%s/config.json", tiny);
+    json_t *c = json_load_file(cfg_path, 0, NULL);
+    int hidden = (int)json_integer_value(json_object_get(c, "hidden_size"));
+    json_decref(c);
+    const char *d = copy_of(tiny, "dense-no-folder");
+    write_file(d, "modules.json", with_dense);
+    expect_fail(d, VKB_EINVAL, "2_Dense/config.json", "missing");
+    d = copy_of(tiny, "dense-width");
+    write_file(d, "modules.json", with_dense);
+    sh("mkdir -p '%s/%s'", d, "2_Dense");
+    write_file(d, "2_Dense/config.json", "{\"in_features\": 7, \"out_features\": 4, \"bias\": true,"
+               " \"activation_function\": \"torch.nn.modules.activation.Tanh\"}");
+    expect_fail(d, VKB_EINVAL, "in_features 7", "2_Dense/config.json");
+    snprintf(dense_cfg, sizeof dense_cfg, "{\"in_features\": %d, \"out_features\": 4, \"bias\": true,"
+             " \"activation_function\": \"torch.nn.modules.activation.Sigmoid\"}", hidden);
+    d = copy_of(tiny, "dense-act");
+    write_file(d, "modules.json", with_dense);
+    sh("mkdir -p '%s/%s'", d, "2_Dense");
+    write_file(d, "2_Dense/config.json", dense_cfg);
+    expect_fail(d, VKB_EUNSUPPORTED, "activation_function", "Sigmoid");
+    snprintf(dense_cfg, sizeof dense_cfg, "{\"in_features\": %d, \"out_features\": 4, \"bias\": true,"
+             " \"activation_function\": \"torch.nn.modules.linear.Identity\"}", hidden);
+    d = copy_of(tiny, "dense-pickle");
+    write_file(d, "modules.json", with_dense);
+    sh("mkdir -p '%s/%s'", d, "2_Dense");
+    write_file(d, "2_Dense/config.json", dense_cfg);
+    write_file(d, "2_Dense/pytorch_model.bin", "PK\x03\x04 not read");
+    expect_fail(d, VKB_EUNSUPPORTED, "pytorch_model.bin", "model.safetensors");
+    d = copy_of(tiny, "dense-no-weights");
+    write_file(d, "modules.json", with_dense);
+    sh("mkdir -p '%s/%s'", d, "2_Dense");
+    write_file(d, "2_Dense/config.json", dense_cfg);
+    expect_fail(d, VKB_EINVAL, "2_Dense/model.safetensors", "missing");
+    d = copy_of(tiny, "dense-first");
+    write_file(d, "modules.json",
+               "[{\"type\":\"sentence_transformers.models.Dense\",\"path\":\"2_Dense\"},"
+               "{\"type\":\"sentence_transformers.models.Pooling\",\"path\":\"1_Pooling\"}]");
+    expect_fail(d, VKB_EUNSUPPORTED, "before Pooling", "modules.json");
+    d = copy_of(tiny, "no-include-prompt");
+    set_json(d, "1_Pooling/config.json", "include_prompt", json_false());
+    expect_fail(d, VKB_EUNSUPPORTED, "include_prompt", "1_Pooling/config.json");
+    d = copy_of(tiny, "bad-default-prompt");
+    write_file(d, "config_sentence_transformers.json",
+               "{\"prompts\": {\"query\": \"q: \"}, \"default_prompt_name\": \"passage\"}");
+    expect_fail(d, VKB_EINVAL, "default_prompt_name", "config_sentence_transformers.json");
+    d = copy_of(tiny, "bad-prompt");
+    write_file(d, "config_sentence_transformers.json", "{\"prompts\": {\"query\": 3}}");
+    expect_fail(d, VKB_EINVAL, "prompt \"query\" must be a string", NULL);
+}
+
 static vkb_model *load_ok(const char *dir)
 {
     vkb_model *m = NULL;
@@ -202,12 +261,7 @@ static void test_refusals(const char *tiny)
     d = copy_of(tiny, "rel-pos");
     set_json(d, "config.json", "position_embedding_type", json_string("relative_key"));
     expect_fail(d, VKB_EUNSUPPORTED, "relative_key", NULL);
-    d = copy_of(tiny, "dense");
-    write_file(d, "modules.json",
-               "[{\"type\":\"sentence_transformers.models.Transformer\",\"path\":\"\"},"
-               "{\"type\":\"sentence_transformers.models.Pooling\",\"path\":\"1_Pooling\"},"
-               "{\"type\":\"sentence_transformers.models.Dense\",\"path\":\"2_Dense\"}]");
-    expect_fail(d, VKB_EUNSUPPORTED, "Dense", "modules.json");
+    check_dense_refusals(tiny);
     d = copy_of(tiny, "escape");
     write_file(d, "modules.json",
                "[{\"type\":\"sentence_transformers.models.Pooling\",\"path\":\"../../etc\"}]");

@@ -33,7 +33,8 @@ static void progress(const char *what)
     last = now;
 }
 
-static const vkb_act acts[] = {VKB_ACT_NONE, VKB_ACT_GELU_ERF, VKB_ACT_GELU_TANH, VKB_ACT_RELU};
+static const vkb_act acts[] = {VKB_ACT_NONE, VKB_ACT_GELU_ERF, VKB_ACT_GELU_TANH, VKB_ACT_RELU,
+                                VKB_ACT_TANH};
 
 /* How W reaches the matmul: a plain tensor, or a vkb_weight (the encoder's way: on the
  * texel kernels blocked by columns when K % 4 == 0) written in one call or row step by row
@@ -435,6 +436,9 @@ static void run_all(ops_pair *op, int big)
         test_matmul(op, 37, 100, 96, VKB_ACT_GELU_TANH, 1, 0, VKB_F16, layout);
         test_matmul(op, 70, 1152, 384, VKB_ACT_NONE, 1, 0, VKB_F32, layout);
         test_matmul(op, 45, 64, 383, VKB_ACT_RELU, 0, 1, VKB_F32, layout);
+        /* a Dense module after pooling: few rows, tanh (and 4-wide and odd N) */
+        test_matmul(op, 3, 16, 32, VKB_ACT_TANH, 1, 0, VKB_F32, layout);
+        test_matmul(op, 5, 17, 33, VKB_ACT_TANH, 1, 1, VKB_F16, layout);
         /* one short sentence (16 and 1 rows: the smallest row tiles) */
         test_matmul(op, 16, 1536, 384, VKB_ACT_GELU_ERF, 1, 0, VKB_F32, layout);
         test_matmul(op, 1, 384, 384, VKB_ACT_NONE, 1, 1, VKB_F32, layout);

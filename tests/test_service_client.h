@@ -77,7 +77,8 @@ static inline void tc_cleanup(void)
 static const char *const tc_service_vars[] = {
     "API_KEY", "GPU_MAX_CONCURRENT", "GPU_MAX_BATCH_SIZE", "GPU_MAX_TEXT_LENGTH",
     "GPU_EMBED_BATCH", "MODEL_EMBED", "MODEL_BERTSCORE", "TORCH_DEVICE", "VKB_DEVICE",
-    "VKB_MODEL_DIR", "VKB_BASELINE_DIR", "VKB_PULL", "VKB_MAX_BODY", "VKB_LOG_LEVEL", NULL};
+    "VKB_MODEL_DIR", "VKB_BASELINE_DIR", "VKB_PULL", "VKB_MAX_BODY", "VKB_LOG_LEVEL",
+    "VKB_BERTSCORE_LAYERS", NULL};
 
 /* Starts `vkbridge serve --port 0 ARGS...` with env ("NAME=value", NULL-terminated) set.
  * Returns 0 with p->port filled once the server printed its listening line; or, when the

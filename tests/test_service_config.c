@@ -30,6 +30,7 @@ int main(void)
     const char *env[] = {"API_KEY", "s3cret", "GPU_MAX_CONCURRENT", "4", "GPU_MAX_BATCH_SIZE",
                          "7", "GPU_MAX_TEXT_LENGTH", "50", "GPU_EMBED_BATCH", "16",
                          "MODEL_EMBED", "tiny-bert", "MODEL_BERTSCORE", "tiny-roberta",
+                         "VKB_BERTSCORE_LAYERS", "2",
                          "TORCH_DEVICE", "cuda:1", "VKB_MODEL_DIR", "/models",
                          "VKB_BASELINE_DIR", "/baselines", "VKB_MAX_BODY", "2M",
                          "VKB_LOG_LEVEL", "warn", NULL};
@@ -41,7 +42,30 @@ int main(void)
               !strcmp(cfg.model_dir, "/models") && !strcmp(cfg.baseline_dir, "/baselines"),
           "names from the environment");
     CHECK(!strcmp(cfg.device, "vulkan:1"), "TORCH_DEVICE cuda:1 -> vulkan:1 (got %s)", cfg.device);
+    CHECK(cfg.bertscore_layers == 2, "VKB_BERTSCORE_LAYERS (got %d)", cfg.bertscore_layers);
+
     CHECK(cfg.max_body == 2u << 20 && cfg.log_level == 1, "size suffix and log level");
+
+    /* A BERTScore model outside bert_score's table needs a layer: refused without one. */
+    CHECK(load(&cfg, NULL, 1, no_args, err) == 0 && cfg.bertscore_layers == 0,
+          "roberta-large (in the table) needs no layer");
+    const char *own_model[] = {"MODEL_BERTSCORE", "tiny-roberta", NULL};
+    CHECK(load(&cfg, own_model, 1, no_args, err) == -1 && strstr(err, "'tiny-roberta'") &&
+              strstr(err, "--bertscore-layers") && strstr(err, "VKB_BERTSCORE_LAYERS") &&
+              !strchr(err, '\n'),
+          "a model outside the table without a layer is refused in one line: %s", err);
+    const char *hub_name[] = {"MODEL_BERTSCORE", "FacebookAI/roberta-large", NULL};
+    CHECK(load(&cfg, hub_name, 1, no_args, err) == 0, "an organisation-prefixed table model: %s",
+          err);
+    const char *own_layers_argv[] = {"serve", "--bertscore-layers", "3"};
+    CHECK(load(&cfg, own_model, 3, own_layers_argv, err) == 0 && cfg.bertscore_layers == 3,
+          "--bertscore-layers makes it usable: %s", err);
+    const char *zero_layers[] = {"serve", "--bertscore-layers=0"};
+    CHECK(load(&cfg, own_model, 2, zero_layers, err) == -1 && strstr(err, "--bertscore-layers=0"),
+          "--bertscore-layers 0 refused: %s", err);
+    const char *no_model[] = {"MODEL_BERTSCORE", "", "VKB_BERTSCORE_LAYERS", "4", NULL};
+    CHECK(load(&cfg, no_model, 1, no_args, err) == -1 && strstr(err, "needs a MODEL_BERTSCORE"),
+          "a layer without a BERTScore model refused: %s", err);
 
     const char *torch_cuda[] = {"TORCH_DEVICE", "cuda", NULL};
     load(&cfg, torch_cuda, 1, no_args, err);
@@ -52,6 +76,17 @@ int main(void)
     const char *torch_bad[] = {"TORCH_DEVICE", "mps", NULL};
     CHECK(load(&cfg, torch_bad, 1, no_args, err) == -1 && strstr(err, "TORCH_DEVICE=mps"),
           "unknown TORCH_DEVICE named: %s", err);
+    /* what the systemd unit's environment file sets (docs/deploy/vkbridge.env) */
+    const char *unit_env[] = {"VKB_HOST", "0.0.0.0", "VKB_PORT", "9000", "VKB_DRAIN_TIMEOUT",
+                              "100", NULL};
+    CHECK(load(&cfg, unit_env, 1, no_args, err) == 0 && !strcmp(cfg.host, "0.0.0.0") &&
+              cfg.port == 9000 && cfg.drain_timeout_s == 100,
+          "VKB_HOST, VKB_PORT, VKB_DRAIN_TIMEOUT: %s", err);
+    const char *unit_flags[] = {"serve", "--port", "9001"};
+    CHECK(load(&cfg, unit_env, 3, unit_flags, err) == 0 && cfg.port == 9001, "--port wins over VKB_PORT");
+    const char *bad_port[] = {"VKB_PORT", "http", NULL};
+    CHECK(load(&cfg, bad_port, 1, no_args, err) == -1 && strstr(err, "VKB_PORT=http"),
+          "bad VKB_PORT named: %s", err);
     const char *empty_key[] = {"API_KEY", "", NULL};
     load(&cfg, empty_key, 1, no_args, err);
     CHECK(cfg.api_key == NULL, "API_KEY='' means no auth");
@@ -103,7 +138,7 @@ int main(void)
     const char *vars[] = {"API_KEY", "GPU_MAX_CONCURRENT", "GPU_MAX_BATCH_SIZE",
                           "GPU_MAX_TEXT_LENGTH", "GPU_EMBED_BATCH", "MODEL_EMBED",
                           "MODEL_BERTSCORE", "TORCH_DEVICE", "VKB_DEVICE", "VKB_MODEL_DIR",
-                          "VKB_BASELINE_DIR", "--tls-cert", "--tls-key", "--pull", "--max-body",
+                          "VKB_BASELINE_DIR", "VKB_BERTSCORE_LAYERS", "--bertscore-layers", "--tls-cert", "--tls-key", "--pull", "--max-body",
                           "--log-level", "--port", "--host"};
     for (size_t i = 0; i < sizeof(vars) / sizeof(*vars); i++)
         CHECK(strstr(text, vars[i]) != NULL, "--help mentions %s", vars[i]);

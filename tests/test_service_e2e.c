@@ -13,6 +13,7 @@ static char models_dir[512], baseline_dir[512];
 static json_t *oracle_bert, *oracle_roberta;
 /* The model families added later (model_family.c), checked the same way; NULL without the files. */
 static json_t *oracle_distilbert, *oracle_mpnet;
+static json_t *oracle_bert, *oracle_roberta, *oracle_dense;
 
 static int json_str_is(json_t *v, const char *want)
 {
@@ -122,6 +123,61 @@ static void check_bertscore_oracle(CURL *h, const svc_proc *p, tc_proto proto, j
         tc_reply_free(&r);
         free(body);
     }
+}
+
+/* The service's own BERTScore model (tiny-roberta, outside bert_score's table) scores at
+ * VKB_BERTSCORE_LAYERS=1 for a client that cannot send num_layers, with or without naming the
+ * model; an explicit num_layers still wins; another model outside the table still needs one. */
+static void check_bertscore_own_layers(CURL *h, const svc_proc *p, tc_proto proto)
+{
+    const char *pn = tc_proto_names[proto];
+    json_t *cases = json_object_get(json_object_get(oracle_roberta, "bertscore"), "cases");
+    for (size_t k = 0; k < json_array_size(cases); k++) {
+        json_t *c = json_array_get(cases, k);
+        const char *name = json_string_value(json_object_get(c, "name"));
+        int named = !strcmp(name, "L1-noidf-raw"), layer2 = !strcmp(name, "L2-noidf-raw");
+        if (!named && !layer2)
+            continue;
+        json_t *req = json_deep_copy(json_object_get(c, "request"));
+        json_object_del(req, "lang");
+        if (named) {
+            json_object_del(req, "num_layers"); /* the v0.2 client's request: model_type only */
+            CHECK(json_object_get(req, "model_type") != NULL, "oracle case names its model");
+        }
+        for (int drop_model = 0; drop_model <= named; drop_model++) {
+            if (drop_model)
+                json_object_del(req, "model_type"); /* neither: MODEL_BERTSCORE at its layer */
+            char *body = json_dumps(req, JSON_COMPACT);
+            tc_reply r;
+            long status = tc_request(h, p, proto, "POST", "/bertscore", body, NULL, &r);
+            json_t *root = tc_json(&r);
+            json_t *got = json_object_get(root, "f1"), *want = json_object_get(c, "F");
+            double worst = 0;
+            int ok = status == 200 && json_array_size(got) == json_array_size(want) &&
+                     json_array_size(want) > 0;
+            for (size_t j = 0; ok && j < json_array_size(want); j++) {
+                double d = fabs(json_number_value(json_array_get(got, j)) -
+                                json_number_value(json_array_get(want, j)));
+                worst = fmax(worst, d);
+                ok &= d <= 1e-4;
+            }
+            CHECK(ok && json_str_is(json_object_get(root, "model"), "tiny-roberta"),
+                  "[%s] /bertscore %s equals oracle %s (status %ld, worst %.2e) %.200s", pn, body,
+                  name, status, worst, ok ? "" : tc_body(&r));
+            json_decref(root);
+            tc_reply_free(&r);
+            free(body);
+        }
+        json_decref(req);
+    }
+    tc_reply r;
+    long status = tc_request(h, p, proto, "POST", "/bertscore",
+                             "{\"candidates\":[\"a\"],\"references\":[\"b\"],\"model_type\":\"tiny-bert\"}",
+                             NULL, &r);
+    CHECK(status == 400 && strstr(tc_body(&r), "pass num_layers"),
+          "[%s] another model outside the table still needs num_layers: %ld %s", pn, status,
+          tc_body(&r));
+    tc_reply_free(&r);
 }
 
 /* A text holding U+0000 is all its characters: "a\u0000b" scores as the tokenizer reads it
@@ -394,6 +450,35 @@ static void expect_error(CURL *h, const svc_proc *p, tc_proto proto, const char 
     tc_reply_free(&r);
 }
 
+/* "texts": [] answers as the v0.2 service does (its own test expects exactly this body):
+ * 200 {"embeddings": [], "model": the model asked for or the default, "dimensions": 0}.
+ * The model is still resolved: an unknown one is 404, a path escape 400. */
+static void check_embed_empty(CURL *h, const svc_proc *p, tc_proto proto)
+{
+    const char *pn = tc_proto_names[proto];
+    const char *bodies[2] = {"{\"texts\":[]}", "{\"texts\":[],\"model\":\"tiny-roberta\"}"};
+    const char *models[2] = {"tiny-bert", "tiny-roberta"};
+    for (int i = 0; i < 2; i++) {
+        tc_reply r;
+        long status = tc_request(h, p, proto, "POST", "/embed", bodies[i], NULL, &r);
+        json_t *root = tc_json(&r);
+        json_t *emb = json_object_get(root, "embeddings");
+        CHECK(status == 200 && json_is_array(emb) && json_array_size(emb) == 0 &&
+                  json_str_is(json_object_get(root, "model"), models[i]) &&
+                  json_is_integer(json_object_get(root, "dimensions")) &&
+                  json_integer_value(json_object_get(root, "dimensions")) == 0 &&
+                  json_object_size(root) == 3 && !strncmp(r.content_type, "application/json", 16),
+              "[%s] /embed %s: 200 with no embeddings and dimensions 0 (got %ld %.200s)", pn,
+              bodies[i], status, tc_body(&r));
+        json_decref(root);
+        tc_reply_free(&r);
+    }
+    expect_error(h, p, proto, "POST", "/embed", "{\"texts\":[],\"model\":\"no-such-model\"}", 404,
+                 NULL, "empty texts for an unknown model");
+    expect_error(h, p, proto, "POST", "/embed", "{\"texts\":[],\"model\":\"../x\"}", 400, NULL,
+                 "empty texts with a path escape");
+}
+
 static char *repeat(const char *unit, int times, const char *prefix, const char *suffix)
 {
     size_t ul = strlen(unit);
@@ -419,7 +504,7 @@ static void check_errors(CURL *h, const svc_proc *p, tc_proto proto)
     expect_error(h, p, proto, "POST", "/embed", "{}", 422, "missing", "missing texts");
     expect_error(h, p, proto, "POST", "/embed", "{\"texts\":\"a\"}", 422, "list_type", "texts not a list");
     expect_error(h, p, proto, "POST", "/embed", "{\"texts\":[\"a\",1]}", 422, "string_type", "non-string text");
-    expect_error(h, p, proto, "POST", "/embed", "{\"texts\":[]}", 422, "too_short", "empty texts");
+    check_embed_empty(h, p, proto);
     char *many = repeat("\"x\",", 50, "{\"texts\":[", "\"x\"]}"); /* 51 > GPU_MAX_BATCH_SIZE 50 */
     expect_error(h, p, proto, "POST", "/embed", many, 422, "too_long", "more than GPU_MAX_BATCH_SIZE texts");
     free(many);
@@ -443,6 +528,12 @@ static void check_errors(CURL *h, const svc_proc *p, tc_proto proto)
 
     /* OpenAI's shape on /v1/... */
     expect_error(h, p, proto, "POST", "/v1/embeddings", "{\"input\":[]}", 400, NULL, "OpenAI empty input");
+    tc_request(h, p, proto, "POST", "/v1/embeddings", "{\"input\":[]}", NULL, &r);
+    json_t *empty = tc_json(&r);
+    CHECK(json_str_is(json_object_get(json_object_get(empty, "error"), "param"), "input"),
+          "[%s] OpenAI empty input names param input (%s)", tc_proto_names[proto], tc_body(&r));
+    json_decref(empty);
+    tc_reply_free(&r);
     expect_error(h, p, proto, "POST", "/v1/embeddings", "{\"input\":5}", 400, NULL, "OpenAI input of the wrong type");
     expect_error(h, p, proto, "POST", "/v1/embeddings", "{\"input\":\"a\",\"encoding_format\":\"hex\"}", 400, NULL, "OpenAI bad encoding_format");
     expect_error(h, p, proto, "POST", "/v1/embeddings", "{\"input\":\"a\",\"dimensions\":4096}", 400, NULL, "OpenAI dimensions over the model's");
@@ -531,17 +622,84 @@ static void check_h2c_streams(const svc_proc *p)
           codes[1], codes[2]);
 }
 
+/* tiny-bert-dense (Dense + Normalize after pooling, prompts with a default): every case of
+ * the oracle's embeddings_with_prompt over /embed and /v1/embeddings (the request's
+ * prompt_name / prompt passed as given; no field = the default prompt), then the errors: an
+ * unknown prompt_name is 400 naming the model's prompts (also with no texts), a prompt with
+ * token-id input is 400. */
+static void check_embed_prompts(CURL *h, const svc_proc *p, tc_proto proto)
+{
+    const char *pn = tc_proto_names[proto];
+    json_t *cases = json_object_get(json_object_get(oracle_dense, "embeddings_with_prompt"), "cases");
+    CHECK(json_array_size(cases) >= 4, "[%s] tiny-bert-dense prompt cases", pn);
+    for (size_t k = 0; k < json_array_size(cases); k++) {
+        json_t *c = json_array_get(cases, k);
+        const char *name = json_string_value(json_object_get(c, "name"));
+        for (int openai = 0; openai < 2; openai++) {
+            json_t *req = json_deep_copy(json_object_get(c, "request"));
+            json_object_set(req, openai ? "input" : "texts", json_object_get(c, "texts"));
+            json_object_set_new(req, "model", json_string("tiny-bert-dense"));
+            char *body = json_dumps(req, JSON_COMPACT);
+            tc_reply r;
+            long status = tc_request(h, p, proto, "POST", openai ? "/v1/embeddings" : "/embed",
+                                     body, NULL, &r);
+            json_t *root = tc_json(&r);
+            json_t *want = json_object_get(c, "embeddings");
+            int n = (int)json_array_size(want), ok = status == 200 && n > 0, dim = 16;
+            float *got = calloc((size_t)n * dim, sizeof(float)), *exp = calloc((size_t)n * dim, sizeof(float));
+            for (int i = 0; ok && i < n; i++) {
+                json_t *row = openai ? json_object_get(json_array_get(json_object_get(root, "data"), i), "embedding")
+                                     : json_array_get(json_object_get(root, "embeddings"), i);
+                ok &= json_array_size(row) == (size_t)dim;
+                for (int j = 0; ok && j < dim; j++) {
+                    got[(size_t)i * dim + j] = (float)json_number_value(json_array_get(row, j));
+                    exp[(size_t)i * dim + j] = (float)json_number_value(json_array_get(json_array_get(want, i), j));
+                }
+            }
+            double worst = 0;
+            CHECK(ok && vectors_close(got, exp, n, dim, 1e-4, &worst),
+                  "[%s] %s tiny-bert-dense case %s within 1e-4 (worst %.2e): %ld %.200s", pn,
+                  openai ? "/v1/embeddings" : "/embed", name, worst, status, ok ? "" : tc_body(&r));
+            free(got);
+            free(exp);
+            json_decref(root);
+            tc_reply_free(&r);
+            free(body);
+            json_decref(req);
+        }
+    }
+    const char *bad[][2] = {
+        {"/embed", "{\"texts\":[\"a\"],\"model\":\"tiny-bert-dense\",\"prompt_name\":\"nope\"}"},
+        {"/embed", "{\"texts\":[],\"model\":\"tiny-bert-dense\",\"prompt_name\":\"nope\"}"},
+        {"/v1/embeddings", "{\"input\":\"a\",\"model\":\"tiny-bert-dense\",\"prompt_name\":\"nope\"}"},
+    };
+    for (int i = 0; i < 3; i++) {
+        tc_reply r;
+        long status = tc_request(h, p, proto, "POST", bad[i][0], bad[i][1], NULL, &r);
+        CHECK(status == 400 && strstr(tc_body(&r), "unknown prompt_name 'nope'") &&
+                  strstr(tc_body(&r), "query, document"),
+              "[%s] %s %s: 400 naming the prompts (%ld %s)", pn, bad[i][0], bad[i][1], status,
+              tc_body(&r));
+        tc_reply_free(&r);
+    }
+    expect_error(h, p, proto, "POST", "/v1/embeddings",
+                 "{\"input\":[101,102],\"model\":\"tiny-bert-dense\",\"prompt_name\":\"query\"}", 400,
+                 NULL, "prompt_name with token ids");
+    expect_error(h, p, proto, "POST", "/embed", "{\"texts\":[\"a\"],\"prompt_name\":7}", 422,
+                 "string_type", "prompt_name not a string");
+}
+
 /* ---------------------------------------------------------------- scenarios */
 
 static void test_plain_server(void)
 {
     const char *env[] = {"MODEL_EMBED=tiny-bert", "MODEL_BERTSCORE=tiny-roberta",
                          "GPU_MAX_BATCH_SIZE=50", "GPU_MAX_TEXT_LENGTH=6000",
-                         "GPU_MAX_CONCURRENT=3", NULL, NULL};
+                         "GPU_MAX_CONCURRENT=3", "VKB_BERTSCORE_LAYERS=1", NULL};
     char dir_env[600], base_env[600];
     snprintf(dir_env, sizeof(dir_env), "VKB_MODEL_DIR=%s", models_dir);
     snprintf(base_env, sizeof(base_env), "VKB_BASELINE_DIR=%s", baseline_dir);
-    const char *env_all[] = {env[0], env[1], env[2], env[3], env[4], dir_env, base_env, NULL};
+    const char *env_all[] = {env[0], env[1], env[2], env[3], env[4], env[5], dir_env, base_env, NULL};
     const char *args[] = {"--device", "cpu", "--max-body", "512k", NULL};
     svc_proc p;
     int rc = tc_start(&p, "plain", env_all, args);
@@ -566,9 +724,12 @@ static void test_plain_server(void)
             check_bertscore_oracle(h, &p, proto, oracle_mpnet);
         }
         check_bertscore_nul(h, &p, proto);
+        check_bertscore_own_layers(h, &p, proto);
         check_openai(h, &p, proto);
         check_reports(h, &p, proto, 3);
         check_errors(h, &p, proto);
+        if (oracle_dense)
+            check_embed_prompts(h, &p, proto);
         curl_easy_cleanup(h);
     }
     check_h2c_streams(&p);
@@ -696,7 +857,8 @@ static void test_tls(void)
     snprintf(dir_env, sizeof(dir_env), "VKB_MODEL_DIR=%s", models_dir);
     snprintf(cert, sizeof(cert), "%s/cert.pem", tc_scratch());
     snprintf(key, sizeof(key), "%s/key.pem", tc_scratch());
-    const char *env[] = {"MODEL_EMBED=tiny-bert", "MODEL_BERTSCORE=tiny-roberta", dir_env, NULL};
+    const char *env[] = {"MODEL_EMBED=tiny-bert", "MODEL_BERTSCORE=tiny-roberta",
+                         "VKB_BERTSCORE_LAYERS=2", dir_env, NULL};
     const char *args[] = {"--tls-cert", cert, "--tls-key", key, NULL}; /* default device: Vulkan if any */
     svc_proc p;
     int rc = tc_start(&p, "tls", env, args);
@@ -727,8 +889,38 @@ static void test_tls(void)
         check_bertscore_oracle(h, &p, TC_TLS_H2, oracle_mpnet);
     }
     expect_error(h, &p, TC_TLS_H2, "POST", "/embed", "{}", 422, "missing", "validation over TLS");
+    if (oracle_dense) /* this server runs on the default device: Vulkan (lavapipe) if any */
+        check_embed_prompts(h, &p, TC_TLS_H2);
     curl_easy_cleanup(h);
     CHECK(tc_stop(&p, SIGTERM, 60) == 0, "TLS server: exit 0 on SIGTERM");
+}
+
+/* tiny-bert-dense's prompt cases once more with each kernel family forced on the default
+ * device (lavapipe here): VKB_KERNELS reaches the server through its environment. */
+static void test_dense_kernel_families(void)
+{
+    char dir_env[600];
+    snprintf(dir_env, sizeof(dir_env), "VKB_MODEL_DIR=%s", models_dir);
+    const char *families[] = {"VKB_KERNELS=cpu", "VKB_KERNELS=gpu"};
+    for (int f = 0; f < 2; f++) {
+        const char *env[] = {"MODEL_EMBED=tiny-bert-dense", "MODEL_BERTSCORE=", dir_env,
+                             families[f], NULL};
+        svc_proc p;
+        int rc = tc_start(&p, f ? "dense-gpu-kernels" : "dense-cpu-kernels", env, NULL);
+        CHECK(rc == 0 && tc_wait_ready(&p, 120, NULL), "%s: server starts (rc %d)", families[f], rc);
+        if (rc != 0)
+            continue;
+        CURL *h = curl_easy_init();
+        check_embed_prompts(h, &p, TC_H1);
+        if (oracle_distilbert && oracle_mpnet) { /* the later families, per kernel family too */
+            check_embed_oracle(h, &p, TC_H1, oracle_distilbert, "tiny-distilbert");
+            check_embed_oracle(h, &p, TC_H1, oracle_mpnet, "tiny-mpnet");
+            check_bertscore_oracle(h, &p, TC_H1, oracle_mpnet);
+        }
+        curl_easy_cleanup(h);
+        CHECK(tc_stop(&p, SIGTERM, 60) == 0, "%s: SIGTERM exit 0", families[f]);
+    }
+    unsetenv("VKB_KERNELS");
 }
 
 static int wait_exit(svc_proc *p, double timeout_s)
@@ -793,6 +985,19 @@ static void test_startup_failures(void)
     CHECK(rc == 1 && strstr(log, "cannot load model 'no-such-model'"), "missing model: exit %d\n%s", rc, log);
     free(log);
 
+    /* MODEL_BERTSCORE outside bert_score's table: refused before anything opens, unless a
+     * layer is configured, and a layer beyond the model is refused once it has loaded. */
+    const char *env_own[] = {"MODEL_EMBED=tiny-bert", "MODEL_BERTSCORE=tiny-roberta", dir_env, NULL};
+    rc = tc_start(&p, "bertscore-no-layers", env_own, args_cpu);
+    log = tc_log(&p);
+    CHECK(rc == 2 && strstr(log, "MODEL_BERTSCORE 'tiny-roberta' is not in bert_score's num_layers table") &&
+              strstr(log, "--bertscore-layers") && strchr(log, '\n') == log + strlen(log) - 1,
+          "own BERTScore model without a layer: exit %d, one line:\n%s", rc, log);
+    free(log);
+    const char *args_deep[] = {"--device", "cpu", "--bertscore-layers", "3", NULL};
+    expect_startup_failure("bertscore-layers-beyond", env_own, args_deep,
+                           "--bertscore-layers 3 is out of range: model 'tiny-roberta' has 2 layers");
+
     const char *args_dev[] = {"--device", "vulkan:99", NULL};
     expect_startup_failure("no-device", env, args_dev, "cannot open device");
     const char *args_bad[] = {"--bogus", NULL};
@@ -819,6 +1024,10 @@ int main(void)
     oracle_mpnet = json_load_file(path, JSON_ALLOW_NUL, NULL);
     if (!oracle_distilbert || !oracle_mpnet)
         printf("SKIP DistilBERT / MPNet over HTTP: no tiny-distilbert / tiny-mpnet oracle\n");
+    snprintf(path, sizeof(path), "%s/oracle/tiny-bert-dense.json", td);
+    oracle_dense = json_load_file(path, JSON_ALLOW_NUL, NULL);
+    if (!oracle_dense)
+        printf("SKIP tiny-bert-dense over HTTP: no %s\n", path);
     curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
     CHECK(cv->features & CURL_VERSION_HTTP2, "libcurl speaks HTTP/2 (nghttp2 %s)",
           cv->nghttp2_version ? cv->nghttp2_version : "missing");
@@ -828,12 +1037,15 @@ int main(void)
         test_plain_server();
         test_auth();
         test_tls();
+        if (oracle_dense)
+            test_dense_kernel_families();
         test_startup_failures();
     }
     json_decref(oracle_bert);
     json_decref(oracle_roberta);
     json_decref(oracle_distilbert);
     json_decref(oracle_mpnet);
+    json_decref(oracle_dense);
     curl_global_cleanup();
     tc_cleanup();
     return tl_finish();

@@ -31,7 +31,7 @@ text = "\n".join(l for l in open(example, encoding="utf-8") if not l.lstrip().st
 cfg = json.loads(text)
 provider = cfg["models"]["providers"]["vkbridge"]
 svc = provider["localService"]
-plugin = cfg["plugins"]["@elvatis/openclaw-gpu-bridge"]
+plugin = cfg["plugins"]["entries"]["openclaw-gpu-bridge"]["config"]
 
 with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
@@ -41,7 +41,8 @@ args = [swap(a) for a in svc["args"]]
 env = dict(os.environ)
 env.update(svc["env"])
 env.update({"VKB_MODEL_DIR": testdata + "/models", "MODEL_EMBED": "tiny-bert",
-            "MODEL_BERTSCORE": "tiny-roberta", "VKB_DEVICE": "cpu"})
+            "MODEL_BERTSCORE": "tiny-roberta", "VKB_BERTSCORE_LAYERS": "2",
+            "VKB_DEVICE": "cpu"})
 check(svc["command"].startswith("/"), "command is an absolute path (OpenClaw does no lookup)")
 check(svc["healthUrl"].endswith("/health") or svc["healthUrl"].endswith("/v1/models"),
       "healthUrl is /health or /v1/models")

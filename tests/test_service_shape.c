@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static json_t *parse(char *text)
 {
@@ -131,6 +132,18 @@ static void test_small_documents(void)
     CHECK(json_is_true(json_object_get(d0, "in_use")) &&
               !strcmp(json_string_value(json_object_get(d0, "name")), "llvmpipe"),
           "inventory entry");
+    json_decref(root);
+
+    /* The CPU backend: host memory in the same fields, what the engine holds as used */
+    snprintf(es.devices[0].id, sizeof(es.devices[0].id), "cpu");
+    es.devices[0].bytes_in_use = 300ull << 20;
+    svc_info_view cv = {"cpu", loaded, 2, "0.1.0", "none", NULL, 0, &es};
+    root = parse(svc_shape_info(&cv, NULL));
+    double host_mb = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE) / 1048576.0;
+    CHECK(fabs(json_real_value(json_object_get(root, "vram_total_mb")) - host_mb) < 1 &&
+              json_real_value(json_object_get(root, "vram_used_mb")) == 300,
+          "CPU backend: host memory %.1f MiB as vram_total_mb, engine bytes as vram_used_mb",
+          json_real_value(json_object_get(root, "vram_total_mb")));
     json_decref(root);
 
     const char *avail[] = {"tiny-bert", "tiny-roberta"};

@@ -110,7 +110,8 @@ static void check_http(void)
 {
     char dir_env[700];
     snprintf(dir_env, sizeof dir_env, "VKB_MODEL_DIR=%s", models_root);
-    const char *env[] = {"MODEL_EMBED=refusing", "MODEL_BERTSCORE=refusing", dir_env, NULL};
+    const char *env[] = {"MODEL_EMBED=refusing", "MODEL_BERTSCORE=refusing", "VKB_BERTSCORE_LAYERS=1",
+                         dir_env, NULL};
     const char *args[] = {"--device", "cpu", NULL};
     svc_proc p;
     if (!CHECK(tc_start(&p, "refusal", env, args) == 0 && tc_wait_ready(&p, 120, NULL),

@@ -86,6 +86,15 @@ static void test_wordpiece(void)
     TT_EXPECT(t, "hel\xef\xbf\xbdlo", 0, "hello");
     TT_EXPECT(t, "\xe3\x80\x80hello\xc2\xa0world\xe2\x80\x83x", 0, "hello|world|x");
     TT_EXPECT(t, "hel\xe2\x80\x8blo", 0, "hello"); /* U+200B is Cf: removed */
+    /* Cc chars that are also White_Space (U+000B, U+000C, U+0085) are removed like any other
+     * control char (HF bert.rs filters controls before mapping whitespace); only \t \n \r
+     * become spaces. U+001C..001F are Cc but not White_Space: removed as well. */
+    TT_EXPECT(t, "hel\flo", 0, "hello");
+    TT_EXPECT(t, "hel\vlo", 0, "hello");
+    TT_EXPECT(t, "hel\xc2\x85lo", 0, "hello");
+    TT_EXPECT(t, "hel\x1clo\x1f", 0, "hello");
+    TT_EXPECT(t, "hello\f world\v", 1, "[CLS]|hello|world|[SEP]");
+    TT_EXPECT(t, "hello\tworld\rx\ncafe", 0, "hello|world|x|cafe");
     /* ASCII symbols count as punctuation; every punctuation char is its own word */
     TT_EXPECT(t, "$hello", 0, "$|hello");
     TT_EXPECT(t, "a..b", 0, "a|.|.|b");

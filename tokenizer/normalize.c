@@ -38,7 +38,10 @@ static int lower_filter(tk_chars *text, tk_chars *out, int lower, int drop_mn)
 
 /* BertNormalizer: clean text (drop NUL, U+FFFD and "other" chars except \t\n\r; whitespace
  * becomes ' '), spaces around CJK ideographs, then NFD + drop Mn when stripping accents,
- * then lowercase. The all-ASCII case takes one pass. */
+ * then lowercase. The all-ASCII case takes one pass.
+ * As in Hugging Face's bert.rs the control filter runs before the whitespace map, so a char
+ * that is both Cc and White_Space (U+000B, U+000C, U+0085) is deleted, not turned into a
+ * space: "form\ffeed" is one word. Only \t, \n, \r escape the filter. */
 static int bert(const tk_norm_step *st, tk_chars *text, tk_chars *out)
 {
     out->n = 0;
@@ -50,10 +53,10 @@ static int bert(const tk_norm_step *st, tk_chars *text, tk_chars *out)
         if (st->clean_text) {
             if (c.cp == 0 || c.cp == 0xFFFD)
                 continue;
-            int ws = c.cp == '\t' || c.cp == '\n' || c.cp == '\r' || tk_is_whitespace(c.cp);
-            if (!ws && tk_is_other(c.cp))
+            int tnr = c.cp == '\t' || c.cp == '\n' || c.cp == '\r';
+            if (!tnr && tk_is_other(c.cp))
                 continue;
-            if (ws)
+            if (tnr || tk_is_whitespace(c.cp))
                 c.cp = ' ';
         }
         if (c.cp >= 0x80)

@@ -8,13 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-struct bench {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    const char *help;
-};
-
-static const struct bench benches[] = {
+const vkb_command vkb_benches[] = {
     {"ops", bench_ops, "GFLOP/s of matmul, attention ms, layernorm GB/s per backend"},
     {"tokenize", bench_tokenize, "tokens/s of the tokenizers on the golden corpora (single thread)"},
     {"encode", bench_encode, "sentence-embedding throughput of the MiniLM shape per backend"},
@@ -25,7 +19,7 @@ static const struct bench benches[] = {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: vkbridge bench WHAT [ARGS]   (vkbridge bench WHAT --help for details)\n\n");
-    for (const struct bench *b = benches; b->name; b++)
+    for (const vkb_command *b = vkb_benches; b->name; b++)
         fprintf(f, "  %-10s %s\n", b->name, b->help);
 }
 
@@ -39,7 +33,7 @@ int cmd_bench(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    for (const struct bench *b = benches; b->name; b++)
+    for (const vkb_command *b = vkb_benches; b->name; b++)
         if (!strcmp(argv[1], b->name))
             return b->run(argc - 1, argv + 1);
     fprintf(stderr, "vkbridge bench: unknown bench '%s'\n", argv[1]);

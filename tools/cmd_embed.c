@@ -29,6 +29,9 @@ static void usage(FILE *f)
             "                such as vulkan:0,vulkan:1\n"
             "  --batch N     sequences per device batch (default $GPU_EMBED_BATCH, else 32)\n"
             "  --weights W   auto (checkpoint precision, default) or f16\n"
+            "  --prompt-name P  put the model's prompt P (config_sentence_transformers.json)\n"
+            "                in front of every text; default: the model's default_prompt_name\n"
+            "  --prompt TEXT put TEXT in front of every text instead (\"\" = no prompt)\n"
             "  --pull        download the model from the Hugging Face hub if it is missing\n"
             "  --quiet       no warnings or progress bar on stderr\n"
             "  --verbose     log what the engine does (devices, model loading)\n");
@@ -36,6 +39,7 @@ static void usage(FILE *f)
 
 typedef struct embed_args {
     const char *model, *device;
+    vkb_embed_opts prompt;
     int batch, weights_f16, pull, quiet, verbose;
     char **texts;
     int n_texts;
@@ -63,6 +67,10 @@ static int parse_args(int argc, char **argv, embed_args *a)
             return -1;
         } else if (!strcmp(s, "--model") && has_value) {
             a->model = argv[++i];
+        } else if (!strcmp(s, "--prompt-name") && has_value) {
+            a->prompt.prompt_name = argv[++i];
+        } else if (!strcmp(s, "--prompt") && has_value) {
+            a->prompt.prompt = argv[++i];
         } else if (!strcmp(s, "--device") && has_value) {
             a->device = argv[++i];
         } else if (!strcmp(s, "--batch") && has_value) {
@@ -130,14 +138,14 @@ static void on_done(void *user, int status, const char *err)
     pthread_mutex_unlock(&r->m);
 }
 
-static int embed_all(vkb_engine *e, const char *name, text_list *l, float *out, int bar,
-                     char *err, size_t errlen)
+static int embed_all(vkb_engine *e, const char *name, const vkb_embed_opts *opts, text_list *l,
+                     float *out, int bar, char *err, size_t errlen)
 {
     run_state r = {.bar = bar};
     pthread_mutex_init(&r.m, NULL);
     pthread_cond_init(&r.c, NULL);
-    int rc = vkb_engine_embed_async(e, name, (const char *const *)l->text, l->len, l->n, out,
-                                    NULL, on_progress, on_done, &r);
+    int rc = vkb_engine_embed_opts_async(e, name, (const char *const *)l->text, l->len, l->n,
+                                         opts, out, NULL, on_progress, on_done, &r);
     if (rc == VKB_OK) {
         pthread_mutex_lock(&r.m);
         while (!r.finished)
@@ -264,7 +272,15 @@ int cmd_embed(int argc, char **argv)
         goto cleanup;
     }
     int bar = !a.quiet && isatty(STDERR_FILENO) && texts.n > (a.batch > 0 ? a.batch : 32);
-    if (texts.n > 0 && embed_all(e, a.model, &texts, out, bar, err, sizeof err) != VKB_OK) {
+    /* an unknown --prompt-name is a usage error (exit 2), also with no texts */
+    rc = vkb_engine_embed_opts(e, a.model, NULL, NULL, 0, &a.prompt, NULL, NULL, err, sizeof err);
+    if (rc != VKB_OK) {
+        fprintf(stderr, "vkbridge embed: %s\n", err);
+        code = rc == VKB_EINVAL ? 2 : 1;
+        goto cleanup;
+    }
+    if (texts.n > 0 &&
+        embed_all(e, a.model, &a.prompt, &texts, out, bar, err, sizeof err) != VKB_OK) {
         fprintf(stderr, "vkbridge embed: %s\n", err);
         goto cleanup;
     }

@@ -9,6 +9,20 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* One row of a command table: `vkbridge NAME` (vkb_commands, tools/vkbridge.c) or
+ * `vkbridge bench NAME` (vkb_benches, tools/cmd_bench.c). help is the one-line summary
+ * usage prints; NULL hides the row from usage. Both tables end with a NULL name. The man
+ * page (tools/cmd_man.c) is written from these tables and each row's --help. */
+typedef struct vkb_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} vkb_command;
+extern const vkb_command vkb_commands[];
+extern const vkb_command vkb_benches[];
+/* The top-level usage text (`vkbridge --help`). */
+void vkbridge_usage(FILE *f);
+
 int cmd_info(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
@@ -17,6 +31,7 @@ int cmd_bertscore(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_gen_model(int argc, char **argv);
+int cmd_man(int argc, char **argv); /* hidden: writes vkbridge.1 (roff) */
 
 /* Benches, each printing JSON (tools/bench_NAME.c), dispatched by cmd_bench. */
 int bench_ops(int argc, char **argv);

@@ -7,6 +7,8 @@ JOBS=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j "$JOBS"
 ctest --test-dir build --output-on-failure -j 2
+# The Debian package: built, installed with dpkg, run end to end, purged (needs root).
+tools/test_deb.sh build
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVKB_SANITIZE=ON
 cmake --build build-asan -j "$JOBS"
 # Leak checking is on (sanitizer builds pin the Vulkan driver so LSan can see its globals at

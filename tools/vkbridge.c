@@ -8,13 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct command {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    const char *help;
-};
-
-static const struct command commands[] = {
+const vkb_command vkb_commands[] = {
     {"info", cmd_info, "print the Vulkan loader and device inventory as JSON"},
     {"embed", cmd_embed, "sentence embeddings of texts, printed as the /embed response"},
     {"pull", cmd_pull, "download a model folder from the Hugging Face hub into its cache"},
@@ -23,16 +17,18 @@ static const struct command commands[] = {
     {"tokenize", cmd_tokenize, "token ids and strings for texts (JSON Lines in and out)"},
     {"bench", cmd_bench, "benchmarks, as JSON (vkbridge bench --help)"},
     {"serve", cmd_serve, "the HTTP/1.1 + HTTP/2 service: embeddings, BERTScore, OpenAI API"},
+    {"man", cmd_man, NULL}, /* the build writes the man page with it */
     {0, 0, 0},
 };
 
-static void usage(FILE *f)
+void vkbridge_usage(FILE *f)
 {
     fprintf(f, "vkbridge %s — transformer encoders on any GPU through Vulkan compute\n\n"
                "usage: vkbridge COMMAND [ARGS]   (vkbridge COMMAND --help for details)\n\n",
             VKB_VERSION);
-    for (const struct command *c = commands; c->name; c++)
-        fprintf(f, "  %-10s %s\n", c->name, c->help);
+    for (const vkb_command *c = vkb_commands; c->name; c++)
+        if (c->help)
+            fprintf(f, "  %-10s %s\n", c->name, c->help);
 }
 
 /* lavapipe (Mesa's CPU Vulkan driver) packs 8 invocations into a SIMD vector unless
@@ -52,21 +48,21 @@ int main(int argc, char **argv)
 {
     prefer_wide_lavapipe_vectors();
     if (argc < 2) {
-        usage(stderr);
+        vkbridge_usage(stderr);
         return 2;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        usage(stdout);
+        vkbridge_usage(stdout);
         return 0;
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
         printf("vkbridge %s\n", VKB_VERSION);
         return 0;
     }
-    for (const struct command *c = commands; c->name; c++)
+    for (const vkb_command *c = vkb_commands; c->name; c++)
         if (!strcmp(argv[1], c->name))
             return c->run(argc - 1, argv + 1);
     fprintf(stderr, "vkbridge: unknown command '%s'\n", argv[1]);
-    usage(stderr);
+    vkbridge_usage(stderr);
     return 2;
 }

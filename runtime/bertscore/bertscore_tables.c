@@ -217,6 +217,11 @@ int vkb_bertscore_default_layers(const char *model)
     return n > 0 ? n : 0;
 }
 
+int vkb_bertscore_table_layers(const char *model)
+{
+    return lookup_layers(model);
+}
+
 int bertscore_resolve_layers(const char *model_name, int requested, int model_layers,
                              int *num_layers, char *err, size_t errlen)
 {

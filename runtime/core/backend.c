@@ -277,7 +277,7 @@ int vkb_op_matmul(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_
 {
     if (!b)
         return VKB_EINVAL;
-    if (M <= 0 || N <= 0 || K <= 0 || act < VKB_ACT_NONE || act > VKB_ACT_RELU)
+    if (M <= 0 || N <= 0 || K <= 0 || act < VKB_ACT_NONE || act > VKB_ACT_TANH)
         return refuse(b, "matmul: M %d, N %d, K %d must be > 0 and act %d known", M, N, K,
                       (int)act);
     size_t mn = (size_t)M * N;

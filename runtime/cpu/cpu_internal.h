@@ -1,5 +1,5 @@
 /*
- * cpu_internal.h — internal to the CPU backend (cpu_backend.c, cpu_ops.c).
+ * cpu_internal.h — internal to the CPU backend (cpu_backend.c and one cpu_<op>.c per op family).
  */
 #ifndef VKB_CPU_INTERNAL_H
 #define VKB_CPU_INTERNAL_H
@@ -22,6 +22,11 @@ static inline const int32_t *cpu_i32(const vkb_tensor *t)
 {
     return (const int32_t *)((const cpu_tensor *)t->impl)->data;
 }
+
+/* One row: y = (x - mean) / sqrt(var + eps) * g + beta (beta may be NULL); shared by
+ * layernorm and embed. */
+void cpu_layernorm_row(float *y, const float *x, const float *g, const float *beta, int n,
+                       float eps);
 
 int cpu_matmul(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *W,
                const vkb_tensor *bias, const vkb_tensor *R, int M, int N, int K, vkb_act act);

@@ -56,6 +56,7 @@ typedef struct engine_job {
     /* embed, NEW: owned copies of the texts (tokenized by a worker) */
     char **texts;
     size_t *text_lens;
+    char *prompt_name, *prompt;     /* vkb_embed_opts, owned copies (NULL: not given) */
     /* embed, READY: ids[i] of n_ids[i] tokens; order = indices by length, longest first */
     int32_t **ids;
     int *n_ids;

@@ -35,6 +35,8 @@ void engine_job_free(engine_job *j)
     free(j->cand_lens);
     free(j->ref_lens);
     free(j->bs_lang);
+    free(j->prompt_name);
+    free(j->prompt);
     free(j);
 }
 
@@ -147,8 +149,13 @@ int engine_job_tokenize(engine_job *j)
         snprintf(j->err, sizeof j->err, "out of memory tokenizing %d texts", j->n);
         return VKB_ENOMEM;
     }
+    const char *prompt;
+    int rc = model_prompt(m, j->prompt_name, j->prompt, &prompt, j->err, sizeof j->err);
+    if (rc != VKB_OK)
+        return rc;
     for (int i = 0; i < j->n; i++) {
-        int rc = model_tokenize_embed(m, j->texts[i], j->text_lens[i], &j->ids[i], &j->n_ids[i]);
+        rc = model_tokenize_embed_prompt(m, prompt, j->texts[i], j->text_lens[i], &j->ids[i],
+                                         &j->n_ids[i]);
         if (rc != VKB_OK) {
             snprintf(j->err, sizeof j->err, "cannot tokenize text %d: %s", i, vkb_status_str(rc));
             return rc;
@@ -156,7 +163,7 @@ int engine_job_tokenize(engine_job *j)
         free(j->texts[i]);
         j->texts[i] = NULL;
     }
-    int rc = engine_job_prepare(j);
+    rc = engine_job_prepare(j);
     if (rc != VKB_OK)
         snprintf(j->err, sizeof j->err, "out of memory preparing %d texts", j->n);
     return rc;

@@ -98,9 +98,28 @@ static int queue_async(vkb_engine *e, const char *model, engine_job *j)
     return rc;
 }
 
+/* The job's own copies of opts' strings; 0 or VKB_ENOMEM. */
+static int copy_opts(engine_job *j, const vkb_embed_opts *opts)
+{
+    if (opts && opts->prompt_name && !(j->prompt_name = strdup(opts->prompt_name)))
+        return VKB_ENOMEM;
+    if (opts && opts->prompt && !(j->prompt = strdup(opts->prompt)))
+        return VKB_ENOMEM;
+    return VKB_OK;
+}
+
 int vkb_engine_embed_async(vkb_engine *e, const char *model, const char *const *texts,
                            const size_t *lens, int n, float *out, long *n_tokens,
                            vkb_progress_fn progress, vkb_embed_done_fn done, void *user)
+{
+    return vkb_engine_embed_opts_async(e, model, texts, lens, n, NULL, out, n_tokens, progress,
+                                       done, user);
+}
+
+int vkb_engine_embed_opts_async(vkb_engine *e, const char *model, const char *const *texts,
+                                const size_t *lens, int n, const vkb_embed_opts *opts,
+                                float *out, long *n_tokens, vkb_progress_fn progress,
+                                vkb_embed_done_fn done, void *user)
 {
     if (!e || !model || n <= 0 || !texts || !out)
         return VKB_EINVAL;
@@ -110,6 +129,10 @@ int vkb_engine_embed_async(vkb_engine *e, const char *model, const char *const *
     engine_job *j = job_alloc(JOB_EMBED, n);
     if (!j)
         return VKB_ENOMEM;
+    if (copy_opts(j, opts) != VKB_OK) {
+        engine_job_free(j);
+        return VKB_ENOMEM;
+    }
     j->texts = calloc((size_t)n, sizeof *j->texts);
     j->text_lens = calloc((size_t)n, sizeof *j->text_lens);
     if (!j->texts || !j->text_lens) {
@@ -193,6 +216,13 @@ int vkb_engine_embed(vkb_engine *e, const char *model, const char *const *texts,
                      const size_t *lens, int n, float *out, long *n_tokens, char *err,
                      size_t errlen)
 {
+    return vkb_engine_embed_opts(e, model, texts, lens, n, NULL, out, n_tokens, err, errlen);
+}
+
+int vkb_engine_embed_opts(vkb_engine *e, const char *model, const char *const *texts,
+                          const size_t *lens, int n, const vkb_embed_opts *opts, float *out,
+                          long *n_tokens, char *err, size_t errlen)
+{
     if (n_tokens)
         *n_tokens = 0;
     if (!e || !model || n < 0 || (n > 0 && (!texts || !out))) {
@@ -208,9 +238,12 @@ int vkb_engine_embed(vkb_engine *e, const char *model, const char *const *texts,
     int rc = hold_model(e, model, &em, err, errlen);
     if (rc != VKB_OK)
         return rc;
-    if (n == 0) { /* nothing to do, but an unknown model is still an error */
+    const char *prompt; /* an unknown prompt name is an error even with no texts */
+    rc = model_prompt(em->m, opts ? opts->prompt_name : NULL, opts ? opts->prompt : NULL,
+                      &prompt, err, errlen);
+    if (rc != VKB_OK || n == 0) { /* nothing to do, but an unknown model is still an error */
         release_held(e, em);
-        return VKB_OK;
+        return rc;
     }
     engine_job *j = job_alloc(JOB_EMBED, n);
     if (j)
@@ -225,8 +258,8 @@ int vkb_engine_embed(vkb_engine *e, const char *model, const char *const *texts,
         return VKB_ENOMEM;
     }
     for (int i = 0; i < n && rc == VKB_OK; i++) {
-        rc = model_tokenize_embed(em->m, texts[i], lens ? lens[i] : strlen(texts[i]), &j->ids[i],
-                                  &j->n_ids[i]);
+        rc = model_tokenize_embed_prompt(em->m, prompt, texts[i], lens ? lens[i] : strlen(texts[i]),
+                                         &j->ids[i], &j->n_ids[i]);
         if (rc != VKB_OK)
             vkb_set_err(err, errlen, "cannot tokenize text %d: %s", i, vkb_status_str(rc));
     }

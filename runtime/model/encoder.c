@@ -120,24 +120,53 @@ int encoder_forward(model_replica *r, const int32_t *const *ids, const int *lens
     return rc;
 }
 
+/* The modules.json steps after pooling, into the open batch; returns the tensor holding the
+ * (B, dim) result. Dense: post[k] = act(v · Wᵀ + b) on B rows. Normalize: the pooling op in
+ * CLS mode over sequences of length 1 (L = 1; every backend clamps lengths to L), which is
+ * exactly v / max(‖v‖₂, 1e-12) per row, on the device like the rest. */
+static int record_post(model_replica *r, int B, vkb_tensor **result)
+{
+    const model_config *c = &r->m->cfg;
+    vkb_tensor *v = r->pooled;
+    int width = c->pool_dim, next = 0, rc = VKB_OK;
+    for (int i = 0; i < c->n_post && rc == VKB_OK; i++) {
+        const st_dense *d = r->m->st_mods.dense[i];
+        vkb_tensor *o = r->post[next];
+        if (d) {
+            rc = vkb_op_matmul(r->b, o, v, r->dense_w[i], r->dense_b[i], NULL, B, d->out, d->in,
+                               d->act);
+            width = d->out;
+        } else {
+            rc = vkb_op_pool(r->b, o, v, r->lengths, B, 1, width, VKB_POOL_CLS, 1);
+        }
+        v = o;
+        next ^= 1;
+    }
+    *result = v;
+    return rc;
+}
+
 int encoder_embed(model_replica *r, const int32_t *const *ids, const int *lens, int B,
                   float *out)
 {
     if (!r || !out)
         return VKB_EINVAL;
     const model_config *c = &r->m->cfg;
-    vkb_tensor *h;
+    vkb_tensor *h, *v;
     int L;
     int rc = encoder_forward(r, ids, lens, B, c->layers, 1, &h, &L);
     if (rc != VKB_OK)
         return rc;
+    v = r->pooled; /* only now: the forward may have regrown the scratch */
     rc = vkb_op_pool(r->b, r->pooled, h, r->lengths, B, L, c->hidden, c->pool_modes,
                      c->normalize);
+    if (rc == VKB_OK && c->n_post)
+        rc = record_post(r, B, &v);
     int rc2 = vkb_batch_end(r->b);
     if (rc == VKB_OK)
         rc = rc2;
     if (rc == VKB_OK)
-        rc = vkb_tensor_download(r->pooled, 0, out, (size_t)B * c->dim);
+        rc = vkb_tensor_download(v, 0, out, (size_t)B * c->dim);
     return rc;
 }
 

@@ -203,6 +203,13 @@ static int parse_pooling(const char *dir, const char *sub, model_config *cfg, ch
     for (size_t i = 0; i < sizeof modes / sizeof *modes; i++)
         if (json_is_true(json_object_get(p, modes[i].key)))
             cfg->pool_modes |= modes[i].mode;
+    /* include_prompt false (INSTRUCTOR-style) leaves the prompt's tokens out of mean/max
+     * pooling; not implemented, so refused rather than computed with them. */
+    if (json_is_false(json_object_get(p, "include_prompt"))) {
+        vkb_set_err(err, errlen, "%s: include_prompt false is not supported", name);
+        rc = VKB_EUNSUPPORTED;
+        goto cleanup;
+    }
     const char *unsupported[] = {"pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken"};
     for (size_t i = 0; i < 2; i++)
         if (json_is_true(json_object_get(p, unsupported[i]))) {
@@ -281,15 +288,32 @@ static int parse_modules(const char *dir, model_config *cfg, char *err, size_t e
         }
         if (ends_with(type, "models.Transformer"))
             continue;
+        int dense = ends_with(type, "models.Dense"), norm = ends_with(type, "models.Normalize");
         if (ends_with(type, "models.Pooling")) {
             if ((rc = parse_pooling(dir, *path ? path : ".", cfg, err, errlen)))
                 goto cleanup;
             have_pooling = 1;
-        } else if (ends_with(type, "models.Normalize")) {
-            cfg->normalize = 1;
+        } else if ((dense || norm) && !have_pooling) {
+            vkb_set_err(err, errlen, "modules.json: module '%.128s' comes before Pooling", type);
+            rc = VKB_EUNSUPPORTED;
+            goto cleanup;
+        } else if (norm && cfg->n_post == 0) {
+            cfg->normalize = 1; /* fused into pooling */
+        } else if (dense || norm) {
+            /* runs in this order after pooling: st_modules.c reads the Dense folders */
+            if (cfg->n_post == MODEL_MAX_POST || strlen(path) >= sizeof cfg->post_path[0] ||
+                (dense && !*path)) {
+                vkb_set_err(err, errlen, "modules.json: more than %d modules after Pooling, or "
+                            "a Dense path that is empty or too long ('%.128s')",
+                            MODEL_MAX_POST, path);
+                rc = VKB_EUNSUPPORTED;
+                goto cleanup;
+            }
+            snprintf(cfg->post_path[cfg->n_post++], sizeof cfg->post_path[0], "%s",
+                     dense ? path : "");
         } else {
             vkb_set_err(err, errlen, "modules.json: module '%.128s' is not supported (only "
-                        "Transformer, Pooling, Normalize)", type);
+                        "Transformer, Pooling, Dense, Normalize)", type);
             rc = VKB_EUNSUPPORTED;
             goto cleanup;
         }
@@ -369,7 +393,8 @@ int model_config_load(const char *dir, model_config *cfg, char *err, size_t errl
         rc = parse_lengths(dir, cfg, err, errlen);
     if (rc != VKB_OK)
         goto fail;
-    cfg->dim = vkb_pool_mode_count(cfg->pool_modes) * cfg->hidden;
+    cfg->pool_dim = vkb_pool_mode_count(cfg->pool_modes) * cfg->hidden;
+    cfg->dim = cfg->pool_dim; /* a Dense chain changes it (st_modules.c) */
     return VKB_OK;
 fail:
     /* Every message above starts with the file's name inside the folder: put the folder

@@ -14,6 +14,8 @@
  * position table are capped here (and say so in the log). */
 enum { ENCODER_MAX_TOKENS = 512 };
 
+enum { MODEL_MAX_POST = 8 };
+
 /* Everything config.json and the sentence-transformers files say that the forward needs. */
 typedef struct model_config {
     char model_type[32];
@@ -37,7 +39,13 @@ typedef struct model_config {
     int lower_case;         /* sentence_bert_config do_lower_case: str.lower() first */
     int max_seq_length;     /* truncation for embeddings, specials included */
     int bertscore_max_len;  /* truncation for BERTScore (tokenizer model_max_length) */
-    int dim;                /* pooled width: modes * hidden */
+    int pool_dim;           /* pooled width: modes * hidden */
+    /* The modules.json steps after Pooling, in order: Dense folders (post_path[i] set) and
+     * Normalize (post_path[i] ""). A Normalize straight after Pooling is not listed here but
+     * fused into the pooling op (normalize = 1). */
+    int n_post;
+    char post_path[MODEL_MAX_POST][128];
+    int dim;                /* embedding width: pool_dim, or the last Dense's out_features */
 } model_config;
 
 /* Reads dir/config.json, modules.json, the Pooling config, sentence_bert_config.json and
@@ -61,8 +69,33 @@ int model_weights_bind(const st_archive *st, const model_config *cfg, model_weig
                        char *err, size_t errlen);
 void model_weights_release(model_weights *w);
 
+/* One sentence-transformers Dense module: y = act(W x + b). Host copies (they are small);
+ * replicas upload them. */
+typedef struct st_dense {
+    int in, out;
+    vkb_act act;
+    float *w; /* (out, in): linear.weight as stored */
+    float *b; /* (out): linear.bias, NULL when the module has no bias */
+} st_dense;
+
+/* The steps after pooling (cfg.post_path order; dense[i] NULL for a Normalize) and the
+ * prompts of config_sentence_transformers.json. */
+typedef struct st_modules {
+    st_dense *dense[MODEL_MAX_POST];
+    int n_prompts;
+    char **prompt_names, **prompt_texts; /* always holds "query" and "document" */
+    int default_prompt;                  /* index, or -1: no default_prompt_name */
+} st_modules;
+
+/* Reads the Dense folders cfg->post_path names (config.json + model.safetensors) and
+ * config_sentence_transformers.json; sets cfg->dim to the final width. Errors name the file. */
+int st_modules_load(const char *dir, model_config *cfg, st_modules *sm, char *err,
+                    size_t errlen);
+void st_modules_free(st_modules *sm);
+
 struct vkb_model {
     char *dir;
+    st_modules st_mods;
     model_config cfg;
     vkb_model_facts facts;
     model_load_opts opts;
@@ -100,7 +133,12 @@ struct model_replica {
     vkb_tensor *t;       /* (rows, C): pre-LayerNorm sums */
     vkb_tensor *ca;      /* (rows, C): attention context, then the post-attention LayerNorm */
     vkb_tensor *qf;      /* (rows, max(3C, I)): packed QKV, then the FFN activation */
-    vkb_tensor *pooled;  /* (B, dim) */
+    vkb_tensor *pooled;  /* (B, pool_dim) */
+    /* After pooling (cfg.n_post > 0): each Dense's W (out, in) and b (out) as plain F32
+     * tensors, and two (B, max width) vectors the steps ping-pong between. */
+    vkb_tensor *dense_w[MODEL_MAX_POST], *dense_b[MODEL_MAX_POST];
+    vkb_tensor *post[2];
+    int post_width;      /* widest vector after pooling */
     int32_t *host_ids;   /* (rows) staging for ids */
     int32_t *host_lens;  /* (B) */
 };

@@ -73,6 +73,12 @@ int model_load(const char *dir, const model_load_opts *opts, vkb_model **out, ch
         m->opts = *opts;
     if ((rc = model_config_load(dir, &m->cfg, err, errlen)) != VKB_OK)
         goto fail;
+    if ((rc = st_modules_load(dir, &m->cfg, &m->st_mods, err, errlen)) != VKB_OK) {
+        char msg[512]; /* name the folder, as model_config_load does */
+        snprintf(msg, sizeof msg, "%s", err ? err : "");
+        vkb_set_err(err, errlen, "%s/%s", dir, msg);
+        goto fail;
+    }
     if ((rc = st_open_dir(dir, &m->st, err, errlen)) != VKB_OK)
         goto fail;
     if ((rc = model_weights_bind(m->st, &m->cfg, &m->w, err, errlen)) != VKB_OK) {
@@ -112,6 +118,7 @@ void model_free(vkb_model *m)
     if (m->tok)
         vkb_tokenizer_free(m->tok);
     model_weights_release(&m->w);
+    st_modules_free(&m->st_mods);
     st_close(m->st);
     free(m->dir);
     free(m);

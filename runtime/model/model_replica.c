@@ -176,6 +176,33 @@ static int upload_layer(uploader *u, const st_tensor *const *w, layer_tensors *l
     return VKB_OK;
 }
 
+/* The Dense modules after pooling: small, F32 and plain (they run on B rows, not B*L). */
+static int upload_post(model_replica *r, char *err, size_t errlen)
+{
+    const st_modules *sm = &r->m->st_mods;
+    r->post_width = r->m->cfg.pool_dim;
+    for (int i = 0; i < r->m->cfg.n_post; i++) {
+        const st_dense *d = sm->dense[i];
+        if (!d)
+            continue;
+        r->post_width = d->out > r->post_width ? d->out : r->post_width;
+        r->dense_w[i] = vkb_tensor_new(r->b, VKB_F32, (size_t)d->out * d->in);
+        if (d->b)
+            r->dense_b[i] = vkb_tensor_new(r->b, VKB_F32, (size_t)d->out);
+        int rc = !r->dense_w[i] || (d->b && !r->dense_b[i]) ? VKB_ENOMEM : VKB_OK;
+        if (rc == VKB_OK)
+            rc = vkb_tensor_upload(r->dense_w[i], 0, d->w, (size_t)d->out * d->in);
+        if (rc == VKB_OK && d->b)
+            rc = vkb_tensor_upload(r->dense_b[i], 0, d->b, (size_t)d->out);
+        if (rc != VKB_OK) {
+            vkb_set_err(err, errlen, "cannot upload Dense module %s: %s",
+                        r->m->cfg.post_path[i], vkb_status_str(rc));
+            return rc;
+        }
+    }
+    return VKB_OK;
+}
+
 int model_replica_create(vkb_model *m, vkb_backend *b, model_replica **out, char *err,
                          size_t errlen)
 {
@@ -203,6 +230,8 @@ int model_replica_create(vkb_model *m, vkb_backend *b, model_replica **out, char
     for (int l = 0; l < m->cfg.layers; l++)
         if ((rc = upload_layer(&u, m->w.layer[l], &r->layers[l])) != VKB_OK)
             goto fail;
+    if ((rc = upload_post(r, err, errlen)) != VKB_OK)
+        goto fail;
     free(u.stage);
     st_drop_pages(m->st); /* the weights live on the backend now */
     *out = r;
@@ -215,7 +244,8 @@ fail:
 
 static void free_scratch(model_replica *r)
 {
-    vkb_tensor **ts[] = {&r->ids, &r->lengths, &r->x, &r->t, &r->ca, &r->qf, &r->pooled};
+    vkb_tensor **ts[] = {&r->ids, &r->lengths, &r->x,       &r->t,
+                         &r->ca,  &r->qf,      &r->pooled, &r->post[0], &r->post[1]};
     for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) {
         vkb_tensor_free(*ts[i]);
         *ts[i] = NULL;
@@ -239,6 +269,10 @@ void model_replica_free(model_replica *r)
     vkb_tensor_free(r->emb_g);
     vkb_tensor_free(r->emb_b);
     vkb_tensor_free(r->rel_bias);
+    for (int i = 0; i < MODEL_MAX_POST; i++) {
+        vkb_tensor_free(r->dense_w[i]);
+        vkb_tensor_free(r->dense_b[i]);
+    }
     for (int l = 0; r->layers && l < r->m->cfg.layers; l++) {
         layer_tensors *lt = &r->layers[l];
         vkb_tensor *ts[] = {lt->qkv_w, lt->qkv_b, lt->o_w,  lt->o_b,   lt->ln1_g, lt->ln1_b,
@@ -296,8 +330,11 @@ int replica_reserve(model_replica *r, int B, int L)
             return VKB_ENOMEM;
         r->host_lens = h;
         if (!regrow(r->b, &r->lengths, VKB_I32, (size_t)cap) ||
-            !regrow(r->b, &r->pooled, VKB_F32, (size_t)cap * c->dim))
+            !regrow(r->b, &r->pooled, VKB_F32, (size_t)cap * c->pool_dim))
             return VKB_ENOMEM;
+        for (int i = 0; c->n_post && i < 2; i++)
+            if (!regrow(r->b, &r->post[i], VKB_F32, (size_t)cap * r->post_width))
+                return VKB_ENOMEM;
         r->cap_seqs = cap;
     }
     return VKB_OK;

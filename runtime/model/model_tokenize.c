@@ -7,6 +7,7 @@
 #include "model_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -110,12 +111,65 @@ static int encode(const vkb_model *m, const vkb_tokenizer *tok, const char *text
     return rc;
 }
 
+int model_prompt(const vkb_model *m, const char *prompt_name, const char *prompt,
+                 const char **text, char *err, size_t errlen)
+{
+    const st_modules *sm = &m->st_mods;
+    *text = "";
+    if (prompt) {
+        *text = prompt;
+        return VKB_OK;
+    }
+    if (!prompt_name) {
+        if (sm->default_prompt >= 0)
+            *text = sm->prompt_texts[sm->default_prompt];
+        return VKB_OK;
+    }
+    for (int i = 0; i < sm->n_prompts; i++)
+        if (!strcmp(sm->prompt_names[i], prompt_name)) {
+            *text = sm->prompt_texts[i];
+            return VKB_OK;
+        }
+    char known[256] = "";
+    size_t used = 0;
+    for (int i = 0; i < sm->n_prompts && used + 2 < sizeof known; i++)
+        used += (size_t)snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "",
+                                 sm->prompt_names[i]);
+    vkb_set_err(err, errlen, "unknown prompt_name '%.64s'; this model has: %s", prompt_name,
+                known);
+    return VKB_EINVAL;
+}
+
 int model_tokenize_embed(const vkb_model *m, const char *text, size_t len, int32_t **ids, int *n)
+{
+    return model_tokenize_embed_prompt(m, NULL, text, len, ids, n);
+}
+
+/* sentence-transformers puts the prompt directly in front of the raw text; strip, lower and
+ * truncation then see the joined string (so the prompt counts against max_seq_length and a
+ * long text loses its end). */
+int model_tokenize_embed_prompt(const vkb_model *m, const char *prompt, const char *text,
+                                size_t len, int32_t **ids, int *n)
 {
     *ids = NULL;
     *n = 0;
     if (!text && len)
         return VKB_EINVAL;
+    if (!prompt) /* the model's default prompt, if any */
+        model_prompt(m, NULL, NULL, &prompt, NULL, 0);
+    if (*prompt) {
+        size_t pl = strlen(prompt);
+        char *joined = malloc(pl + len + 1);
+        if (!joined)
+            return VKB_ENOMEM;
+        memcpy(joined, prompt, pl);
+        if (len)
+            memcpy(joined + pl, text, len);
+        joined[pl + len] = 0;
+        int rc = model_tokenize_embed_prompt(m, "", joined, pl + len, ids, n);
+        free(joined);
+        return rc;
+    }
     py_strip(&text, &len);
     if (len == 0)
         return specials_only(m, ids, n);

@@ -179,6 +179,7 @@ typedef enum {
     VKB_ACT_GELU_ERF = 1,   /* 0.5 x (1 + erf(x / sqrt 2)), HF "gelu" */
     VKB_ACT_GELU_TANH = 2,  /* HF "gelu_new" / "gelu_pytorch_tanh" */
     VKB_ACT_RELU = 3,
+    VKB_ACT_TANH = 4,       /* tanh x: sentence-transformers Dense modules (torch.nn.Tanh) */
 } vkb_act;
 
 /* Y = act(X · Wᵀ + b) + R
@@ -260,7 +261,9 @@ int vkb_pool_mode_count(int modes);
 /* out[b] = concat over set modes of pool(H[b*L .. b*L+lengths[b]-1]), then optionally
  *   out[b] /= max(||out[b]||2, 1e-12).
  *   H (B*L, C) F32; lengths (B) I32; out (B, nmodes*C) F32.
- *   mean = sum / max(n, 1e-9); mean_sqrt = sum / sqrt(n); max over real tokens; cls = row 0. */
+ *   mean = sum / max(n, 1e-9); mean_sqrt = sum / sqrt(n); max over real tokens; cls = row 0.
+ *   n = lengths[b] clamped to 0..L (so CLS with L = 1 and normalize is an L2 normalisation
+ *   of each row of H, which is how a Normalize after a Dense module runs). */
 int vkb_op_pool(vkb_backend *b, vkb_tensor *out, const vkb_tensor *H, const vkb_tensor *lengths,
                 int B, int L, int C, int modes, int normalize);
 
@@ -368,6 +371,22 @@ int vkb_engine_embed_async(vkb_engine *e, const char *model, const char *const *
 int vkb_engine_embed(vkb_engine *e, const char *model, const char *const *texts,
                      const size_t *lens, int n, float *out, long *n_tokens, char *err,
                      size_t errlen);
+/* Which prompt goes in front of every text (sentence-transformers prompts from the model's
+ * config_sentence_transformers.json): prompt, a literal text ("" = none), wins over
+ * prompt_name; both NULL, or opts NULL (the calls above), = the model's default_prompt_name
+ * if it has one. An unknown prompt_name fails the call or job with VKB_EINVAL and a message
+ * naming the model's prompts. Token-id input (vkb_engine_embed_ids) gets no prompt. */
+typedef struct vkb_embed_opts {
+    const char *prompt_name;
+    const char *prompt;
+} vkb_embed_opts;
+int vkb_engine_embed_opts_async(vkb_engine *e, const char *model, const char *const *texts,
+                                const size_t *lens, int n, const vkb_embed_opts *opts,
+                                float *out, long *n_tokens, vkb_progress_fn progress,
+                                vkb_embed_done_fn done, void *user);
+int vkb_engine_embed_opts(vkb_engine *e, const char *model, const char *const *texts,
+                          const size_t *lens, int n, const vkb_embed_opts *opts, float *out,
+                          long *n_tokens, char *err, size_t errlen);
 /* Same from token ids (OpenAI input as token arrays): ids[i] of length n_ids[i], special
  * tokens NOT included (added here), truncated like text; n_tokens as for vkb_engine_embed
  * (the ids after truncation, specials included). */
@@ -376,7 +395,7 @@ int vkb_engine_embed_ids(vkb_engine *e, const char *model, const int32_t *const 
                          size_t errlen);
 
 /* hidden_states[layer] (0 = embeddings output .. num_layers) of one text, tokenized as for
- * sentence embeddings. *out is malloc'd (n_tokens, hidden), caller frees. VKB_EINVAL for a
+ * sentence embeddings (so with the model's default prompt, if it has one). *out is malloc'd (n_tokens, hidden), caller frees. VKB_EINVAL for a
  * layer out of range. */
 int vkb_engine_hidden_states(vkb_engine *e, const char *model, const char *text, size_t len,
                              int layer, float **out, int *n_tokens, char *err, size_t errlen);
@@ -401,9 +420,11 @@ int vkb_engine_bertscore(vkb_engine *e, const char *model, const char *const *ca
                          const size_t *ref_lens, int n, const vkb_bertscore_opts *opts,
                          float *P, float *R, float *F, char *err, size_t errlen);
 /* bert_score's default model for a language and default num_layers for a model name
- * (0 if the model is not in the table). */
+ * (0 if the model is not in the table). vkb_bertscore_table_layers tells "not in the table"
+ * (-1) from a table entry of 0 (amazon/bort). */
 const char *vkb_bertscore_default_model(const char *lang);
 int vkb_bertscore_default_layers(const char *model);
+int vkb_bertscore_table_layers(const char *model);
 
 /* Engine counters for /status and /metrics. */
 typedef struct vkb_engine_stats {

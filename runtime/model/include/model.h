@@ -160,9 +160,20 @@ const char *model_dir(const vkb_model *m);
  * (0 .. min(tokenizer vocabulary, config vocab_size) - 1). */
 int model_id_limit(const vkb_model *m);
 
-/* Token ids as sentence-transformers makes them: str.strip(), special tokens, truncated to
- * max_seq_length (closing special kept). *ids malloc'd, caller frees. */
+/* Token ids as sentence-transformers makes them: the default prompt (if the model has one)
+ * in front, str.strip(), special tokens, truncated to max_seq_length (closing special kept).
+ * *ids malloc'd, caller frees. */
 int model_tokenize_embed(const vkb_model *m, const char *text, size_t len, int32_t **ids, int *n);
+/* The same with a prompt in front of the text (sentence-transformers' prompt semantics):
+ * prompt NULL = the model's default prompt (none without default_prompt_name), "" = none.
+ * model_tokenize_embed is this with NULL. */
+int model_tokenize_embed_prompt(const vkb_model *m, const char *prompt, const char *text,
+                                size_t len, int32_t **ids, int *n);
+/* The prompt text a request asks for: prompt (literal, "" = none) wins over prompt_name;
+ * both NULL = the default prompt or none. *text points into the model or is prompt.
+ * An unknown name is VKB_EINVAL with a message listing the model's prompt names. */
+int model_prompt(const vkb_model *m, const char *prompt_name, const char *prompt,
+                 const char **text, char *err, size_t errlen);
 /* As bert_score makes them: strip, special tokens, RoBERTa-family with add_prefix_space,
  * truncated to the model maximum (512 or max_positions - 2 for RoBERTa-style). */
 int model_tokenize_bertscore(const vkb_model *m, const char *text, size_t len, int32_t **ids,

@@ -1,24 +1,23 @@
 /*
- * vk_ops_text.c — the sequence-level ops on Vulkan: embed, pool, greedy_match, and copy.
+ * vk_embed.c — embed on Vulkan: word + position + type embeddings, then layernorm.
+ * Shaders: shaders/embed.comp, shaders/embed_texel.comp.
+ * Each op picks its kernel variant (texel for CPU-type devices, tiled for GPUs; see
+ * vk_backend.c), binds its tensors, and records one dispatch per row chunk: a chunk is as
+ * many rows (sequences for attention) as every storage window can hold and the workgroup
+ * count limit allows, which is all of them unless a tensor exceeds maxStorageBufferRange or
+ * the rows exceed maxComputeWorkGroupCount. Shapes were checked in core/backend.c; push
+ * constants are in vk_push.h.
  *
- * One kernel each on every device (their cost is small next to the encoder's matmuls), but
- * embed has a texel variant for CPU-type devices, where embed.comp's storage-buffer loads
- * cost 15 ms of a 2048-row MiniLM batch. The word-embedding table may exceed
- * maxStorageBufferRange (roberta-large: 206 MB f32 vs 128 MiB on lavapipe), so embed.comp
- * binds it as up to four row windows; texel views cover it whole.
+ * The word-embedding table may exceed maxStorageBufferRange (roberta-large: 206 MB f32 vs
+ * 128 MiB on lavapipe), so embed.comp binds it as up to four row windows; texel views cover
+ * it whole. The texel variant exists because embed.comp's storage-buffer loads cost 15 ms of
+ * a 2048-row MiniLM batch on lavapipe.
  */
 #include "vk_internal.h"
+#include "vk_push.h"
 
+#include <math.h>
 #include <string.h>
-
-/* ---------------------------------------------------------------- embed */
-
-typedef struct {
-    uint32_t L, C, pos_mode, pad_id;
-    float eps;
-    uint32_t f16, rows_per_chunk, n_words, y_off, b0;
-    uint32_t w_shift[4];
-} embed_push;
 
 enum { EMB_WG = 64, EMB_WINDOWS = 4 };
 
@@ -49,11 +48,6 @@ static int bind_word_windows(vk_ctx *c, const vkb_tensor *word, int C, vk_bind *
     return VKB_OK;
 }
 
-typedef struct {
-    uint32_t L, C, pos_mode, pad_id;
-    float eps;
-    uint32_t n_words, b0;
-} embed_texel_push;
 
 /* The terms both embed kernels add (their TERMS specialization constant): 1 pos, 2 type,
  * 4 beta; an absent one is bound to the dummy and never read. BERT: all three. */
@@ -167,105 +161,6 @@ int vk_embed(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *ids, const vkb_ten
             rc = vk_dispatch(c, VK_K_EMBED, spec, 2, binds, 11, &p, sizeof p, (uint32_t)L,
                              (uint32_t)nb, 1);
     }
-    vk_op_end(c);
-    return rc;
-}
-
-/* ---------------------------------------------------------------- pool */
-
-typedef struct {
-    uint32_t L, C, modes, normalize, b0, h_off, o_off;
-} pool_push;
-
-enum { POOL_WG = 128 };
-
-int vk_pool(vkb_backend *b, vkb_tensor *out, const vkb_tensor *H, const vkb_tensor *lengths,
-            int B, int L, int C, int modes, int normalize)
-{
-    vk_ctx *c = vk_ctx_of(b);
-    const uint32_t spec[] = {POOL_WG};
-    size_t width = (size_t)vkb_pool_mode_count(modes) * C;
-    size_t chunk = min_size(vk_rows_per_binding(c, sizeof(float) * (size_t)L * C),
-                            c->max_groups[0]);
-    if (chunk == 0)
-        return VKB_EUNSUPPORTED;
-    vk_bind binds[3];
-    vk_op_begin(c, "pool");
-    int rc = vk_bind_whole(c, lengths, 0, &binds[1]);
-    for (size_t b0 = 0; rc == VKB_OK && b0 < (size_t)B; b0 += chunk) {
-        size_t nb = min_size(chunk, (size_t)B - b0);
-        pool_push p = {.L = (uint32_t)L, .C = (uint32_t)C, .modes = (uint32_t)modes,
-                       .normalize = (uint32_t)normalize, .b0 = (uint32_t)b0};
-        rc = vk_bind_storage(c, H, b0 * L * C, nb * L * C, 0, &binds[0], &p.h_off);
-        if (rc == VKB_OK)
-            rc = vk_bind_storage(c, out, b0 * width, nb * width, 1, &binds[2], &p.o_off);
-        if (rc == VKB_OK)
-            rc = vk_dispatch(c, VK_K_POOL, spec, 1, binds, 3, &p, sizeof p, (uint32_t)nb, 1, 1);
-    }
-    vk_op_end(c);
-    return rc;
-}
-
-/* ---------------------------------------------------------------- greedy_match */
-
-typedef struct {
-    uint32_t rows, C, P;
-} greedy_push;
-
-enum { GM_WG = 512, GM_NORM_WG = 64 };
-
-int vk_greedy_match(vkb_backend *b, vkb_tensor *prf, const vkb_tensor *T, const vkb_tensor *w,
-                    const vkb_tensor *pairs, int P, int C)
-{
-    vk_ctx *c = vk_ctx_of(b);
-    size_t rows = T->n / (size_t)C;
-    greedy_push p = {(uint32_t)rows, (uint32_t)C, (uint32_t)P};
-    /* The widest power-of-two workgroup up to GM_WG the device allows (128 is guaranteed). */
-    uint32_t wg = GM_WG;
-    while (wg > c->max_invocations)
-        wg /= 2;
-    const uint32_t spec_norms[] = {GM_NORM_WG, 0}, spec_side[] = {wg, 1},
-                   spec_f1[] = {GM_NORM_WG, 2};
-    vk_op_begin(c, "greedy_match");
-    vkb_tensor *norms = vk_batch_temp(c, VKB_F32, rows);
-    int rc = norms ? VKB_OK : VKB_ENOMEM;
-    vk_bind binds[5];
-    if (rc == VKB_OK)
-        rc = vk_bind_whole(c, T, 0, &binds[0]);
-    if (rc == VKB_OK)
-        rc = vk_bind_whole(c, w, 0, &binds[1]);
-    if (rc == VKB_OK)
-        rc = vk_bind_whole(c, pairs, 0, &binds[2]);
-    if (rc == VKB_OK)
-        rc = vk_bind_whole(c, norms, 1, &binds[3]);
-    if (rc == VKB_OK)
-        rc = vk_bind_whole(c, prf, 1, &binds[4]);
-    /* norms, then P and R of every pair (one workgroup per pair and side), then F */
-    if (rc == VKB_OK)
-        rc = vk_dispatch(c, VK_K_GREEDY_MATCH, spec_norms, 2, binds, 5, &p, sizeof p,
-                         div_up(rows, GM_NORM_WG), 1, 1);
-    binds[3].writes = 0;
-    if (rc == VKB_OK)
-        rc = vk_dispatch(c, VK_K_GREEDY_MATCH, spec_side, 2, binds, 5, &p, sizeof p,
-                         (uint32_t)P, 2, 1);
-    if (rc == VKB_OK)
-        rc = vk_dispatch(c, VK_K_GREEDY_MATCH, spec_f1, 2, binds, 5, &p, sizeof p,
-                         div_up(P, GM_NORM_WG), 1, 1);
-    vk_op_end(c);
-    return rc;
-}
-
-/* ---------------------------------------------------------------- copy */
-
-int vk_copy(vkb_backend *b, vkb_tensor *dst, size_t dst_off, const vkb_tensor *src,
-            size_t src_off, size_t n)
-{
-    vk_ctx *c = vk_ctx_of(b);
-    size_t es = vkb_dtype_size(dst->dtype);
-    const vk_mem *s = vk_mem_of(src), *d = vk_mem_of(dst);
-    vk_op_begin(c, "copy");
-    int rc = vk_record_copy(c, s->block->buffer, s->offset + src_off * es, d->block->buffer,
-                            d->offset + dst_off * es, n * es);
     vk_op_end(c);
     return rc;
 }
