@@ -433,6 +433,7 @@ int main(void)
         check_model(td, "tiny-roberta");
         check_model(td, "tiny-distilbert");
         check_model(td, "tiny-mpnet");
+        check_model(td, "tiny-xlmr");
         char model_dir[1024];
         snprintf(model_dir, sizeof model_dir, "%s/models/tiny-bert", td);
         check_refusals(model_dir);

@@ -1,7 +1,7 @@
 /*
  * test_bertscore_oracle.c — bertscore_run against bert_score's own numbers for the tiny test
  * models (../shared/testdata/oracle/tiny-*.json, bertscore section), on the CPU and on every
- * Vulkan device: every case within 1e-4 (rescaled 1e-4/(1-b)), the oracle's tokenization,
+ * Vulkan device (DeBERTa with both kernel families): every case within 1e-4 (rescaled 1e-4/(1-b)), the oracle's tokenization,
  * results independent of batch size, and the request-level errors.
  */
 #include "bertscore.h"
@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const MODELS[] = {"tiny-bert", "tiny-roberta", "tiny-distilbert",
-                                     "tiny-mpnet"};
+static const char *const MODELS[] = {"tiny-bert", "tiny-roberta", "tiny-xlmr", "tiny-deberta",
+                                     "tiny-deberta-v2", "tiny-distilbert", "tiny-mpnet"};
 
 static void check_tokenization(const vkb_model *m, json_t *tok, const char *name)
 {
@@ -269,6 +269,14 @@ int main(void)
     if (td)
         for (size_t i = 0; i < sizeof MODELS / sizeof MODELS[0]; i++)
             check_model(td, MODELS[i]);
+    /* DeBERTa's attention has its own kernels: the GPU family too (the texel family ran
+     * above, lavapipe's default) */
+    if (td) {
+        setenv("VKB_KERNELS", "gpu", 1);
+        check_model(td, "tiny-deberta");
+        check_model(td, "tiny-deberta-v2");
+        unsetenv("VKB_KERNELS");
+    }
     CHECK(vkb_vulkan_validation_errors() == 0, "Vulkan validation messages: %d",
           vkb_vulkan_validation_errors());
     return tl_finish();

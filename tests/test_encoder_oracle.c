@@ -1,7 +1,9 @@
 /*
  * test_encoder_oracle.c — the encoder against the independent reference outputs in
- * testdata/oracle/{tiny-bert,tiny-roberta,tiny-distilbert,tiny-mpnet}.json, on the CPU
- * backend and on Vulkan when a device exists:
+ * testdata/oracle/{tiny-bert,tiny-roberta,tiny-bert-dense,tiny-xlmr,tiny-deberta,
+ * tiny-deberta-v2,tiny-distilbert,tiny-mpnet}.json, on the CPU backend and on Vulkan when a
+ * device exists (Dense, DeBERTa, DistilBERT and MPNet with both kernel families,
+ * VKB_KERNELS=cpu|gpu):
  *   - hidden_states[0..n] of the oracle's input_ids, the batch as given and one text at a
  *     time (batching must not move any number by more than 1e-6);
  *   - sentence embeddings from the oracle's input_ids (the encoder alone), batched and one at
@@ -24,6 +26,10 @@
 
 #define TOL 1e-4
 #define BATCH_TOL 1e-6
+/* The CPU backend's sgemm (OpenBLAS) picks its blocking by matrix size, so a dot product's
+ * summation order may change with the batch's padded length: up to 1.4e-6 seen with
+ * tiny-deberta's 220-token text (its position products are L x 2L). Vulkan stays at 0. */
+#define BATCH_TOL_CPU 2e-6
 
 /* A list of id lists from JSON, with lengths (mask: count only attention_mask 1s). */
 typedef struct id_batch {
@@ -125,7 +131,8 @@ static void check_hidden_states(model_replica *r, json_t *hs, const char *tag)
         }
         CHECK(worst <= TOL, "%s: hidden_states[%d] off by %.3g (tolerance %g)", tag, layer, worst,
               TOL);
-        CHECK(worst_batch <= BATCH_TOL, "%s: hidden_states[%d]: batching moved a number by %.3g",
+        double btol = strstr(tag, "@cpu") ? BATCH_TOL_CPU : BATCH_TOL;
+        CHECK(worst_batch <= btol, "%s: hidden_states[%d]: batching moved a number by %.3g",
               tag, layer, worst_batch);
         printf("%s hidden_states[%d]: max rel err %.2e, batch vs single %.2e\n", tag, layer,
                worst, worst_batch);
@@ -377,6 +384,10 @@ int main(void)
     run_model(td, "tiny-bert", devices, 2, 0);
     run_model(td, "tiny-roberta", devices, 2, 0);
     run_model(td, "tiny-bert-dense", devices, 2, 1);
+    run_model(td, "tiny-xlmr", devices, 2, 0); /* XLM-R: RoBERTa layout, Unigram tokenizer */
+    /* DeBERTa's disentangled attention with both kernel families on Vulkan */
+    run_model(td, "tiny-deberta", devices, 2, 1);
+    run_model(td, "tiny-deberta-v2", devices, 2, 1);
     run_model(td, "tiny-distilbert", devices, 2, 1); /* no token types, its own names */
     run_model(td, "tiny-mpnet", devices, 2, 1);      /* relative-position bias, 148 tokens */
     CHECK(vkb_vulkan_validation_errors() == 0, "Vulkan validation errors: %d",

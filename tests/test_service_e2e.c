@@ -10,10 +10,9 @@
 #include <sys/socket.h>
 
 static char models_dir[512], baseline_dir[512];
-static json_t *oracle_bert, *oracle_roberta;
+static json_t *oracle_bert, *oracle_roberta, *oracle_dense, *oracle_xlmr;
 /* The model families added later (model_family.c), checked the same way; NULL without the files. */
 static json_t *oracle_distilbert, *oracle_mpnet;
-static json_t *oracle_bert, *oracle_roberta, *oracle_dense;
 
 static int json_str_is(json_t *v, const char *want)
 {
@@ -717,6 +716,9 @@ static void test_plain_server(void)
         check_embed_oracle(h, &p, proto, oracle_roberta, "tiny-roberta"); /* loaded on demand */
         check_bertscore_oracle(h, &p, proto, oracle_bert);
         check_bertscore_oracle(h, &p, proto, oracle_roberta);
+        /* XLM-R: RoBERTa layout with a SentencePiece Unigram tokenizer, loaded on demand */
+        check_embed_oracle(h, &p, proto, oracle_xlmr, "tiny-xlmr");
+        check_bertscore_oracle(h, &p, proto, oracle_xlmr);
         if (oracle_distilbert && oracle_mpnet) {
             check_embed_oracle(h, &p, proto, oracle_distilbert, "tiny-distilbert");
             check_embed_oracle(h, &p, proto, oracle_mpnet, "tiny-mpnet");
@@ -1017,7 +1019,9 @@ int main(void)
     oracle_bert = json_load_file(path, JSON_ALLOW_NUL, NULL);
     snprintf(path, sizeof(path), "%s/oracle/tiny-roberta.json", td);
     oracle_roberta = json_load_file(path, JSON_ALLOW_NUL, NULL);
-    CHECK(oracle_bert && oracle_roberta, "oracle files load");
+    snprintf(path, sizeof(path), "%s/oracle/tiny-xlmr.json", td);
+    oracle_xlmr = json_load_file(path, JSON_ALLOW_NUL, NULL);
+    CHECK(oracle_bert && oracle_roberta && oracle_xlmr, "oracle files load");
     snprintf(path, sizeof(path), "%s/oracle/tiny-distilbert.json", td);
     oracle_distilbert = json_load_file(path, JSON_ALLOW_NUL, NULL);
     snprintf(path, sizeof(path), "%s/oracle/tiny-mpnet.json", td);
@@ -1033,7 +1037,7 @@ int main(void)
           cv->nghttp2_version ? cv->nghttp2_version : "missing");
     curl_global_init(CURL_GLOBAL_ALL);
     signal(SIGPIPE, SIG_IGN);
-    if (oracle_bert && oracle_roberta) {
+    if (oracle_bert && oracle_roberta && oracle_xlmr) {
         test_plain_server();
         test_auth();
         test_tls();
@@ -1046,6 +1050,7 @@ int main(void)
     json_decref(oracle_distilbert);
     json_decref(oracle_mpnet);
     json_decref(oracle_dense);
+    json_decref(oracle_xlmr);
     curl_global_cleanup();
     tc_cleanup();
     return tl_finish();

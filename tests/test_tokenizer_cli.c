@@ -26,7 +26,7 @@ static double now(void)
 /* Compares one output line with a golden line: same ids and token strings. */
 static int same_encoding(const char *out_line, json_t *golden)
 {
-    json_t *got = json_loads(out_line, 0, NULL);
+    json_t *got = json_loads(out_line, JSON_ALLOW_NUL, NULL);
     int ok = json_equal(json_object_get(got, "ids"), json_object_get(golden, "ids")) &&
              json_equal(json_object_get(got, "tokens"), json_object_get(golden, "tokens"));
     json_decref(got);
@@ -150,6 +150,46 @@ static void check_streaming(const char *td)
     close(from);
 }
 
+/* SentencePiece tokenizers through the CLI, with --decode: the Metaspace decoder drops the
+ * first piece's ▁ and turns the others into spaces, specials skipped; a decoder of
+ * ByteFallback + Metaspace turns <0xHH> runs back into their UTF-8. */
+static void check_decode(const char *td)
+{
+    char cmd[8192], out[4096];
+    snprintf(cmd, sizeof(cmd),
+             "%s tokenize --decode --tokenizer %s/tokenizers/unigram-xlmr-like 'Hello  w\xc3\xb6rld <mask>' 2>&1",
+             tl_binary(), td);
+    FILE *p = popen(cmd, "r");
+    size_t n = p ? fread(out, 1, sizeof(out) - 1, p) : 0;
+    out[n] = 0;
+    CHECK(p && pclose(p) == 0, "tokenize --decode");
+    CHECK(!strcmp(out, "{\"ids\": [0, 375, 198, 125, 535, 1359, 344, 8001, 2], \"tokens\": [\"<s>\", "
+                       "\"\xe2\x96\x81H\", \"el\", \"lo\", \"\xe2\x96\x81w\", \"\xc3\xb6r\", \"ld\", "
+                       "\" <mask>\", \"</s>\"], \"decoded\": \"Hello w\xc3\xb6rld\"}\n"),
+          "--decode output: %s", out);
+    /* a copy of the byte-fallback tokenizer with ByteFallback in its decoder */
+    char src[4096], dst[] = "/tmp/vkb_tok_cli_bf_XXXXXX";
+    snprintf(src, sizeof(src), "%s/tokenizers/unigram-byte-fallback/tokenizer.json", td);
+    json_t *j = json_load_file(src, 0, NULL);
+    int fd = mkstemp(dst);
+    if (!CHECK(j && fd >= 0, "copy the byte-fallback tokenizer"))
+        return;
+    json_object_set_new(j, "decoder", json_pack("{s:s,s:[{s:s},{s:s,s:s,s:s}]}", "type", "Sequence", "decoders",
+                                                "type", "ByteFallback", "type", "Metaspace", "replacement",
+                                                "\xe2\x96\x81", "prepend_scheme", "always"));
+    CHECK(json_dumpfd(j, fd, 0) == 0, "write the copy");
+    close(fd);
+    json_decref(j);
+    snprintf(cmd, sizeof(cmd), "%s tokenize --decode --tokenizer %s '\xe2\x98\x83 ok' 2>&1", tl_binary(), dst);
+    p = popen(cmd, "r");
+    n = p ? fread(out, 1, sizeof(out) - 1, p) : 0;
+    out[n] = 0;
+    CHECK(p && pclose(p) == 0, "tokenize --decode (byte fallback)");
+    CHECK(strstr(out, "\"<0xE2>\", \"<0x98>\", \"<0x83>\"") && strstr(out, "\"decoded\": \"\xe2\x98\x83 ok\"}"),
+          "byte fallback decoded: %s", out);
+    unlink(dst);
+}
+
 static void check_args_and_errors(const char *td)
 {
     char cmd[8192], out[4096];
@@ -191,6 +231,10 @@ int main(void)
     check_stdin_mode(td, "roberta-base", "golden-roberta-base.jsonl", 1, "");
     check_stdin_mode(td, "roberta-base/vocab.json", "golden-roberta-base-prefix-space.jsonl", 1,
                      "--prefix-space");
+    check_stdin_mode(td, "unigram-xlmr-like", "golden-unigram-xlmr-like.jsonl", 1, "");
+    check_stdin_mode(td, "unigram-deberta-v3-like/tokenizer.json", "golden-unigram-deberta-v3-like.jsonl", 1, "");
+    check_stdin_mode(td, "unigram-byte-fallback", "golden-unigram-byte-fallback.jsonl", 1, "--decode");
+    check_decode(td);
     check_streaming(td);
     check_args_and_errors(td);
     return tl_finish();

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *testdir;
 
@@ -42,8 +43,37 @@ static void print_ids(const char *what, const int32_t *ids, int n)
     fputc('\n', stderr);
 }
 
+/* The byte offset of code point index cp in s (len bytes of valid UTF-8). */
+static size_t cp_to_byte(const char *s, size_t len, json_int_t cp)
+{
+    size_t b = 0;
+    for (json_int_t c = 0; b < len && c < cp; c++) {
+        unsigned char x = (unsigned char)s[b];
+        b += x < 0x80 ? 1 : x < 0xE0 ? 2 : x < 0xF0 ? 3 : 4;
+    }
+    return b;
+}
+
+/* The golden's offsets ([start, end) in code points, [0, 0] for template tokens) against the
+ * encoding's byte offsets; 1 if all equal, or if the golden has none. */
+static int same_offsets(json_t *offs, const char *text, size_t len, const vkb_encoding *e)
+{
+    if (!offs)
+        return 1;
+    if (json_array_size(offs) != (size_t)e->n)
+        return 0;
+    for (int i = 0; i < e->n; i++) {
+        json_t *o = json_array_get(offs, (size_t)i);
+        size_t a = cp_to_byte(text, len, json_integer_value(json_array_get(o, 0)));
+        size_t b = cp_to_byte(text, len, json_integer_value(json_array_get(o, 1)));
+        if (e->offsets[2 * i] != a || e->offsets[2 * i + 1] != b)
+            return 0;
+    }
+    return 1;
+}
+
 /* Encodes every golden line; counts lines whose ids (and, if check_tokens, token strings)
- * match exactly. */
+ * match exactly, and their offsets where the golden has them (the Unigram ones). */
 static void run_golden(const char *name, vkb_tokenizer *t, const char *golden, int check_tokens)
 {
     if (!t)
@@ -65,14 +95,20 @@ static void run_golden(const char *name, vkb_tokenizer *t, const char *golden, i
         json_t *toks = json_object_get(j, "tokens");
         vkb_encoding e;
         char **strs = NULL;
-        int rc = vkb_tokenizer_encode_tokens(t, json_string_value(text), json_string_length(text),
-                                             1, 0, &e, &strs);
+        size_t *lens = NULL;
+        int rc = vkb_tokenizer_encode_tokens_len(t, json_string_value(text), json_string_length(text),
+                                                 1, 0, &e, &strs, &lens);
         int ok = rc == 0 && (size_t)e.n == json_array_size(ids);
         for (int i = 0; ok && i < e.n; i++) {
             ok = e.ids[i] == json_integer_value(json_array_get(ids, (size_t)i));
+            json_t *want = json_array_get(toks, (size_t)i);
+            /* by length: a token string may hold U+0000 */
             if (ok && check_tokens)
-                ok = !strcmp(strs[i], json_string_value(json_array_get(toks, (size_t)i)));
+                ok = lens[i] == json_string_length(want) &&
+                     !memcmp(strs[i], json_string_value(want), lens[i]);
         }
+        ok = ok && same_offsets(json_object_get(j, "offsets"), json_string_value(text),
+                                json_string_length(text), &e);
         if (ok) {
             passed++;
         } else if (shown++ < 5) {
@@ -89,6 +125,7 @@ static void run_golden(const char *name, vkb_tokenizer *t, const char *golden, i
             fputc('\n', stderr);
         }
         vkb_tokens_free(strs, e.n);
+        free(lens);
         vkb_encoding_free(&e);
         json_decref(j);
     }
@@ -162,6 +199,98 @@ cleanup:
     free(out);
 }
 
+/* The xlmr-like golden id of a token, in CamemBERT's layout of the same SentencePiece model
+ * (transformers' CamembertConverter): <s>NOTUSED <pad> </s>NOTUSED <unk> <unk>NOTUSED(-100),
+ * then the model's pieces from its id 1 on (<s>=5, </s>=6, piece j -> j+4), then <mask>. */
+static int32_t camembert_id(int32_t xlmr_id, int32_t mask_id)
+{
+    if (xlmr_id == 0)
+        return 5; /* <s> */
+    if (xlmr_id == 2)
+        return 6; /* </s> */
+    if (xlmr_id == 1 || xlmr_id == 3)
+        return xlmr_id; /* <pad>, <unk> */
+    return xlmr_id == mask_id ? mask_id + 3 : xlmr_id + 3;
+}
+
+/* No CamemBERT golden exists: its tokenizer.json is built here from unigram-xlmr-like's the way
+ * the converter lays CamemBERT out, and every golden line must give the same token strings
+ * with the ids mapped by camembert_id. */
+static void check_camembert_layout(void)
+{
+    json_t *j = json_load_file(tpath("unigram-xlmr-like/tokenizer.json"), 0, NULL);
+    if (!CHECK(j != NULL, "read unigram-xlmr-like/tokenizer.json"))
+        return;
+    json_t *model = json_object_get(j, "model");
+    json_t *vx = json_object_get(model, "vocab");
+    size_t nx = json_array_size(vx); /* <mask> last */
+    json_t *v = json_pack("[[s,f],[s,f],[s,f],[s,f],[s,f],[s,f],[s,f]]", "<s>NOTUSED", 0.0, "<pad>", 0.0,
+                          "</s>NOTUSED", 0.0, "<unk>", 0.0, "<unk>NOTUSED", -100.0, "<s>", 0.0, "</s>", 0.0);
+    for (size_t i = 4; i + 1 < nx; i++)
+        json_array_append(v, json_array_get(vx, i));
+    json_array_append_new(v, json_pack("[s,f]", "<mask>", 0.0));
+    int32_t mask = (int32_t)json_array_size(v) - 1;
+    json_object_set_new(model, "vocab", v);
+    json_object_set_new(model, "unk_id", json_integer(3));
+    json_t *added = json_array();
+    static const char *const names[] = {"<s>NOTUSED", "<pad>", "</s>NOTUSED", "<unk>", "<s>", "</s>", "<mask>"};
+    const int ids[] = {0, 1, 2, 3, 5, 6, mask};
+    for (int i = 0; i < 7; i++)
+        json_array_append_new(added, json_pack("{s:i,s:s,s:b,s:b,s:b,s:b,s:b}", "id", ids[i], "content",
+                                               names[i], "single_word", 0, "lstrip", i == 6, "rstrip", 0,
+                                               "normalized", 0, "special", 1));
+    json_object_set_new(j, "added_tokens", added);
+    json_t *post = json_pack("{s:s,s:[{s:{s:s,s:i}},{s:{s:s,s:i}},{s:{s:s,s:i}}],s:[],s:{s:{s:s,s:[i],s:[s]},s:{s:s,s:[i],s:[s]}}}",
+                             "type", "TemplateProcessing", "single", "SpecialToken", "id", "<s>", "type_id", 0,
+                             "Sequence", "id", "A", "type_id", 0, "SpecialToken", "id", "</s>", "type_id", 0,
+                             "pair", "special_tokens", "<s>", "id", "<s>", "ids", 5, "tokens", "<s>", "</s>",
+                             "id", "</s>", "ids", 6, "tokens", "</s>");
+    json_object_set_new(j, "post_processor", post);
+    char path[] = "/tmp/vkb_camembert_XXXXXX";
+    int fd = mkstemp(path);
+    int wrote = fd >= 0 && json_dumpfd(j, fd, 0) == 0;
+    if (fd >= 0)
+        close(fd);
+    json_decref(j);
+    vkb_tokenizer *t = wrote ? load(path, -1) : NULL;
+    unlink(path);
+    if (!CHECK(t != NULL, "CamemBERT-layout tokenizer loads"))
+        return;
+    CHECK(vkb_tokenizer_cls_id(t) == 5 && vkb_tokenizer_sep_id(t) == 6 && vkb_tokenizer_pad_id(t) == 1 &&
+              vkb_tokenizer_token_to_id(t, "<mask>") == mask,
+          "CamemBERT specials: cls %d sep %d pad %d", vkb_tokenizer_cls_id(t), vkb_tokenizer_sep_id(t),
+          vkb_tokenizer_pad_id(t));
+    FILE *f = fopen(tpath("golden-unigram-xlmr-like.jsonl"), "r");
+    char *line = NULL;
+    size_t cap = 0;
+    int total = 0, passed = 0;
+    while (f && getline(&line, &cap, f) > 0) {
+        json_t *g = json_loads(line, JSON_ALLOW_NUL, NULL);
+        json_t *text = json_object_get(g, "text"), *gids = json_object_get(g, "ids"),
+               *gtoks = json_object_get(g, "tokens");
+        vkb_encoding e;
+        char **strs = NULL;
+        int rc = vkb_tokenizer_encode_tokens(t, json_string_value(text), json_string_length(text), 1, 0, &e, &strs);
+        int ok = rc == 0 && (size_t)e.n == json_array_size(gids);
+        for (int i = 0; ok && i < e.n; i++)
+            ok = e.ids[i] == camembert_id((int32_t)json_integer_value(json_array_get(gids, (size_t)i)), 8001) &&
+                 !strcmp(strs[i], json_string_value(json_array_get(gtoks, (size_t)i)));
+        passed += ok;
+        total++;
+        if (rc == 0) {
+            vkb_tokens_free(strs, e.n);
+            vkb_encoding_free(&e);
+        }
+        json_decref(g);
+    }
+    free(line);
+    if (f)
+        fclose(f);
+    printf("camembert layout (from unigram-xlmr-like) on the xlmr-like golden: %d/%d\n", passed, total);
+    CHECK(total > 0 && passed == total, "camembert layout: %d of %d lines differ", total - passed, total);
+    vkb_tokenizer_free(t);
+}
+
 int main(void)
 {
     const char *td = tl_testdata("tokenizer goldens");
@@ -225,6 +354,31 @@ int main(void)
         CHECK(!strcmp(vkb_tokenizer_kind(bert), "wordpiece") && !strcmp(vkb_tokenizer_kind(roberta), "bpe"),
               "kinds");
     }
+    /* Unigram (SentencePiece) tokenizers: every variant, and the legacy one in all three
+     * serialisations (2020, tokenizers 0.13, 0.15), on their goldens. */
+    static const char *const unigram[][2] = {
+        {"unigram-xlmr-like/tokenizer.json", "golden-unigram-xlmr-like.jsonl"},
+        {"unigram-xlmr-like-legacy/tokenizer.json", "golden-unigram-xlmr-like-legacy.jsonl"},
+        {"unigram-xlmr-like-legacy/tokenizer-tokenizers-0.13.json",
+         "golden-unigram-xlmr-like-legacy.jsonl"},
+        {"unigram-xlmr-like-legacy/tokenizer-tokenizers-0.15.json",
+         "golden-unigram-xlmr-like-legacy.jsonl"},
+        {"unigram-deberta-v3-like/tokenizer.json", "golden-unigram-deberta-v3-like.jsonl"},
+        {"unigram-identity/tokenizer.json", "golden-unigram-identity.jsonl"},
+        {"unigram-byte-fallback/tokenizer.json", "golden-unigram-byte-fallback.jsonl"},
+    };
+    for (size_t i = 0; i < sizeof(unigram) / sizeof(unigram[0]); i++) {
+        vkb_tokenizer *u = load(tpath(unigram[i][0]), -1);
+        char name[256];
+        snprintf(name, sizeof(name), "%s golden", unigram[i][0]);
+        run_golden(name, u, tpath(unigram[i][1]), 1);
+        if (u)
+            CHECK(!strcmp(vkb_tokenizer_kind(u), "unigram"), "%s kind", unigram[i][0]);
+        vkb_tokenizer_free(u);
+    }
+
+    check_camembert_layout();
+
     vkb_tokenizer_free(bert);
     vkb_tokenizer_free(roberta);
     vkb_tokenizer_free(roberta_ps);

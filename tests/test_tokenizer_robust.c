@@ -5,7 +5,8 @@
  *    NFKC on random strings of tricky code points;
  *  - random byte strings through real tokenizers: no failure, offsets inside the text and
  *    ordered, ids inside the vocabulary, batches equal to single encodes;
- *  - huge words (BPE merging stays fast, WordPiece gives one [UNK]);
+ *  - huge words (BPE merging stays fast, WordPiece gives one [UNK], Unigram's lattice stays
+ *    linear);
  *  - several threads encoding at once get exactly the single-threaded results.
  * The last three use the shared tokenizers when they exist (SKIP line otherwise).
  */
@@ -205,6 +206,27 @@ static void check_huge_words(const vkb_tokenizer *bert, const vkb_tokenizer *rob
     free(s);
 }
 
+/* A 2 MB word through a Unigram tokenizer: one lattice of 2 MB positions, each trying the
+ * pieces that start there (bounded by the longest piece), so the work is linear. */
+static void check_huge_unigram_word(const vkb_tokenizer *t)
+{
+    size_t n = 2u << 20;
+    char *s = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        s[i] = (char)('a' + (i * 7 + i / 13) % 26);
+    vkb_encoding e;
+    double t0 = cpu_now();
+    int rc = vkb_tokenizer_encode(t, s, n, 1, 0, &e);
+    double secs = cpu_now() - t0;
+    CHECK(rc == 0 && e.n > 2, "a 2 MB word through Unigram (rc %d)", rc);
+    char *d = rc == 0 ? vkb_tokenizer_decode(t, e.ids, e.n, 1) : NULL;
+    CHECK(d && strlen(d) == n && !memcmp(d, s, n), "the 2 MB Unigram word decodes back");
+    free(d);
+    CHECK(secs < 120, "the huge Unigram word took %.1f s of CPU", secs);
+    vkb_encoding_free(&e);
+    free(s);
+}
+
 /* ---- threads ---- */
 
 typedef struct job {
@@ -310,6 +332,20 @@ int main(void)
         }
         vkb_tokenizer_free(bert);
         vkb_tokenizer_free(roberta);
+        /* Unigram: the charsmap, regexes and the word cache under random bytes and threads */
+        static const char *const uni[] = {"unigram-xlmr-like", "unigram-deberta-v3-like"};
+        for (int i = 0; i < 2; i++) {
+            snprintf(p1, sizeof(p1), "%s/tokenizers/%s/tokenizer.json", td, uni[i]);
+            snprintf(g1, sizeof(g1), "%s/tokenizers/golden-%s.jsonl", td, uni[i]);
+            vkb_tokenizer *u = NULL;
+            if (!CHECK(vkb_tokenizer_load(p1, NULL, &u, err, sizeof(err)) == 0, "%s", err))
+                continue;
+            check_random_inputs(uni[i], u);
+            check_threads(uni[i], u, g1);
+            if (i == 0)
+                check_huge_unigram_word(u);
+            vkb_tokenizer_free(u);
+        }
     }
     return tl_finish();
 }

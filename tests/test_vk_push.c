@@ -40,6 +40,18 @@ static const push_layout layouts[] = {
          offsetof(attention_push, L), offsetof(attention_push, H),
          offsetof(attention_push, qkv_off), offsetof(attention_push, ctx_off),
          offsetof(attention_push, scale), offsetof(attention_push, b0)}},
+    {"attention_rel", sizeof(attention_rel_push), 10, {
+         offsetof(attention_rel_push, L), offsetof(attention_rel_push, H),
+         offsetof(attention_rel_push, qkv_off), offsetof(attention_rel_push, ctx_off),
+         offsetof(attention_rel_push, scale), offsetof(attention_rel_push, b0),
+         offsetof(attention_rel_push, P), offsetof(attention_rel_push, ld),
+         offsetof(attention_rel_push, pk_col), offsetof(attention_rel_push, pq_col)}},
+    {"attention_rel_texel", sizeof(attention_rel_push), 10, {
+         offsetof(attention_rel_push, L), offsetof(attention_rel_push, H),
+         offsetof(attention_rel_push, qkv_off), offsetof(attention_rel_push, ctx_off),
+         offsetof(attention_rel_push, scale), offsetof(attention_rel_push, b0),
+         offsetof(attention_rel_push, P), offsetof(attention_rel_push, ld),
+         offsetof(attention_rel_push, pk_col), offsetof(attention_rel_push, pq_col)}},
     {"layernorm", sizeof(layernorm_push), 7, {
          offsetof(layernorm_push, cols), offsetof(layernorm_push, has_res),
          offsetof(layernorm_push, eps), offsetof(layernorm_push, x_off),

@@ -7,17 +7,13 @@
  * since it was pushed. (This can differ from merging every occurrence of the best pair at
  * once, as the original GPT-2 code does; tokenizers is the reference.)
  *
- * Results are cached per word (the same words recur constantly). The cache is shared by all
- * threads: 16 shards, each under its own mutex; a shard that fills up is emptied, which
- * bounds memory.
+ * Results are cached per word (the same words recur constantly) in word_cache.c's cache.
  */
 #include "tk_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum { CACHE_MAX_WORD = 128 }; /* longer words are merged every time */
 
 /* One symbol of the word being merged: bytes [start, start+len), neighbours by index. */
 typedef struct sym {
@@ -91,112 +87,6 @@ int tk_bpe_add_merge(tk_bpe *bpe, int32_t a, int32_t b, uint32_t rank, int32_t n
     bpe->merges[s] = (tk_merge){key, rank, new_id};
     bpe->n_merges++;
     return 0;
-}
-
-/* ---- cache ---- */
-
-int tk_bpe_init_cache(tk_bpe *bpe)
-{
-    for (int i = 0; i < TK_BPE_CACHE_SHARDS; i++) {
-        tk_bpe_cache_shard *sh = &bpe->cache[i];
-        sh->slots = calloc(TK_BPE_CACHE_SLOTS, sizeof(tk_bpe_cache_entry));
-        if (!sh->slots || pthread_mutex_init(&sh->lock, NULL)) {
-            free(sh->slots);
-            sh->slots = NULL;
-            return -1; /* shards before i are freed with the tokenizer */
-        }
-        sh->n = 0;
-    }
-    bpe->cache_ready = 1;
-    return 0;
-}
-
-static void shard_clear(tk_bpe_cache_shard *sh)
-{
-    for (uint32_t i = 0; i < TK_BPE_CACHE_SLOTS; i++) {
-        free(sh->slots[i].word);
-        sh->slots[i] = (tk_bpe_cache_entry){0};
-    }
-    sh->n = 0;
-}
-
-static tk_bpe_cache_shard *shard_of(tk_bpe *bpe, uint64_t h)
-{
-    return &bpe->cache[(h >> 56) % TK_BPE_CACHE_SHARDS];
-}
-
-/* Appends n tokens that split the word's len bytes into pieces of lens[i] bytes; start/end
- * are char indices in the word (via byte_char). A zero-length piece (a byte-fallback token for
- * a prefix byte) takes the char where it stands. */
-static int emit(tk_tokens *out, const uint32_t *byte_char, size_t len, const int32_t *ids,
-                const uint32_t *lens, uint32_t n)
-{
-    size_t at = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        size_t b = at < len ? at : len - 1;
-        size_t last = lens[i] ? at + lens[i] - 1 : b;
-        if (last >= len)
-            last = len - 1;
-        if (tk_tokens_push(out, ids[i], byte_char[b], byte_char[last] + 1, 0))
-            return -1;
-        at += lens[i];
-    }
-    return 0;
-}
-
-/* Copies the cached tokens of word to out; 1 if found (*err set on allocation failure). */
-static int cache_get(tk_bpe *bpe, uint64_t h, const char *word, uint32_t len, tk_work *w,
-                     tk_tokens *out, int *err)
-{
-    tk_bpe_cache_shard *sh = shard_of(bpe, h);
-    int found = 0;
-    pthread_mutex_lock(&sh->lock);
-    uint32_t s = (uint32_t)h & (TK_BPE_CACHE_SLOTS - 1);
-    for (;;) {
-        tk_bpe_cache_entry *e = &sh->slots[s];
-        if (!e->word)
-            break;
-        if (e->hash == h && e->word_len == len && !memcmp(e->word, word, len)) {
-            *err = emit(out, w->byte_char, len, e->ids, e->lens, e->n);
-            found = 1;
-            break;
-        }
-        s = (s + 1) & (TK_BPE_CACHE_SLOTS - 1);
-    }
-    pthread_mutex_unlock(&sh->lock);
-    return found;
-}
-
-static void cache_put(tk_bpe *bpe, uint64_t h, const char *word, uint32_t len, const int32_t *ids,
-                      const uint32_t *lens, uint32_t n)
-{
-    /* One block: word bytes, then ids, then lens (ids aligned to 4 bytes). */
-    size_t word_space = (len + 3u) & ~3u;
-    char *block = malloc(word_space + (size_t)n * 8);
-    if (!block)
-        return; /* the cache is an optimisation: skip it when memory is short */
-    memcpy(block, word, len);
-    int32_t *cids = (int32_t *)(void *)(block + word_space);
-    uint32_t *clens = (uint32_t *)(void *)(block + word_space + (size_t)n * 4);
-    memcpy(cids, ids, (size_t)n * 4);
-    memcpy(clens, lens, (size_t)n * 4);
-    tk_bpe_cache_shard *sh = shard_of(bpe, h);
-    pthread_mutex_lock(&sh->lock);
-    if ((sh->n + 1) * 2 > TK_BPE_CACHE_SLOTS)
-        shard_clear(sh);
-    uint32_t s = (uint32_t)h & (TK_BPE_CACHE_SLOTS - 1);
-    while (sh->slots[s].word) {
-        tk_bpe_cache_entry *e = &sh->slots[s];
-        if (e->hash == h && e->word_len == len && !memcmp(e->word, word, len)) {
-            pthread_mutex_unlock(&sh->lock); /* another thread was first */
-            free(block);
-            return;
-        }
-        s = (s + 1) & (TK_BPE_CACHE_SLOTS - 1);
-    }
-    sh->slots[s] = (tk_bpe_cache_entry){h, block, len, n, cids, clens};
-    sh->n++;
-    pthread_mutex_unlock(&sh->lock);
 }
 
 /* ---- merging ---- */
@@ -394,11 +284,11 @@ int tk_bpe_word(tk_bpe *bpe, tk_work *w, size_t len, tk_tokens *out)
             return tk_tokens_push(out, id, w->byte_char[0], w->byte_char[len - 1] + 1, 0);
     }
     uint64_t h = 0;
-    int cacheable = len <= CACHE_MAX_WORD && bpe->cache_ready;
+    int cacheable = len <= TK_WORD_CACHE_MAX_WORD && bpe->cache.ready;
     if (cacheable) {
         int err = 0;
         h = tk_hash(w->bytes, len);
-        if (cache_get(bpe, h, w->bytes, (uint32_t)len, w, out, &err))
+        if (tk_word_cache_get(&bpe->cache, h, w->bytes, (uint32_t)len, w->byte_char, out, &err))
             return err;
     }
     int64_t nsym = initial_symbols(bpe, vocab, w, len);
@@ -414,8 +304,8 @@ int tk_bpe_word(tk_bpe *bpe, tk_work *w, size_t len, tk_tokens *out)
     if (n < 0)
         return -1;
     if (cacheable)
-        cache_put(bpe, h, w->bytes, (uint32_t)len, ids, lens, (uint32_t)n);
-    return emit(out, w->byte_char, len, ids, lens, (uint32_t)n);
+        tk_word_cache_put(&bpe->cache, h, w->bytes, (uint32_t)len, ids, lens, (uint32_t)n);
+    return tk_word_pieces_emit(out, w->byte_char, len, ids, lens, (uint32_t)n);
 }
 
 void tk_bpe_free(tk_bpe *bpe)
@@ -425,13 +315,6 @@ void tk_bpe_free(tk_bpe *bpe)
     free(bpe->suffix);
     tk_strmap_free(&bpe->vocab_raw);
     free(bpe->merges);
-    for (int i = 0; i < TK_BPE_CACHE_SHARDS; i++) {
-        tk_bpe_cache_shard *sh = &bpe->cache[i];
-        if (!sh->slots)
-            continue;
-        shard_clear(sh);
-        free(sh->slots);
-        pthread_mutex_destroy(&sh->lock);
-    }
+    tk_word_cache_free(&bpe->cache);
     memset(bpe, 0, sizeof(*bpe));
 }

@@ -2,7 +2,10 @@
  * decode.c — ids back to text through the tokenizer's decoder: WordPiece ("##" pieces glued
  * to the previous one, spaces elsewhere, then tokenizers' cleanup of spaces before
  * punctuation and contractions), ByteLevel (chars back to bytes, invalid UTF-8 replaced the
- * way Rust's from_utf8_lossy does), or none (tokens joined with spaces).
+ * way Rust's from_utf8_lossy does), pieces (ByteFallback: runs of <0xHH> tokens become their
+ * bytes, or one U+FFFD per byte when those are not UTF-8; Metaspace: the replacement char
+ * becomes a space, and is dropped in the first piece unless prepend_scheme is never), or
+ * none (tokens joined with spaces).
  */
 #include "tk_internal.h"
 
@@ -141,6 +144,81 @@ static int bytelevel_token(sbuf *raw, const char *tok)
     return rc;
 }
 
+/* The byte a "<0xHH>" token stands for (hex of either case, as tokenizers reads it), or -1. */
+static int byte_token(const char *tok)
+{
+    if (strlen(tok) != 6 || strncmp(tok, "<0x", 3) || tok[5] != '>')
+        return -1;
+    int v = 0;
+    for (int i = 3; i < 5; i++) {
+        char c = tok[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* One decoded piece through Metaspace (if set): the replacement char becomes a space, or
+ * vanishes in the first piece. */
+static int metaspace_piece(const tk_decoder *d, sbuf *out, const char *s, size_t n, int first)
+{
+    if (!d->metaspace)
+        return sb_add(out, s, n);
+    char rep[4];
+    int lr = tk_utf8_encode(d->replacement, rep);
+    size_t i = 0;
+    while (i < n) {
+        if (n - i >= (size_t)lr && !memcmp(s + i, rep, (size_t)lr)) {
+            if (!(first && d->prepend != TK_PREPEND_NEVER) && sb_add(out, " ", 1))
+                return -1;
+            i += (size_t)lr;
+            continue;
+        }
+        if (sb_add(out, s + i, 1))
+            return -1;
+        i++;
+    }
+    return 0;
+}
+
+/* Flushes the pending <0xHH> bytes as one piece (UTF-8) or one U+FFFD piece per byte. */
+static int flush_bytes(const tk_decoder *d, sbuf *out, sbuf *bytes, int *pieces)
+{
+    if (!bytes->n)
+        return 0;
+    int ok = 1;
+    for (size_t i = 0; i < bytes->n && ok;) {
+        uint32_t cp;
+        int k = tk_utf8_next(bytes->s + i, bytes->n - i, &cp);
+        ok = k > 0;
+        i += (size_t)(k > 0 ? k : 1);
+    }
+    int rc = 0;
+    if (ok)
+        rc = metaspace_piece(d, out, bytes->s, bytes->n, (*pieces)++ == 0);
+    else
+        for (size_t i = 0; i < bytes->n && !rc; i++)
+            rc = metaspace_piece(d, out, "\xEF\xBF\xBD", 3, (*pieces)++ == 0);
+    bytes->n = 0;
+    return rc;
+}
+
+/* The pieces decoders: ByteFallback first, then Metaspace on each resulting piece. */
+static int decode_pieces(const tk_decoder *d, sbuf *out, sbuf *bytes, int *pieces, const char *tok)
+{
+    int b = d->byte_fallback ? byte_token(tok) : -1;
+    if (b >= 0) {
+        char c = (char)b;
+        return sb_add(bytes, &c, 1);
+    }
+    if (flush_bytes(d, out, bytes, pieces))
+        return -1;
+    return metaspace_piece(d, out, tok, strlen(tok), (*pieces)++ == 0);
+}
+
 char *vkb_tokenizer_decode(const vkb_tokenizer *t, const int32_t *ids, int n, int skip_special)
 {
     if (!t || (n > 0 && !ids))
@@ -148,7 +226,7 @@ char *vkb_tokenizer_decode(const vkb_tokenizer *t, const int32_t *ids, int n, in
     sbuf out = {0}, raw = {0};
     if (sb_add(&out, "", 0))
         return NULL;
-    int emitted = 0;
+    int emitted = 0, pieces = 0;
     for (int i = 0; i < n; i++) {
         const char *tok = vkb_tokenizer_id_to_token(t, ids[i]);
         if (!tok || (skip_special && tk_added_is_special_id(&t->added, ids[i])))
@@ -174,8 +252,14 @@ char *vkb_tokenizer_decode(const vkb_tokenizer *t, const int32_t *ids, int n, in
             if (bytelevel_token(&raw, tok))
                 goto fail;
             break;
+        case TK_DEC_PIECES:
+            if (decode_pieces(&t->decoder, &out, &raw, &pieces, tok))
+                goto fail;
+            break;
         }
     }
+    if (t->decoder.kind == TK_DEC_PIECES && flush_bytes(&t->decoder, &out, &raw, &pieces))
+        goto fail;
     if (t->decoder.kind == TK_DEC_BYTELEVEL && lossy_utf8(&out, raw.s ? raw.s : "", raw.n))
         goto fail;
     free(raw.s);

@@ -30,6 +30,27 @@ static int save_value(tk_work *w, tk_token *tok, const tk_char *c, uint32_t b, u
     return 0;
 }
 
+int tk_work_save_value(tk_work *w, tk_token *tok, const char *s, size_t n)
+{
+    if (!w->want_strings)
+        return 0;
+    if (w->arena_len + n > w->arena_cap) {
+        size_t cap = w->arena_cap ? w->arena_cap : 256;
+        while (cap < w->arena_len + n)
+            cap *= 2;
+        char *a = realloc(w->arena, cap);
+        if (!a)
+            return -1;
+        w->arena = a;
+        w->arena_cap = cap;
+    }
+    tok->value_off = (uint32_t)w->arena_len;
+    memcpy(w->arena + w->arena_len, s, n);
+    w->arena_len += n;
+    tok->value_len = (int32_t)n;
+    return 0;
+}
+
 /* Original byte range of chars [b, e): from the first char's start to the last one's end,
  * widened to cover every char (normalization can reorder marks). */
 static void byte_range(const tk_char *c, uint32_t b, uint32_t e, uint32_t *start, uint32_t *end)
@@ -79,9 +100,9 @@ static int model_word(const vkb_tokenizer *t, tk_work *w, const tk_chars *text, 
         len += (size_t)k;
     }
     size_t first = out->n;
-    int rc = t->kind == TK_MODEL_WORDPIECE
-                 ? tk_wordpiece_word(&t->wordpiece, w, len, nchars, out)
-                 : tk_bpe_word((tk_bpe *)&t->bpe, w, len, out);
+    int rc = t->kind == TK_MODEL_WORDPIECE ? tk_wordpiece_word(&t->wordpiece, w, len, nchars, out)
+             : t->kind == TK_MODEL_UNIGRAM ? tk_unigram_word(&t->unigram, &t->vocab, w, len, out)
+                                           : tk_bpe_word((tk_bpe *)&t->bpe, w, len, out);
     if (rc)
         return rc;
     const tk_char *c = text->v + b;
@@ -104,12 +125,14 @@ static int model_word(const vkb_tokenizer *t, tk_work *w, const tk_chars *text, 
     return 0;
 }
 
-/* Pre-tokenizes piece [b, e) of text and runs the model on every word. */
+/* Pre-tokenizes piece [b, e) of text and runs the model on every word. at_start: the piece
+ * starts the input. */
 static int encode_piece(const vkb_tokenizer *t, tk_work *w, tk_chars *text, uint32_t b,
-                        uint32_t e, tk_tokens *out)
+                        uint32_t e, int at_start, tk_tokens *out)
 {
     w->words.n = 0;
-    if (tk_pretokenize(&t->pre, t->add_prefix_space, text, b, e, &w->words, w->tmp_spans))
+    if (tk_pretokenize(&t->pre, t->add_prefix_space, at_start, text, b, e, &w->words,
+                       w->tmp_spans))
         return -1;
     for (size_t i = 0; i < w->words.n; i++) {
         int rc = model_word(t, w, text, w->words.v[i].begin, w->words.v[i].end, out);
@@ -158,8 +181,9 @@ int tk_encode_tokens(const vkb_tokenizer *t, tk_work *w, const char *text, size_
             return -1;
         for (size_t q = 0; q < w->norm_pieces.n; q++) {
             tk_added_match m = w->norm_pieces.v[q];
+            int at_start = raw.begin == 0 && m.begin == nb;
             int rc = m.token >= 0 ? emit_added(t, w, nt, &m, out)
-                                  : encode_piece(t, w, nt, m.begin, m.end, out);
+                                  : encode_piece(t, w, nt, m.begin, m.end, at_start, out);
             if (rc)
                 return rc;
         }
@@ -168,9 +192,11 @@ int tk_encode_tokens(const vkb_tokenizer *t, tk_work *w, const char *text, size_
 }
 
 /* Builds the final encoding: prefix specials, the tokens (cut to fit max_len), suffix
- * specials. strings (optional) gets each token's string. */
+ * specials. strings (optional) gets each token's string, lens (optional, with strings) each
+ * string's byte length (an unknown Unigram piece may hold U+0000). */
 static int finish(const vkb_tokenizer *t, const tk_work *w, const tk_tokens *toks,
-                  int add_special, int max_len, vkb_encoding *out, char ***strings)
+                  int add_special, int max_len, vkb_encoding *out, char ***strings,
+                  size_t **lens)
 {
     int n_pre = add_special ? t->post.n_prefix : 0;
     int n_suf = add_special ? t->post.n_suffix : 0;
@@ -189,7 +215,8 @@ static int finish(const vkb_tokenizer *t, const tk_work *w, const tk_tokens *tok
     out->special_mask = malloc(alloc);
     out->offsets = malloc(alloc * 2 * sizeof(uint32_t));
     char **s = strings ? calloc(alloc, sizeof(char *)) : NULL;
-    if (!out->ids || !out->special_mask || !out->offsets || (strings && !s))
+    size_t *L = lens ? malloc(alloc * sizeof(size_t)) : NULL;
+    if (!out->ids || !out->special_mask || !out->offsets || (strings && !s) || (lens && !L))
         goto fail;
     out->n = n;
     int k = 0;
@@ -199,6 +226,8 @@ static int finish(const vkb_tokenizer *t, const tk_work *w, const tk_tokens *tok
         out->offsets[2 * k] = out->offsets[2 * k + 1] = 0;
         if (s && !(s[k] = strdup(t->post.prefix_tokens[i])))
             goto fail;
+        if (L)
+            L[k] = strlen(s[k]);
     }
     for (size_t i = 0; i < content; i++, k++) {
         const tk_token *tok = &toks->v[i];
@@ -209,12 +238,14 @@ static int finish(const vkb_tokenizer *t, const tk_work *w, const tk_tokens *tok
         if (!s)
             continue;
         const char *vocab_str = vkb_tokenizer_id_to_token(t, tok->id);
-        if (tok->value_len >= 0)
-            s[k] = strndup(w->arena + tok->value_off, (size_t)tok->value_len);
-        else
-            s[k] = strdup(vocab_str ? vocab_str : "");
-        if (!s[k])
+        const char *src = tok->value_len >= 0 ? w->arena + tok->value_off : vocab_str ? vocab_str : "";
+        size_t len = tok->value_len >= 0 ? (size_t)tok->value_len : strlen(src);
+        if (!(s[k] = malloc(len + 1)))
             goto fail;
+        memcpy(s[k], src, len); /* by length: a matched text may hold U+0000 */
+        s[k][len] = 0;
+        if (L)
+            L[k] = len;
     }
     for (int i = 0; i < n_suf; i++, k++) {
         out->ids[k] = t->post.suffix_ids[i];
@@ -222,25 +253,32 @@ static int finish(const vkb_tokenizer *t, const tk_work *w, const tk_tokens *tok
         out->offsets[2 * k] = out->offsets[2 * k + 1] = 0;
         if (s && !(s[k] = strdup(t->post.suffix_tokens[i])))
             goto fail;
+        if (L)
+            L[k] = strlen(s[k]);
     }
     if (strings)
         *strings = s;
+    if (lens)
+        *lens = L;
     return 0;
 fail:
     if (s)
         vkb_tokens_free(s, n);
+    free(L);
     vkb_encoding_free(out);
     return -ENOMEM;
 }
 
 static int encode(const vkb_tokenizer *t, const char *text, size_t len, int add_special,
-                  int max_len, vkb_encoding *out, char ***strings)
+                  int max_len, vkb_encoding *out, char ***strings, size_t **lens)
 {
     if (!out)
         return -EINVAL;
     memset(out, 0, sizeof(*out));
     if (strings)
         *strings = NULL;
+    if (lens)
+        *lens = NULL;
     if (!t || (!text && len) || max_len < 0)
         return -EINVAL;
     if (len >= UINT32_MAX / 2)
@@ -254,7 +292,7 @@ static int encode(const vkb_tokenizer *t, const char *text, size_t len, int add_
     else if (rc)
         rc = -ENOMEM;
     if (!rc)
-        rc = finish(t, &w, &toks, add_special, max_len, out, strings);
+        rc = finish(t, &w, &toks, add_special, max_len, out, strings, lens);
     free(toks.v);
     tk_work_free(&w);
     return rc;
@@ -263,7 +301,7 @@ static int encode(const vkb_tokenizer *t, const char *text, size_t len, int add_
 int vkb_tokenizer_encode(const vkb_tokenizer *t, const char *text, size_t len, int add_special,
                          int max_len, vkb_encoding *out)
 {
-    return encode(t, text, len, add_special, max_len, out, NULL);
+    return encode(t, text, len, add_special, max_len, out, NULL, NULL);
 }
 
 int vkb_tokenizer_encode_tokens(const vkb_tokenizer *t, const char *text, size_t len,
@@ -271,7 +309,16 @@ int vkb_tokenizer_encode_tokens(const vkb_tokenizer *t, const char *text, size_t
 {
     if (!tokens)
         return -EINVAL;
-    return encode(t, text, len, add_special, max_len, out, tokens);
+    return encode(t, text, len, add_special, max_len, out, tokens, NULL);
+}
+
+int vkb_tokenizer_encode_tokens_len(const vkb_tokenizer *t, const char *text, size_t len,
+                                    int add_special, int max_len, vkb_encoding *out,
+                                    char ***tokens, size_t **lens)
+{
+    if (!tokens || !lens)
+        return -EINVAL;
+    return encode(t, text, len, add_special, max_len, out, tokens, lens);
 }
 
 void vkb_tokens_free(char **tokens, int n)

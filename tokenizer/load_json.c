@@ -2,11 +2,13 @@
  * load_json.c — reads a Hugging Face tokenizer.json (jansson) into a vkb_tokenizer.
  *
  * Supported: normalizers BertNormalizer, Lowercase, NFD, NFKD, NFC, NFKC, StripAccents,
- * Strip, Sequence; pre-tokenizers BertPreTokenizer, ByteLevel, Whitespace, WhitespaceSplit,
- * Punctuation, Sequence; models WordPiece and BPE; post-processors BertProcessing,
+ * Strip, Replace, Prepend, Precompiled, Sequence; pre-tokenizers BertPreTokenizer, ByteLevel,
+ * Whitespace, WhitespaceSplit, Punctuation, Digits, Split, Metaspace, Sequence; models
+ * WordPiece, BPE and Unigram (load_unigram.c); post-processors BertProcessing,
  * RobertaProcessing, TemplateProcessing (single-sequence template), ByteLevel, Sequence;
- * decoders WordPiece and ByteLevel. Any other type fails the load with its name. The
- * truncation and padding fields are ignored (callers choose max_len), except padding's pad_id.
+ * decoders WordPiece, ByteLevel, Metaspace, ByteFallback, Fuse and a Sequence of the last
+ * three. Any other type fails the load with its name. The truncation and padding fields are
+ * ignored (callers choose max_len), except padding's pad_id.
  */
 #include "tk_json.h"
 
@@ -20,6 +22,8 @@ typedef struct ctx {
     const char *path;
     char *err;
     size_t errlen;
+    const char *text; /* the raw file (Unigram scores are re-read from it) */
+    size_t text_len;
 } ctx;
 
 /* Writes the error message; returns -1 for the caller to pass on. */
@@ -44,6 +48,42 @@ static const char *get_str(json_t *o, const char *key, const char *def)
 static const char *type_of(json_t *o)
 {
     return get_str(o, "type", "");
+}
+
+/* A JSON string as code points (malloc'd into *out, *n; an empty string gives NULL, 0). */
+static int string_cps(ctx *c, const char *s, size_t len, uint32_t **out, size_t *n)
+{
+    tk_chars cs = {0};
+    *out = NULL;
+    *n = 0;
+    if (tk_utf8_decode(s, len, &cs))
+        return fail(c, "out of memory");
+    if (cs.n) {
+        if (!(*out = malloc(cs.n * sizeof(uint32_t)))) {
+            tk_chars_free(&cs);
+            return fail(c, "out of memory");
+        }
+        for (size_t i = 0; i < cs.n; i++)
+            (*out)[i] = cs.v[i].cp;
+    }
+    *n = cs.n;
+    tk_chars_free(&cs);
+    return 0;
+}
+
+/* {"String": s} or {"Regex": r}, the pattern of Replace and Split. */
+static int parse_pattern(ctx *c, json_t *j, const char *what, tk_pattern *p)
+{
+    json_t *str = json_object_get(j, "String"), *re = json_object_get(j, "Regex");
+    if (json_is_string(str))
+        return string_cps(c, json_string_value(str), json_string_length(str), &p->lit, &p->n_lit);
+    if (json_is_string(re)) {
+        char why[256];
+        if (!(p->re = tk_regex_new(json_string_value(re), why, sizeof(why))))
+            return fail(c, "%s: %s pattern: %s", c->path, what, why);
+        return 0;
+    }
+    return fail(c, "%s: %s pattern must be {\"String\": ...} or {\"Regex\": ...}", c->path, what);
 }
 
 /* ---- normalizer ---- */
@@ -103,10 +143,52 @@ static int parse_normalizer(ctx *c, json_t *j, int depth)
         st.kind = TK_NORM_STRIP;
         st.strip_left = tk_json_bool(j, "strip_left", 1);
         st.strip_right = tk_json_bool(j, "strip_right", 1);
+    } else if (!strcmp(type, "Precompiled")) {
+        json_t *map = json_object_get(j, "precompiled_charsmap");
+        if (map && !json_is_null(map) && !json_is_string(map))
+            return fail(c, "%s: Precompiled precompiled_charsmap is not a string", c->path);
+        if (!json_is_string(map) || json_string_length(map) == 0)
+            return 0; /* no rule (SentencePiece's identity): the step changes nothing */
+        st.kind = TK_NORM_PRECOMPILED;
+        char why[256];
+        if (!(st.charsmap = calloc(1, sizeof(*st.charsmap))))
+            return fail(c, "out of memory");
+        if (tk_charsmap_parse(st.charsmap, json_string_value(map), json_string_length(map), why,
+                              sizeof(why))) {
+            free(st.charsmap);
+            return fail(c, "%s: Precompiled normalizer: %s", c->path, why);
+        }
+    } else if (!strcmp(type, "Replace")) {
+        st.kind = TK_NORM_REPLACE;
+        json_t *content = json_object_get(j, "content");
+        if (!json_is_string(content))
+            return fail(c, "%s: Replace normalizer without a content string", c->path);
+        if (parse_pattern(c, json_object_get(j, "pattern"), "Replace", &st.pattern) ||
+            string_cps(c, json_string_value(content), json_string_length(content), &st.content,
+                       &st.n_content)) {
+            tk_pattern_free(&st.pattern);
+            return -1;
+        }
+    } else if (!strcmp(type, "Prepend")) {
+        st.kind = TK_NORM_PREPEND;
+        json_t *pre = json_object_get(j, "prepend");
+        if (!json_is_string(pre))
+            return fail(c, "%s: Prepend normalizer without a prepend string", c->path);
+        if (string_cps(c, json_string_value(pre), json_string_length(pre), &st.content,
+                       &st.n_content))
+            return -1;
     } else {
         return fail(c, "%s: unsupported normalizer type '%s'", c->path, type);
     }
-    return add_norm(c, st);
+    if (add_norm(c, st)) { /* the step was not stored: free what it owns */
+        if (st.charsmap)
+            tk_charsmap_free(st.charsmap);
+        free(st.charsmap);
+        tk_pattern_free(&st.pattern);
+        free(st.content);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- pre-tokenizer ---- */
@@ -140,6 +222,31 @@ static int parse_behavior(ctx *c, const char *s, tk_split_behavior *out)
             return 0;
         }
     return fail(c, "%s: unsupported split behavior '%s'", c->path, s);
+}
+
+/* Metaspace as pre-tokenizer or decoder, in every serialisation: replacement (one char;
+ * str_rep ignored), prepend_scheme always/first/never, or the older add_prefix_space
+ * (true: always, false: never); neither given means always. */
+static int parse_metaspace(ctx *c, json_t *j, uint32_t *replacement, tk_prepend_scheme *prepend)
+{
+    const char *r = get_str(j, "replacement", "\xE2\x96\x81");
+    uint32_t cp;
+    int k = tk_utf8_next(r, strlen(r), &cp);
+    if (k <= 0 || r[k])
+        return fail(c, "%s: Metaspace replacement must be one character", c->path);
+    *replacement = cp;
+    const char *scheme = get_str(j, "prepend_scheme", NULL);
+    if (!scheme)
+        *prepend = tk_json_bool(j, "add_prefix_space", 1) ? TK_PREPEND_ALWAYS : TK_PREPEND_NEVER;
+    else if (!strcmp(scheme, "always"))
+        *prepend = TK_PREPEND_ALWAYS;
+    else if (!strcmp(scheme, "first"))
+        *prepend = TK_PREPEND_FIRST;
+    else if (!strcmp(scheme, "never"))
+        *prepend = TK_PREPEND_NEVER;
+    else
+        return fail(c, "%s: unsupported Metaspace prepend_scheme '%s'", c->path, scheme);
+    return 0;
 }
 
 static int parse_pre(ctx *c, json_t *j, int depth)
@@ -177,10 +284,28 @@ static int parse_pre(ctx *c, json_t *j, int depth)
         st.kind = TK_PRE_PUNCTUATION;
         if (parse_behavior(c, get_str(j, "behavior", "Isolated"), &st.behavior))
             return -1;
+    } else if (!strcmp(type, "Metaspace")) {
+        st.kind = TK_PRE_METASPACE;
+        if (parse_metaspace(c, j, &st.replacement, &st.prepend))
+            return -1;
+        st.split = tk_json_bool(j, "split", 1);
+    } else if (!strcmp(type, "Digits")) {
+        st.kind = TK_PRE_DIGITS;
+        st.individual_digits = tk_json_bool(j, "individual_digits", 0);
+    } else if (!strcmp(type, "Split")) {
+        st.kind = TK_PRE_SPLIT;
+        st.invert = tk_json_bool(j, "invert", 0);
+        if (parse_behavior(c, get_str(j, "behavior", ""), &st.behavior) ||
+            parse_pattern(c, json_object_get(j, "pattern"), "Split", &st.pattern))
+            return -1;
     } else {
         return fail(c, "%s: unsupported pre-tokenizer type '%s'", c->path, type);
     }
-    return add_pre(c, st);
+    if (add_pre(c, st)) {
+        tk_pattern_free(&st.pattern);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- model ---- */
@@ -254,8 +379,15 @@ static int parse_model(ctx *c, json_t *j)
     const char *type = type_of(j);
     if (!*type) /* older files leave the type out */
         type = json_object_get(j, "merges") ? "BPE"
-               : json_object_get(j, "max_input_chars_per_word") ? "WordPiece" : "";
+               : json_object_get(j, "max_input_chars_per_word") ? "WordPiece"
+               : json_is_array(json_object_get(j, "vocab")) && json_object_get(j, "unk_id")
+                   ? "Unigram"
+                   : "";
     vkb_tokenizer *t = c->t;
+    if (!strcmp(type, "Unigram")) {
+        t->kind = TK_MODEL_UNIGRAM;
+        return tk_load_unigram(t, j, c->text, c->text_len, c->path, c->err, c->errlen);
+    }
     if (!strcmp(type, "WordPiece")) {
         t->kind = TK_MODEL_WORDPIECE;
         json_t *mx = json_object_get(j, "max_input_chars_per_word");
@@ -423,6 +555,41 @@ static int parse_post(ctx *c, json_t *j, int depth)
 
 /* ---- decoder ---- */
 
+/* A decoder that works on pieces (Metaspace, ByteFallback, Fuse; a Sequence of these). */
+static int parse_piece_decoder(ctx *c, json_t *j, int depth)
+{
+    tk_decoder *d = &c->t->decoder;
+    const char *type = type_of(j);
+    if (!json_is_object(j) || depth > 8)
+        return fail(c, "%s: decoder is not an object", c->path);
+    d->kind = TK_DEC_PIECES;
+    if (!strcmp(type, "Sequence") && depth == 0) {
+        json_t *list = json_object_get(j, "decoders");
+        if (!json_is_array(list))
+            return fail(c, "%s: Sequence decoder without a decoders list", c->path);
+        size_t i;
+        json_t *item;
+        json_array_foreach(list, i, item)
+        {
+            if (parse_piece_decoder(c, item, depth + 1))
+                return -1;
+        }
+        return 0;
+    }
+    if (!strcmp(type, "Metaspace")) {
+        d->metaspace = 1;
+        return parse_metaspace(c, j, &d->replacement, &d->prepend);
+    }
+    if (!strcmp(type, "ByteFallback")) {
+        d->byte_fallback = 1;
+        return 0;
+    }
+    if (!strcmp(type, "Fuse"))
+        return 0; /* the pieces are concatenated anyway */
+    return fail(c, "%s: unsupported decoder type '%s'%s", c->path, type,
+                depth ? " inside a Sequence decoder" : "");
+}
+
 static int parse_decoder(ctx *c, json_t *j)
 {
     tk_decoder *d = &c->t->decoder;
@@ -431,6 +598,9 @@ static int parse_decoder(ctx *c, json_t *j)
         return 0;
     }
     const char *type = type_of(j);
+    if (!strcmp(type, "Metaspace") || !strcmp(type, "ByteFallback") || !strcmp(type, "Fuse") ||
+        !strcmp(type, "Sequence"))
+        return parse_piece_decoder(c, j, 0);
     if (!strcmp(type, "WordPiece")) {
         d->kind = TK_DEC_WORDPIECE;
         d->cleanup = tk_json_bool(j, "cleanup", 1);
@@ -447,11 +617,19 @@ static int parse_decoder(ctx *c, json_t *j)
 
 int tk_load_json(vkb_tokenizer *t, const char *path, char *err, size_t errlen)
 {
-    ctx c = {t, path, err, errlen};
+    ctx c = {t, path, err, errlen, NULL, 0};
+    size_t len;
+    char *text = tk_read_file(path, &len, err, errlen);
+    if (!text)
+        return -1;
+    c.text = text;
+    c.text_len = len;
     json_error_t jerr;
-    json_t *root = json_load_file(path, 0, &jerr);
-    if (!root)
+    json_t *root = json_loadb(text, len, 0, &jerr);
+    if (!root) {
+        free(text);
         return fail(&c, "%s:%d: %s", path, jerr.line, jerr.text);
+    }
     int rc = -1;
     if (!json_is_object(root)) {
         fail(&c, "%s: not a tokenizer.json object", path);
@@ -471,5 +649,6 @@ int tk_load_json(vkb_tokenizer *t, const char *path, char *err, size_t errlen)
     rc = 0;
 cleanup:
     json_decref(root);
+    free(text);
     return rc;
 }

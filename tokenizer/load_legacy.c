@@ -135,7 +135,7 @@ int tk_load_vocab_txt(vkb_tokenizer *t, const char *vocab_path, const char *conf
     t->wordpiece.max_chars = 100;
     t->wordpiece.unk_token = strdup(sp.unk);
     t->wordpiece.prefix = strdup("##");
-    t->decoder = (tk_decoder){TK_DEC_WORDPIECE, strdup("##"), 1};
+    t->decoder = (tk_decoder){.kind = TK_DEC_WORDPIECE, .prefix = strdup("##"), .cleanup = 1};
     int lower = tk_json_bool(cfg, "do_lower_case", 1);
     tk_norm_step norm = {.kind = TK_NORM_BERT,
                          .clean_text = 1,

@@ -1,12 +1,14 @@
 /*
  * normalize.c — the normalizers of tokenizer.json (BertNormalizer, Lowercase, NFD/NFKD/NFC/
- * NFKC, StripAccents, Strip, and Sequence as a list of these), applied to a char array.
+ * NFKC, StripAccents, Strip, Replace, Prepend, Precompiled (precompiled.c), and Sequence as a
+ * list of these), applied to a char array.
  *
  * Each step reads text and writes scratch, then the two swap; every output char keeps the
  * original byte range of the char it came from (see tk_internal.h).
  */
 #include "tk_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void swap(tk_chars *a, tk_chars *b)
@@ -101,6 +103,82 @@ static int strip(const tk_norm_step *st, tk_chars *text)
     return 0;
 }
 
+/* Replace: every match of p in text becomes content (the new chars cover the match's original
+ * bytes); text -> out, swapped. */
+static int replace(const tk_pattern *p, const uint32_t *content, size_t n_content, tk_chars *text,
+                   tk_chars *out)
+{
+    tk_matches m = {0};
+    int rc = -1;
+    if (tk_pattern_find(p, text->v, 0, (uint32_t)text->n, &m))
+        goto cleanup;
+    if (m.n == 1 && !m.v[0].is_match) {
+        rc = 0; /* nothing to replace */
+        goto cleanup;
+    }
+    out->n = 0;
+    if (tk_chars_reserve(out, text->n + 8))
+        goto cleanup;
+    for (size_t i = 0; i < m.n; i++) {
+        const tk_match *x = &m.v[i];
+        if (!x->is_match) {
+            for (uint32_t k = x->begin; k < x->end; k++)
+                if (tk_chars_push(out, text->v[k].cp, text->v[k].start, text->v[k].end))
+                    goto cleanup;
+            continue;
+        }
+        /* The new chars take the alignment of the char before them once the match is gone:
+         * its last char (tokenizers' replace: the match removed, then each new char inserted
+         * with the alignment of the char before it; an empty match at 0 gets none). */
+        uint32_t s = 0, e = 0;
+        if (x->end > 0) {
+            s = text->v[x->end - 1].start;
+            e = text->v[x->end - 1].end;
+        }
+        for (size_t k = 0; k < n_content; k++)
+            if (tk_chars_push(out, content[k], s, e))
+                goto cleanup;
+    }
+    swap(text, out);
+    rc = 0;
+cleanup:
+    free(m.v);
+    return rc;
+}
+
+/* Prepend: content before a non-empty text, aligned with its first char (as tokenizers'
+ * NormalizedString::prepend aligns it). */
+static int prepend(const tk_norm_step *st, tk_chars *text, tk_chars *out)
+{
+    if (text->n == 0)
+        return 0;
+    out->n = 0;
+    if (tk_chars_reserve(out, text->n + st->n_content))
+        return -1;
+    for (size_t k = 0; k < st->n_content; k++)
+        out->v[out->n++] = (tk_char){st->content[k], text->v[0].start, text->v[0].end};
+    memcpy(out->v + out->n, text->v, text->n * sizeof(tk_char));
+    out->n += text->n;
+    swap(text, out);
+    return 0;
+}
+
+void tk_normalizer_free(tk_normalizer *nz)
+{
+    for (int i = 0; i < nz->n; i++) {
+        tk_norm_step *st = &nz->steps[i];
+        if (st->charsmap) {
+            tk_charsmap_free(st->charsmap);
+            free(st->charsmap);
+        }
+        tk_pattern_free(&st->pattern);
+        free(st->content);
+    }
+    free(nz->steps);
+    nz->steps = NULL;
+    nz->n = 0;
+}
+
 int tk_normalize(const tk_normalizer *nz, tk_chars *text, tk_chars *scratch)
 {
     for (int i = 0; i < nz->n; i++) {
@@ -118,6 +196,17 @@ int tk_normalize(const tk_normalizer *nz, tk_chars *text, tk_chars *scratch)
             break;
         case TK_NORM_STRIP:
             rc = strip(st, text);
+            break;
+        case TK_NORM_PRECOMPILED:
+            rc = tk_charsmap_apply(st->charsmap, text, scratch);
+            if (!rc)
+                swap(text, scratch);
+            break;
+        case TK_NORM_REPLACE:
+            rc = replace(&st->pattern, st->content, st->n_content, text, scratch);
+            break;
+        case TK_NORM_PREPEND:
+            rc = prepend(st, text, scratch);
             break;
         case TK_NORM_NFD:
         case TK_NORM_NFKD:

@@ -1,10 +1,13 @@
 /*
  * pretokenize.c — pre-tokenizers: split a normalized piece of text into the words the model
  * sees. BertPreTokenizer, ByteLevel (optional prefix space, GPT-2 pattern), Whitespace
- * (\w+|[^\w\s]+), WhitespaceSplit, Punctuation (with its delimiter behaviour), and Sequence
+ * (\w+|[^\w\s]+), WhitespaceSplit, Punctuation (with its delimiter behaviour), Digits,
+ * Split (a String or Regex pattern with a behaviour), Metaspace (metaspace.c), and Sequence
  * as a list of these, each step splitting every word of the previous one.
  */
 #include "tk_internal.h"
+
+#include <stdlib.h>
 
 /* Splits [b, e) at the chars where is_delim holds, keeping delimiters as behavior says
  * (tokenizers' SplitDelimiterBehavior; every delimiter char is its own match). */
@@ -131,8 +134,102 @@ static int bytelevel_split(const tk_pre_step *st, int prefix_override, tk_chars 
     return tk_gpt2_split(text->v, b, e, out);
 }
 
-static int run_step(const tk_pre_step *st, int prefix_override, tk_chars *text, uint32_t b,
-                    uint32_t e, tk_spans *out)
+/* Drops the empty spans of out[first..] (tokenizers never keeps an empty split). */
+static void drop_empty(tk_spans *out, size_t first)
+{
+    size_t k = first;
+    for (size_t i = first; i < out->n; i++)
+        if (out->v[i].begin < out->v[i].end)
+            out->v[k++] = out->v[i];
+    out->n = k;
+}
+
+int tk_split_matches(const tk_matches *m, tk_split_behavior behavior, int invert, tk_spans *out)
+{
+    size_t first = out->n;
+    int prev = 0;
+    if (behavior == TK_SPLIT_MERGED_WITH_NEXT) {
+        /* Right to left, a match takes the split after it; then the order is restored. */
+        for (size_t i = m->n; i-- > 0;) {
+            int is_match = m->v[i].is_match != invert;
+            if (is_match && !prev && out->n > first)
+                out->v[out->n - 1].begin = m->v[i].begin;
+            else if (tk_spans_push(out, m->v[i].begin, m->v[i].end))
+                return -1;
+            prev = is_match;
+        }
+        for (size_t a = first, z = out->n; a + 1 < z; a++, z--) {
+            tk_span t = out->v[a];
+            out->v[a] = out->v[z - 1];
+            out->v[z - 1] = t;
+        }
+        drop_empty(out, first);
+        return 0;
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        int is_match = m->v[i].is_match != invert;
+        int extend = 0;
+        switch (behavior) {
+        case TK_SPLIT_REMOVED:
+            if (is_match)
+                continue;
+            break;
+        case TK_SPLIT_ISOLATED:
+            break;
+        case TK_SPLIT_CONTIGUOUS:
+            extend = is_match == prev;
+            break;
+        case TK_SPLIT_MERGED_WITH_PREVIOUS:
+            extend = is_match && !prev;
+            break;
+        case TK_SPLIT_MERGED_WITH_NEXT:
+            break; /* handled above */
+        }
+        prev = is_match;
+        if (extend && out->n > first)
+            out->v[out->n - 1].end = m->v[i].end;
+        else if (tk_spans_push(out, m->v[i].begin, m->v[i].end))
+            return -1;
+    }
+    drop_empty(out, first);
+    return 0;
+}
+
+/* Split: the pattern's matches over [b, e), split by the step's behaviour. */
+static int pattern_split(const tk_pre_step *st, const tk_char *t, uint32_t b, uint32_t e,
+                         tk_spans *out)
+{
+    tk_matches m = {0};
+    int rc = tk_pattern_find(&st->pattern, t, b, e, &m);
+    if (!rc)
+        rc = tk_split_matches(&m, st->behavior, st->invert, out);
+    free(m.v);
+    return rc;
+}
+
+/* Metaspace: spaces replaced, the replacement prepended as the scheme says, then (split) a
+ * cut before every replacement char. */
+static int metaspace_split(const tk_pre_step *st, int first, tk_chars *text, uint32_t b,
+                           uint32_t e, tk_spans *out)
+{
+    uint32_t nb, ne;
+    if (tk_metaspace(st, first, text, b, e, &nb, &ne))
+        return -1;
+    if (!st->split)
+        return tk_spans_push(out, nb, ne);
+    uint32_t run = nb;
+    for (uint32_t i = nb + 1; i < ne; i++) {
+        if (text->v[i].cp != st->replacement)
+            continue;
+        if (tk_spans_push(out, run, i))
+            return -1;
+        run = i;
+    }
+    return run < ne ? tk_spans_push(out, run, ne) : 0;
+}
+
+static int run_step(const tk_pre_step *st, int prefix_override, int first, tk_chars *text,
+                    uint32_t b, uint32_t e, tk_spans *out)
 {
     switch (st->kind) {
     case TK_PRE_BERT:
@@ -145,19 +242,35 @@ static int run_step(const tk_pre_step *st, int prefix_override, tk_chars *text, 
         return split_by(text->v, b, e, tk_is_whitespace, TK_SPLIT_REMOVED, out);
     case TK_PRE_PUNCTUATION:
         return split_by(text->v, b, e, tk_is_bert_punct, st->behavior, out);
+    case TK_PRE_DIGITS:
+        return split_by(text->v, b, e, tk_is_number,
+                        st->individual_digits ? TK_SPLIT_ISOLATED : TK_SPLIT_CONTIGUOUS, out);
+    case TK_PRE_SPLIT:
+        return pattern_split(st, text->v, b, e, out);
+    case TK_PRE_METASPACE:
+        return metaspace_split(st, first, text, b, e, out);
     }
     return -1;
 }
 
-int tk_pretokenize(const tk_pretokenizer *pt, int prefix_override, tk_chars *text, uint32_t begin,
-                   uint32_t end, tk_spans *out, tk_spans tmp[2])
+void tk_pretokenizer_free(tk_pretokenizer *pt)
+{
+    for (int i = 0; i < pt->n; i++)
+        tk_pattern_free(&pt->steps[i].pattern);
+    free(pt->steps);
+    pt->steps = NULL;
+    pt->n = 0;
+}
+
+int tk_pretokenize(const tk_pretokenizer *pt, int prefix_override, int at_start, tk_chars *text,
+                   uint32_t begin, uint32_t end, tk_spans *out, tk_spans tmp[2])
 {
     if (begin >= end)
         return 0;
     if (pt->n == 0)
         return tk_spans_push(out, begin, end);
     if (pt->n == 1)
-        return run_step(&pt->steps[0], prefix_override, text, begin, end, out);
+        return run_step(&pt->steps[0], prefix_override, at_start, text, begin, end, out);
     /* Several steps: words go back and forth between tmp[0] and tmp[1]; the last step
      * writes to out. */
     tk_spans *cur = &tmp[0], *next = &tmp[1];
@@ -168,9 +281,13 @@ int tk_pretokenize(const tk_pretokenizer *pt, int prefix_override, tk_chars *tex
         tk_spans *dst = s == pt->n - 1 ? out : next;
         if (dst == next)
             next->n = 0;
-        for (size_t i = 0; i < cur->n; i++)
-            if (run_step(&pt->steps[s], prefix_override, text, cur->v[i].begin, cur->v[i].end, dst))
+        for (size_t i = 0; i < cur->n; i++) {
+            /* "first": the word that starts the piece that starts the input */
+            int first = at_start && (s == 0 || (i == 0 && cur->v[0].begin == begin));
+            if (run_step(&pt->steps[s], prefix_override, first, text, cur->v[i].begin,
+                         cur->v[i].end, dst))
                 return -1;
+        }
         tk_spans *t = cur;
         cur = next;
         next = t;

@@ -18,4 +18,10 @@ int tk_json_bool(json_t *o, const char *key, int def);
  * "<path>: out of memory" (obj must be an object: callers word that error for their file). */
 int tk_json_vocab(tk_strmap *vocab, json_t *obj, const char *path, char *err, size_t errlen);
 
+/* load_unigram.c: model.vocab / unk_id / byte_fallback of a Unigram model into t->unigram
+ * and t->vocab; json is the raw file text (the scores are re-read from it the way tokenizers
+ * reads them). 0, or -1 with err naming what is wrong. */
+int tk_load_unigram(vkb_tokenizer *t, json_t *model, const char *json, size_t len,
+                    const char *path, char *err, size_t errlen);
+
 #endif

@@ -154,7 +154,7 @@ static int build_bpe(vkb_tokenizer *t, int byte_level, char *err, size_t errlen)
             a[n] = 0;
         }
     }
-    if (tk_bpe_init_cache(bpe))
+    if (tk_word_cache_init(&bpe->cache))
         goto oom;
     return 0;
 oom:
@@ -174,20 +174,31 @@ int tk_finish_load(vkb_tokenizer *t, char *err, size_t errlen)
         }
         byte_level = 1;
     }
+    if (t->kind != TK_MODEL_BPE && byte_level) {
+        tk_errf(err, errlen, "unsupported combination: ByteLevel pre-tokenizer with a %s model",
+                t->kind == TK_MODEL_WORDPIECE ? "WordPiece" : "Unigram");
+        return -1;
+    }
     if (t->kind == TK_MODEL_WORDPIECE) {
-        if (byte_level) {
-            tk_errf(err, errlen, "unsupported combination: ByteLevel pre-tokenizer with a WordPiece model");
-            return -1;
-        }
         if (build_wordpiece(t, err, errlen))
+            return -1;
+    } else if (t->kind == TK_MODEL_UNIGRAM) {
+        if (tk_unigram_build(&t->unigram, err, errlen))
             return -1;
     } else if (build_bpe(t, byte_level, err, errlen)) {
         return -1;
     }
     const tk_strmap *v = &t->vocab;
-    for (uint32_t i = 0; i < v->n; i++)
-        if (tk_set_id_token(t, v->val[i], v->arena + v->key_off[i]))
-            goto bad_id;
+    if (t->kind == TK_MODEL_UNIGRAM) {
+        /* every index is an id, also a piece listed twice (the map keeps its later id) */
+        for (int32_t i = 0; i < t->unigram.n; i++)
+            if (tk_set_id_token(t, i, t->unigram.pieces[i]))
+                goto bad_id;
+    } else {
+        for (uint32_t i = 0; i < v->n; i++)
+            if (tk_set_id_token(t, v->val[i], v->arena + v->key_off[i]))
+                goto bad_id;
+    }
     for (int i = 0; i < t->added.n; i++)
         if (tk_set_id_token(t, t->added.tokens[i].id, t->added.tokens[i].content))
             goto bad_id;
@@ -269,6 +280,17 @@ static int load_path(vkb_tokenizer *t, const char *path, char *err, size_t errle
             goto too_long;
         if (is_file(a) && is_file(b))
             return tk_load_vocab_json(t, a, b, c, err, errlen);
+        static const char *const spm[] = {"sentencepiece.bpe.model", "spiece.model", "spm.model"};
+        for (size_t i = 0; i < sizeof(spm) / sizeof(spm[0]); i++) {
+            if (join(a, sizeof(a), path, dirlen, spm[i]))
+                goto too_long;
+            if (is_file(a)) {
+                tk_errf(err, errlen, "%s: only a SentencePiece %s here; vkbridge reads the "
+                        "tokenizer.json that Hugging Face converts it to, which this folder lacks",
+                        path, spm[i]);
+                return -1;
+            }
+        }
         tk_errf(err, errlen, "%s: no tokenizer.json, vocab.txt or vocab.json + merges.txt in this folder", path);
         return -1;
     }
@@ -312,6 +334,7 @@ int vkb_tokenizer_load(const char *path, const vkb_tokenizer_options *opts, vkb_
     t->add_prefix_space = opts && opts->add_prefix_space >= 0 ? !!opts->add_prefix_space : -1;
     t->wordpiece.unk_id = -1;
     t->bpe.unk_id = -1;
+    t->unigram.unk_id = -1;
     if (load_path(t, path, err, errlen) || tk_finish_load(t, err, errlen)) {
         if (err && errlen && !err[0])
             tk_errf(err, errlen, "%s: failed to load", path);
@@ -361,10 +384,11 @@ void vkb_tokenizer_free(vkb_tokenizer *t)
         return;
     tk_strmap_free(&t->vocab);
     free(t->id_to_token);
-    free(t->normalizer.steps);
-    free(t->pre.steps);
+    tk_normalizer_free(&t->normalizer);
+    tk_pretokenizer_free(&t->pre);
     tk_wordpiece_free(&t->wordpiece);
     tk_bpe_free(&t->bpe);
+    tk_unigram_free(&t->unigram);
     tk_added_free(&t->added);
     tk_post_free(&t->post);
     free(t->decoder.prefix);
@@ -402,5 +426,7 @@ int32_t vkb_tokenizer_pad_id(const vkb_tokenizer *t) { return t ? t->pad_id : -1
 
 const char *vkb_tokenizer_kind(const vkb_tokenizer *t)
 {
-    return t && t->kind == TK_MODEL_BPE ? "bpe" : "wordpiece";
+    if (!t)
+        return "wordpiece";
+    return t->kind == TK_MODEL_BPE ? "bpe" : t->kind == TK_MODEL_UNIGRAM ? "unigram" : "wordpiece";
 }

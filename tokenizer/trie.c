@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The same hash as tk_trie_child (tk_internal.h) uses. */
 static uint32_t edge_slot(uint64_t key, uint32_t cap)
 {
     return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);

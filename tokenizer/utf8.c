@@ -95,6 +95,7 @@ void tk_work_free(tk_work *w)
     free(w->bpe_sym);
     free(w->bpe_heap);
     free(w->merge_out);
+    free(w->uni_nodes);
     free(w->arena);
     memset(w, 0, sizeof(*w));
 }

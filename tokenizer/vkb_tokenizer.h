@@ -1,6 +1,6 @@
 /*
- * vkb_tokenizer.h — the one public header of tokenizer/: WordPiece and byte-level BPE
- * tokenizers loaded from the files Hugging Face publishes, producing the ids the Rust
+ * vkb_tokenizer.h — the one public header of tokenizer/: WordPiece, byte-level BPE and
+ * Unigram (SentencePiece) tokenizers loaded from the files Hugging Face publishes, producing the ids the Rust
  * `tokenizers` library produces.
  *
  * A loaded vkb_tokenizer is immutable and safe to use from many threads at once
@@ -57,6 +57,12 @@ void vkb_encoding_free(vkb_encoding *e);
 int vkb_tokenizer_encode_tokens(const vkb_tokenizer *t, const char *text, size_t len,
                                 int add_special, int max_len, vkb_encoding *out, char ***tokens);
 void vkb_tokens_free(char **tokens, int n);
+/* As vkb_tokenizer_encode_tokens, and *lens receives each token string's byte length: the
+ * string of an unknown Unigram piece is the text it covers, which may hold U+0000, so it ends
+ * at lens[i] (a NUL follows it there). Free with free(*lens) and vkb_tokens_free. */
+int vkb_tokenizer_encode_tokens_len(const vkb_tokenizer *t, const char *text, size_t len,
+                                    int add_special, int max_len, vkb_encoding *out,
+                                    char ***tokens, size_t **lens);
 
 /* A padded batch; every array is row-major (batch, len). */
 typedef struct vkb_batch_encoding {
@@ -86,7 +92,7 @@ int vkb_tokenizer_vocab_size(const vkb_tokenizer *t);
 int32_t vkb_tokenizer_cls_id(const vkb_tokenizer *t);
 int32_t vkb_tokenizer_sep_id(const vkb_tokenizer *t);
 int32_t vkb_tokenizer_pad_id(const vkb_tokenizer *t);
-/* "wordpiece" or "bpe". */
+/* "wordpiece", "bpe" or "unigram". */
 const char *vkb_tokenizer_kind(const vkb_tokenizer *t);
 
 /* Decodes ids back to text (special tokens skipped if skip_special). malloc'd, caller frees. */

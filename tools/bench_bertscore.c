@@ -1,17 +1,19 @@
 /*
  * bench_bertscore.c — `vkbridge bench bertscore`: BERTScore throughput, pairs/s.
  *
- * Models: the all-MiniLM-L6-v2 and roberta-large shapes with random weights (generated into
- * a temporary folder by gen_model_write, unless --model names a folder). Input: --pairs
+ * Models: the all-MiniLM-L6-v2 and roberta-large shapes, and when named the
+ * microsoft/deberta-xlarge-mnli shape, with random weights (generated into a temporary folder
+ * by gen_model_write, unless --model names a folder). Input: --pairs
  * (default 100) candidate/reference pairs of ~30-word English sentences, the reference a
  * paraphrase-like edit of the candidate, all distinct, made from a fixed seed. Each
  * (backend, model) cell runs one untimed warm-up request of 8 pairs (pipelines, scratch),
  * then whole requests through bertscore_run (tokenize, dedup, encode up to num_layers,
  * device greedy matching, P/R/F read back) until --seconds have passed (at least one).
- * num_layers: bert_score's default for roberta-large (17); all 6 layers for MiniLM, which is
- * not in bert_score's table.
+ * num_layers: bert_score's default for roberta-large (17) and deberta-xlarge-mnli (40); all
+ * 6 layers for MiniLM, which is not in bert_score's table.
  */
 #include "bertscore.h"
+#include "vkb_platform.h"
 #include "commands.h"
 #include "gen_model.h"
 #include "model.h"
@@ -20,25 +22,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 enum { MAX_DEVICES = 8, WORDS_MIN = 26, WORDS_SPAN = 9 };
 
 typedef struct shape {
-    const char *gen_shape; /* gen_model_write shape */
-    const char *name;      /* folder / model name: the key of bert_score's tables */
+    const char *gen_shape; /* gen_model_write shape (and the temporary folder's name) */
+    const char *name;      /* model name: the key of bert_score's tables */
     int num_layers;        /* 0: bert_score's default */
 } shape;
 
-static const shape SHAPES[] = {
+enum { N_SHAPES = 3 };
+static const shape SHAPES[N_SHAPES] = {
     {"minilm", "all-MiniLM-L6-v2", 6},
     {"roberta-large", "roberta-large", 0},
+    /* DeBERTa v1 48 x 1024, bert_score's layer 40; only when asked for (--shape) */
+    {"deberta-xlarge-mnli", "microsoft/deberta-xlarge-mnli", 0},
 };
 
 typedef struct bench_opts {
     const char *devices[MAX_DEVICES];
     int n_devices;
-    int use_shape[2];
+    int use_shape[N_SHAPES];
     const char *model; /* a real folder instead of the generated shapes */
     int num_layers;    /* with --model */
     int pairs, batch_size, weights_f16, json;
@@ -49,12 +55,15 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: vkbridge bench bertscore [--device cpu|vulkan|vulkan:N]... [--json]\n"
-            "          [--shape minilm|roberta-large]... [--pairs N] [--seconds S]\n"
+            "          [--shape minilm|roberta-large|deberta-xlarge-mnli]... [--pairs N]\n"
+            "          [--seconds S]\n"
             "          [--batch-size N] [--weights f32|f16] [--model DIR --num-layers N]\n\n"
             "BERTScore pairs/s of ~30-word sentence pairs on the all-MiniLM-L6-v2 and\n"
             "roberta-large shapes (random weights, generated into a temporary folder) per\n"
             "backend. Default: both shapes, 100 pairs, the CPU backend and the first Vulkan\n"
-            "device if there is one, one timed request per cell (--seconds S: repeat for S s).\n");
+            "device if there is one, one timed request per cell (--seconds S: repeat for S s).\n"
+            "deberta-xlarge-mnli (48 x 1024, layer 40) runs only when named. Each result has\n"
+            "the backend's peak device bytes and the process's peak host RSS so far.\n");
 }
 
 static int parse_int(const char *s, int lo, int hi, int *out)
@@ -90,10 +99,12 @@ static int parse_args(int argc, char **argv, bench_opts *o)
         int ok = 1;
         if (!strcmp(a, "--device") && o->n_devices < MAX_DEVICES)
             o->devices[o->n_devices++] = v;
-        else if (!strcmp(a, "--shape") && !strcmp(v, "minilm"))
-            o->use_shape[0] = 1;
-        else if (!strcmp(a, "--shape") && !strcmp(v, "roberta-large"))
-            o->use_shape[1] = 1;
+        else if (!strcmp(a, "--shape")) {
+            ok = 0;
+            for (int s = 0; s < N_SHAPES; s++)
+                if (!strcmp(v, SHAPES[s].gen_shape))
+                    ok = o->use_shape[s] = 1;
+        }
         else if (!strcmp(a, "--model"))
             o->model = v;
         else if (!strcmp(a, "--num-layers"))
@@ -114,7 +125,7 @@ static int parse_args(int argc, char **argv, bench_opts *o)
             return -1;
         }
     }
-    if (!o->use_shape[0] && !o->use_shape[1])
+    if (!o->use_shape[0] && !o->use_shape[1] && !o->use_shape[2])
         o->use_shape[0] = o->use_shape[1] = 1;
     if (!o->n_devices) {
         o->devices[o->n_devices++] = "cpu";
@@ -268,6 +279,13 @@ static int run_cell(model_replica *r, const char *name, const bench_opts *o, int
     return rc;
 }
 
+/* The process's peak resident set so far (getrusage: kilobytes on Linux). */
+static long long peak_rss_bytes(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? (long long)ru.ru_maxrss * 1024 : -1;
+}
+
 /* Runs every backend on one model folder; appends a result object per backend. */
 static int run_model(const char *dir, const char *name, int num_layers, const bench_opts *o,
                      const corpus *c, json_t *results)
@@ -296,18 +314,21 @@ static int run_model(const char *dir, const char *name, int num_layers, const be
             x.tokens = tokens;
             json_array_append_new(
                 results,
-                json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:f, s:f, s:f, s:i, s:f, s:I}",
+                json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:f, s:f, s:f, s:i, s:f, s:I, s:I}",
                           "model", name, "device", vkb_backend_id(be), "device_name",
                           vkb_backend_device_name(be), "weights", o->weights_f16 ? "f16" : "f32",
                           "pairs", c->n, "num_layers", x.num_layers, "tokens",
                           (json_int_t)x.tokens, "seconds_per_request", x.seconds,
                           "pairs_per_s", c->n / x.seconds, "tokens_per_s",
                           x.tokens / x.seconds, "reps", x.reps, "mean_f1", x.mean_f1,
-                          "peak_device_bytes", (json_int_t)vkb_backend_bytes_peak(be)));
+                          "peak_device_bytes", (json_int_t)vkb_backend_bytes_peak(be),
+                          "peak_host_rss_bytes", (json_int_t)peak_rss_bytes()));
             if (!o->json) {
                 printf("%-18s %-10s L%-2d %d pairs (%ld tokens): %8.3f s/request %9.2f pairs/s "
-                       "%9.0f tokens/s\n", name, vkb_backend_id(be), x.num_layers, c->n,
-                       x.tokens, x.seconds, c->n / x.seconds, x.tokens / x.seconds);
+                       "%9.0f tokens/s, peak device %.0f MiB, peak RSS %.0f MiB\n", name,
+                       vkb_backend_id(be), x.num_layers, c->n, x.tokens, x.seconds,
+                       c->n / x.seconds, x.tokens / x.seconds,
+                       vkb_backend_bytes_peak(be) / 1048576.0, peak_rss_bytes() / 1048576.0);
                 fflush(stdout);
             }
         } else {
@@ -334,20 +355,20 @@ int bench_bertscore(int argc, char **argv)
     }
     json_t *results = json_array();
     int rc = 0;
-    char tmp[] = "/tmp/vkb-bench-bs-XXXXXX";
+    char tmp[1024];
     if (o.model) {
         const char *slash = strrchr(o.model, '/');
         rc |= run_model(o.model, slash && slash[1] ? slash + 1 : o.model, o.num_layers, &o, &c,
                         results);
-    } else if (!mkdtemp(tmp)) {
+    } else if (!vkb_make_temp_dir("vkb-bench-bs-", tmp, sizeof tmp)) {
         perror("bench bertscore: mkdtemp");
         rc = 1;
     } else {
-        for (int s = 0; s < 2; s++) {
+        for (int s = 0; s < N_SHAPES; s++) {
             if (!o.use_shape[s])
                 continue;
-            char dir[256], err[512] = "";
-            snprintf(dir, sizeof dir, "%s/%s", tmp, SHAPES[s].name);
+            char dir[1100], err[512] = "";
+            snprintf(dir, sizeof dir, "%s/%s", tmp, SHAPES[s].gen_shape);
             gen_model_spec spec = {.out = dir, .shape = SHAPES[s].gen_shape, .dtype = "f32",
                                    .seed = 1};
             if (gen_model_write(&spec, err, sizeof err)) {
@@ -356,7 +377,8 @@ int bench_bertscore(int argc, char **argv)
                 continue;
             }
             rc |= run_model(dir, SHAPES[s].name, SHAPES[s].num_layers, &o, &c, results);
-            bench_remove_dir(dir, "bench bertscore"); /* 1.4 GB for roberta-large */
+            bench_remove_dir(dir, "bench bertscore"); /* 1.4 GB for roberta-large, 2.9 GB
+                                                         for deberta-xlarge-mnli */
         }
         if (rmdir(tmp) != 0)
             fprintf(stderr, "bench bertscore: could not remove %s\n", tmp);

@@ -12,6 +12,7 @@
  * sets both).
  */
 #include "commands.h"
+#include "vkb_platform.h"
 #include "gen_model.h"
 #include "model.h"
 
@@ -337,11 +338,11 @@ int bench_encode(int argc, char **argv)
     int prc = parse_args(argc, argv, &o);
     if (prc)
         return prc > 0 ? 0 : 2;
-    char tmp[] = "/tmp/vkb-bench-XXXXXX", gen_path[64];
+    char tmp[1024], gen_path[1100];
     const char *dir = o.model;
     int rc = 0;
     if (!dir) {
-        if (!mkdtemp(tmp)) {
+        if (!vkb_make_temp_dir("vkb-bench-", tmp, sizeof tmp)) {
             perror("bench encode: mkdtemp");
             return 1;
         }

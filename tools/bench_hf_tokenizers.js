@@ -3,7 +3,8 @@
 // threaded, for docs/PERF.md. Not part of the build; install the binding outside the repo:
 //   cd /tmp/hf && npm install @anush008/tokenizers
 //   TOKENIZERS_PARALLELISM=false RAYON_NUM_THREADS=1 NODE_PATH=/tmp/hf/node_modules \
-//     node tools/bench_hf_tokenizers.js [TESTDATA] [MB]
+//     node tools/bench_hf_tokenizers.js [TESTDATA] [MB] [ONLY]
+// ONLY: run only the tokenizers whose name contains it (as `vkbridge bench tokenize --only`).
 // encodeBatch runs in native code (one call per 1000 texts, so the JS boundary costs little);
 // with TOKENIZERS_PARALLELISM=false it encodes sequentially. The first pass is untimed and
 // checks every id against the golden, so both libraries provably do the same work.
@@ -13,10 +14,19 @@ const { Tokenizer } = require('@anush008/tokenizers');
 
 const testdata = process.argv[2] || '../shared/testdata';
 const mb = Number(process.argv[3] || 10);
+const only = process.argv[4] || '';
 const pairs = [
   ['bert-base-uncased', 'bert-base-uncased/tokenizer.json', 'golden-bert-base-uncased.jsonl'],
   ['roberta-base', 'roberta-base/tokenizer.json', 'golden-roberta-base.jsonl'],
-];
+  ['unigram-xlmr-like', 'unigram-xlmr-like/tokenizer.json', 'golden-unigram-xlmr-like.jsonl'],
+  ['unigram-xlmr-like-legacy', 'unigram-xlmr-like-legacy/tokenizer.json',
+    'golden-unigram-xlmr-like-legacy.jsonl'],
+  ['unigram-deberta-v3-like', 'unigram-deberta-v3-like/tokenizer.json',
+    'golden-unigram-deberta-v3-like.jsonl'],
+  ['unigram-identity', 'unigram-identity/tokenizer.json', 'golden-unigram-identity.jsonl'],
+  ['unigram-byte-fallback', 'unigram-byte-fallback/tokenizer.json',
+    'golden-unigram-byte-fallback.jsonl'],
+].filter(([name]) => name.includes(only));
 
 async function run([name, tokPath, corpusPath]) {
   const tok = Tokenizer.fromFile(`${testdata}/tokenizers/${tokPath}`);

@@ -94,17 +94,21 @@ int bench_tokenize(int argc, char **argv)
     if (!testdata)
         testdata = "../shared/testdata";
     double mb = 10;
+    const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--testdata") && i + 1 < argc) {
             testdata = argv[++i];
+        } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+            only = argv[++i];
         } else if (!strcmp(argv[i], "--mb") && i + 1 < argc) {
             mb = atof(argv[++i]);
         } else {
             int help = !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h");
             fprintf(help ? stdout : stderr,
-                    "usage: vkbridge bench tokenize [--testdata DIR] [--mb MB]\n"
+                    "usage: vkbridge bench tokenize [--testdata DIR] [--mb MB] [--only TEXT]\n"
                     "  DIR: the shared test data (default $VKB_TESTDATA or ../shared/testdata)\n"
-                    "  MB: megabytes of text per tokenizer (the corpus repeated), default 10\n");
+                    "  MB: megabytes of text per tokenizer (the corpus repeated), default 10\n"
+                    "  TEXT: run only the tokenizers whose name contains TEXT\n");
             return help ? 0 : 2;
         }
     }
@@ -115,14 +119,25 @@ int bench_tokenize(int argc, char **argv)
     static const char *const pairs[][3] = {
         {"bert-base-uncased", "bert-base-uncased/tokenizer.json", "golden-bert-base-uncased.jsonl"},
         {"roberta-base", "roberta-base/tokenizer.json", "golden-roberta-base.jsonl"},
+        {"unigram-xlmr-like", "unigram-xlmr-like/tokenizer.json", "golden-unigram-xlmr-like.jsonl"},
+        {"unigram-xlmr-like-legacy", "unigram-xlmr-like-legacy/tokenizer.json",
+         "golden-unigram-xlmr-like-legacy.jsonl"},
+        {"unigram-deberta-v3-like", "unigram-deberta-v3-like/tokenizer.json",
+         "golden-unigram-deberta-v3-like.jsonl"},
+        {"unigram-identity", "unigram-identity/tokenizer.json", "golden-unigram-identity.jsonl"},
+        {"unigram-byte-fallback", "unigram-byte-fallback/tokenizer.json",
+         "golden-unigram-byte-fallback.jsonl"},
     };
     printf("{\"bench\": \"tokenize\", \"threads\": 1, \"results\": [\n");
-    int rc = 0;
+    int rc = 0, first = 1;
     for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]) && !rc; i++) {
+        if (only && !strstr(pairs[i][0], only))
+            continue;
         char tok[4096], cor[4096];
         snprintf(tok, sizeof(tok), "%s/tokenizers/%s", testdata, pairs[i][1]);
         snprintf(cor, sizeof(cor), "%s/tokenizers/%s", testdata, pairs[i][2]);
-        rc = run_pair(pairs[i][0], tok, cor, mb, i == 0);
+        rc = run_pair(pairs[i][0], tok, cor, mb, first);
+        first = 0;
     }
     printf("\n]}\n");
     return rc;

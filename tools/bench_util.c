@@ -3,6 +3,7 @@
  * removing a scratch folder of generated models.
  */
 #include "commands.h"
+#include "vkb_platform.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -27,8 +28,6 @@ void bench_print_json(json_t *doc)
 
 void bench_remove_dir(const char *dir, const char *who)
 {
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
+    if (vkb_remove_tree(dir) != 0)
         fprintf(stderr, "%s: could not remove %s\n", who, dir);
 }

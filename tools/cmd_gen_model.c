@@ -14,6 +14,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: vkbridge gen-model --out DIR\n"
             "                          --shape minilm|roberta-large|mpnet-base|distilbert-base|tiny\n"
+            "                                  |deberta-xlarge-mnli\n"
             "                          [--family TYPE] [--layers N] [--hidden N] [--heads N]\n"
             "                          [--intermediate N]\n"
             "                          [--vocab-from PATH] [--dtype f32|f16|bf16] [--seed N]\n"
@@ -25,9 +26,13 @@ static void usage(FILE *f)
             "generated WordPiece vocabulary) and sentence-transformers files.\n"
             "Shapes: minilm = all-MiniLM-L6-v2 (6 x 384, 12 heads, 1536), roberta-large\n"
             "(24 x 1024, 16 heads, 4096), mpnet-base = all-mpnet-base-v2 (12 x 768, 12 heads,\n"
-            "3072), distilbert-base (6 x 768, 12 heads, 3072), tiny (2 x 32, 4 heads, 64).\n"
+            "3072), distilbert-base (6 x 768, 12 heads, 3072), tiny (2 x 32, 4 heads, 64),\n"
+            "deberta-xlarge-mnli (DeBERTa v1, 48 x 1024, 16 heads, 4096, c2p|p2c relative\n"
+            "attention; bert_score uses layer 40; --vocab-from a DeBERTa tokenizer folder for\n"
+            "its BPE).\n"
             "--family writes the shape as another family (a config model_type: bert, roberta,\n"
-            "xlm-roberta, camembert, distilbert, mpnet), with that family's config keys and\n"
+            "xlm-roberta, camembert, distilbert, mpnet, deberta, deberta-v2), with that\n"
+            "family's config keys and\n"
             "tensor names. The same seed gives the same weights whatever --dtype (rounded)\n"
             "and --shards.\n");
 }

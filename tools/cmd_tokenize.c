@@ -20,15 +20,19 @@ typedef struct opts {
     const char *tokenizer;
     int add_special;
     int prefix_space;
+    int decode;
 } opts;
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: vkbridge tokenize --tokenizer PATH [--no-special] [--prefix-space] [TEXT...]\n"
+    fprintf(f, "usage: vkbridge tokenize --tokenizer PATH [--no-special] [--prefix-space] [--decode]\n"
+               "                         [TEXT...]\n"
                "  PATH: a tokenizer.json, a vocab.txt, a vocab.json (merges.txt beside it), or a\n"
                "        folder holding one of these.\n"
                "  --no-special    leave out [CLS]/[SEP] (<s>/</s>)\n"
                "  --prefix-space  byte-level BPE: add a space before the text (as BERTScore does)\n"
+               "  --decode        also write \"decoded\": the ids through the tokenizer's decoder,\n"
+               "                  special tokens skipped\n"
                "  Without TEXT, reads JSON Lines {\"text\": \"...\"} on stdin.\n"
                "  Writes one line {\"ids\": [...], \"tokens\": [...]} per text.\n");
 }
@@ -48,15 +52,19 @@ static int utf8_seq(const unsigned char *s)
     return n;
 }
 
-/* Writes s as a JSON string; bytes that are not valid UTF-8 (possible only in a vocab.txt
- * entry) become U+FFFD so the output line stays valid JSON. */
-static void put_json_string(FILE *f, const char *s)
+/* Writes the len bytes of s as a JSON string (U+0000 as \u0000); bytes that are not valid
+ * UTF-8 (possible only in a vocab.txt entry) become U+FFFD so the output line stays valid
+ * JSON. */
+static void put_json_string(FILE *f, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     putc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+    const unsigned char *end = (const unsigned char *)s + len;
+    for (const unsigned char *p = (const unsigned char *)s; p < end;) {
         unsigned c = *p;
-        int n = utf8_seq(p);
+        int n = c ? utf8_seq(p) : 1;
+        if (n > end - p)
+            n = 0;
         if (n == 0) {
             fputs("\ufffd", f);
             p++;
@@ -80,7 +88,8 @@ static int write_encoding(FILE *f, const vkb_tokenizer *t, const opts *o, const 
 {
     vkb_encoding e;
     char **toks = NULL;
-    int rc = vkb_tokenizer_encode_tokens(t, text, len, o->add_special, 0, &e, &toks);
+    size_t *lens = NULL;
+    int rc = vkb_tokenizer_encode_tokens_len(t, text, len, o->add_special, 0, &e, &toks, &lens);
     if (rc) {
         fprintf(f, "{\"error\": \"encoding failed (%s)\"}\n", strerror(-rc));
         return rc;
@@ -92,10 +101,26 @@ static int write_encoding(FILE *f, const vkb_tokenizer *t, const opts *o, const 
     for (int i = 0; i < e.n; i++) {
         if (i)
             fputs(", ", f);
-        put_json_string(f, toks[i]);
+        put_json_string(f, toks[i], lens[i]);
     }
-    fputs("]}\n", f);
+    fputs("]", f);
+    if (o->decode) {
+        char *d = vkb_tokenizer_decode(t, e.ids, e.n, 1);
+        if (!d) {
+            fputs("}\n", f);
+            vkb_tokens_free(toks, e.n);
+            free(lens);
+            vkb_encoding_free(&e);
+            fprintf(stderr, "vkbridge tokenize: out of memory decoding\n");
+            return -ENOMEM;
+        }
+        fputs(", \"decoded\": ", f);
+        put_json_string(f, d, strlen(d));
+        free(d);
+    }
+    fputs("}\n", f);
     vkb_tokens_free(toks, e.n);
+    free(lens);
     vkb_encoding_free(&e);
     return 0;
 }
@@ -174,7 +199,7 @@ static int process_stdin(const vkb_tokenizer *t, const opts *o)
 
 int cmd_tokenize(int argc, char **argv)
 {
-    opts o = {NULL, 1, -1};
+    opts o = {NULL, 1, -1, 0};
     int first_text = argc;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc) {
@@ -183,6 +208,8 @@ int cmd_tokenize(int argc, char **argv)
             o.add_special = 0;
         } else if (!strcmp(argv[i], "--prefix-space")) {
             o.prefix_space = 1;
+        } else if (!strcmp(argv[i], "--decode")) {
+            o.decode = 1;
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;

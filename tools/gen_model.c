@@ -10,6 +10,7 @@
  * written in chunks, so a roberta-large folder never needs the model in memory.
  */
 #include "gen_model.h"
+#include "vkb_platform.h"
 
 #include "model.h"
 #include "vkb_runtime.h"
@@ -42,6 +43,10 @@ static const shape_def shapes[] = {
     {"distilbert-base", "distilbert", 6, 768, 12, 3072, 30522, 0, 0, 1e-12, 512, 0},
     /* small enough for unit tests */
     {"tiny", "bert", 2, 32, 4, 64, 1024, 2, 0, 1e-12, 128, 1},
+    /* microsoft/deberta-xlarge-mnli (bert_score's best-correlating model, layer 40): DeBERTa
+     * v1, c2p|p2c, no absolute positions (the table is written anyway, as its checkpoint
+     * has it), no token types */
+    {"deberta-xlarge-mnli", "deberta", 48, 1024, 16, 4096, 50265, 0, 0, 1e-7, 512, 0},
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -94,6 +99,7 @@ static int add(tensor_list *l, const char *prefix, const char *name, int64_t row
 
 typedef struct dims {
     int layers, hidden, heads, intermediate, vocab, type_vocab, max_pos, pad_id, buckets;
+    int rel_rows; /* DeBERTa's relative table */
 } dims;
 
 static int64_t dim_of(model_dim m, const dims *d)
@@ -106,6 +112,8 @@ static int64_t dim_of(model_dim m, const dims *d)
     case MD_T: return d->type_vocab;
     case MD_HEADS: return d->heads;
     case MD_BUCKETS: return d->buckets;
+    case MD_C3: return 3 * (int64_t)d->hidden;
+    case MD_REL_ROWS: return d->rel_rows;
     default: return 0;
     }
 }
@@ -123,6 +131,8 @@ static int add_table(tensor_list *l, const char *p, const char *head, const mode
     for (int k = 0; k < n && !rc; k++) {
         char name[160];
         snprintf(name, sizeof name, "%s%s", head, t[k].name);
+        if (dim_of(t[k].rows, d) == 0)
+            continue; /* a table of no rows (DeBERTa's token types at type_vocab_size 0) */
         rc = add(l, p, name, dim_of(t[k].rows, d), dim_of(t[k].cols, d), init_of(t[k].init));
     }
     return rc;
@@ -358,6 +368,11 @@ static int write_config(const char *dir, const model_family *fam, const char *ty
     }
     if (fam->rel == MR_T5_BUCKETS)
         json_object_set_new(c, "relative_attention_num_buckets", json_integer(d->buckets));
+    if (fam->gen_config) { /* the family's own keys (DeBERTa's relative attention) */
+        json_t *extra = json_loads(fam->gen_config, 0, NULL);
+        json_object_update(c, extra);
+        json_decref(extra);
+    }
     if (d->pad_id == 1) { /* <s> 0, <pad> 1, </s> 2 */
         json_object_set_new(c, "bos_token_id", json_integer(0));
         json_object_set_new(c, "eos_token_id", json_integer(2));
@@ -379,7 +394,7 @@ static int write_sentence_transformers(const char *dir, const shape_def *sh, con
     int rc = dump(mods, dir, "modules.json", err, errlen);
     char pool_dir[4096];
     snprintf(pool_dir, sizeof pool_dir, "%s/1_Pooling", dir);
-    if (rc == VKB_OK && mkdir(pool_dir, 0755) != 0 && errno != EEXIST) {
+    if (rc == VKB_OK && vkb_mkdir(pool_dir) != 0 && errno != EEXIST) {
         set_err(err, errlen, "%s: %s", pool_dir, strerror(errno));
         rc = VKB_EIO;
     }
@@ -418,7 +433,7 @@ static int make_dirs(const char *path, char *err, size_t errlen)
             continue;
         char c = *p;
         *p = 0;
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+        if (vkb_mkdir(buf) != 0 && errno != EEXIST) {
             set_err(err, errlen, "%s: %s", buf, strerror(errno));
             return VKB_EIO;
         }
@@ -461,14 +476,14 @@ int gen_model_write(const gen_model_spec *s, char *err, size_t errlen)
     const shape_def *sh = find_shape(s->shape ? s->shape : "");
     if (!sh) {
         set_err(err, errlen, "unknown shape '%s' (minilm, roberta-large, mpnet-base, "
-                "distilbert-base, tiny)", s->shape ? s->shape : "");
+                "distilbert-base, tiny, deberta-xlarge-mnli)", s->shape ? s->shape : "");
         return VKB_EINVAL;
     }
     const char *type = s->family ? s->family : sh->model_type;
     const model_family *fam = model_family_find(type);
     if (!fam) {
         set_err(err, errlen, "unknown family '%s' (a model_type: bert, roberta, xlm-roberta, "
-                "camembert, distilbert, mpnet)", type);
+                "camembert, distilbert, mpnet, deberta, deberta-v2)", type);
         return VKB_EINVAL;
     }
     out_dtype dt = OUT_F32;
@@ -506,6 +521,16 @@ int gen_model_write(const gen_model_spec *s, char *err, size_t errlen)
      * pad_id + 1 more rows (514 for roberta-large and all-mpnet-base-v2). */
     int pos_pad = fam->position_pad >= 0 ? fam->position_pad : d.pad_id;
     d.max_pos = fam->positions == MP_ROBERTA ? 512 + pos_pad + 1 : 512;
+    /* DeBERTa's relative table: 2 * position_buckets rows where the family's config sets
+     * them, else 2 * max_relative_positions (-1: max_position_embeddings) */
+    d.rel_rows = 2 * d.max_pos;
+    if (fam->gen_config) {
+        json_t *extra = json_loads(fam->gen_config, 0, NULL);
+        json_int_t pb = json_integer_value(json_object_get(extra, "position_buckets"));
+        if (pb > 0)
+            d.rel_rows = 2 * (int)pb;
+        json_decref(extra);
+    }
     tensor_list l = {0};
     const char *prefix = s->prefix ? s->prefix : fam->default_prefix;
     rc = build_list(&l, fam, prefix, &d);

@@ -15,7 +15,7 @@ $SUDO apt-get update
 $SUDO apt-get install -y --no-install-recommends \
   build-essential cmake pkg-config git ca-certificates curl \
   libvulkan-dev libvulkan1 mesa-vulkan-drivers vulkan-validationlayers glslc spirv-tools \
-  libh2o-evloop-dev libjansson-dev libutf8proc-dev libopenblas-dev libssl-dev \
+  libh2o-evloop-dev libjansson-dev libutf8proc-dev libonig-dev libopenblas-dev libssl-dev \
   libcurl4-openssl-dev nghttp2-client valgrind clang libclang-rt-14-dev python3 \
   dpkg-dev file systemd man-db nginx
 # node + npm: Debian's packages, unless a node that brings its own npm is already installed
@@ -30,3 +30,5 @@ fi
 # browser is not an error: test_docs_swagger then prints SKIP.
 $SUDO apt-get install -y --no-install-recommends chromium ||
   echo "install-deps: no chromium package; the /docs browser test will SKIP"
+# The Windows cross build and its wine test: mingw-w64, wine, Xvfb, Debian's source packages.
+"$(dirname "$0")/install-windows-deps.sh"

@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 JOBS=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j "$JOBS"
+# The Windows cross build, which tests/test_windows.sh runs under wine (about a minute).
+tools/build-windows.sh build-win
 ctest --test-dir build --output-on-failure -j 2
 # The Debian package: built, installed with dpkg, run end to end, purged (needs root).
 tools/test_deb.sh build

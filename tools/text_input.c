@@ -8,6 +8,7 @@
  *     lone "\r" each end a line, a last line without an end counts, blank lines are texts.
  */
 #include "commands.h"
+#include "vkb_platform.h"
 #include "vkb_runtime.h"
 
 #include <errno.h>
@@ -106,10 +107,10 @@ int text_list_read(FILE *in, const char *name, int jsonl, text_list *l, char *er
 {
     char *line = NULL;
     size_t cap = 0;
-    ssize_t got;
+    long long got;
     long lineno = 0;
     int rc = VKB_OK;
-    while (rc == VKB_OK && (got = getline(&line, &cap, in)) >= 0) {
+    while (rc == VKB_OK && (got = vkb_getline(&line, &cap, in)) >= 0) {
         lineno++;
         if (!jsonl) {
             if ((rc = push_plain_chunk(l, line, (size_t)got)))

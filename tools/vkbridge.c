@@ -3,6 +3,7 @@
  */
 #include "commands.h"
 #include "vkb_runtime.h"
+#include "vkb_platform.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,10 @@ const vkb_command vkb_commands[] = {
     {"bertscore", cmd_bertscore, "BERTScore of candidate and reference files, like bert_score's CLI"},
     {"tokenize", cmd_tokenize, "token ids and strings for texts (JSON Lines in and out)"},
     {"bench", cmd_bench, "benchmarks, as JSON (vkbridge bench --help)"},
+#ifndef _WIN32 /* the Windows build has no h2o (docs/WINDOWS.md) and no man page */
     {"serve", cmd_serve, "the HTTP/1.1 + HTTP/2 service: embeddings, BERTScore, OpenAI API"},
     {"man", cmd_man, NULL}, /* the build writes the man page with it */
+#endif
     {0, 0, 0},
 };
 
@@ -46,6 +49,7 @@ static void prefer_wide_lavapipe_vectors(void)
 
 int main(int argc, char **argv)
 {
+    vkb_stdio_binary();
     prefer_wide_lavapipe_vectors();
     if (argc < 2) {
         vkbridge_usage(stderr);

@@ -367,6 +367,57 @@ int vkb_op_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
     return vkb_op_attention_ex(b, ctx, qkv, lengths, B, L, H, d, NULL);
 }
 
+int vkb_op_attention_rel(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
+                         const vkb_tensor *lengths, const vkb_tensor *pos,
+                         const vkb_tensor *rel, const vkb_rel_attn *ra, int B, int L, int H,
+                         int d)
+{
+    if (!b)
+        return VKB_EINVAL;
+    if (!ra || B <= 0 || L <= 0 || H <= 0 || d <= 0 || L > ATTN_MAX_L)
+        return refuse(b, "attention_rel: descriptor %s, B %d, L %d, H %d, d %d must be > 0 and "
+                      "L <= %d", ra ? "given" : "NULL", B, L, H, d, ATTN_MAX_L);
+    size_t rows = (size_t)B * L, hd = (size_t)H * d;
+    char s_ctx[96], s_qkv[96], s_b[32], s_rel[32];
+    snprintf(s_ctx, sizeof s_ctx, "B*L*H*d = %d*%d*%d*%d", B, L, H, d);
+    snprintf(s_qkv, sizeof s_qkv, "B*L*3*H*d = %d*%d*3*%d*%d", B, L, H, d);
+    snprintf(s_b, sizeof s_b, "B = %d", B);
+    snprintf(s_rel, sizeof s_rel, "2*L-1 = 2*%d-1", L);
+    int chk;
+    if ((chk = check(b, "attention_rel", "ctx", ctx, VKB_F32, rows * hd, s_ctx)) ||
+        (chk = check(b, "attention_rel", "qkv", qkv, VKB_F32, rows * 3 * hd, s_qkv)) ||
+        (chk = check(b, "attention_rel", "lengths", lengths, VKB_I32, (size_t)B, s_b)) ||
+        (chk = check(b, "attention_rel", "rel", rel, VKB_I32, (size_t)2 * L - 1, s_rel)))
+        return chk;
+    if (ctx == qkv)
+        return aliased(b, "attention_rel", "ctx", "qkv");
+    int terms = (ra->pk_col >= 0) + (ra->pq_col >= 0);
+    if (terms) {
+        /* Each term's H*d columns lie inside a row of pos. */
+        char s_pos[64];
+        snprintf(s_pos, sizeof s_pos, "rows*ld = %d*%d", ra->rows, ra->ld);
+        if (ra->rows <= 0 || ra->ld <= 0)
+            return refuse(b, "attention_rel: pos rows %d and ld %d must be > 0", ra->rows,
+                          ra->ld);
+        if ((chk = check(b, "attention_rel", "pos", pos, VKB_F32, (size_t)ra->rows * ra->ld,
+                         s_pos)))
+            return chk;
+        if (pos == ctx)
+            return aliased(b, "attention_rel", "pos", "ctx");
+        if ((ra->pk_col >= 0 && (size_t)ra->pk_col + hd > (size_t)ra->ld) ||
+            (ra->pq_col >= 0 && (size_t)ra->pq_col + hd > (size_t)ra->ld))
+            return refuse(b, "attention_rel: pos columns pk %d / pq %d + H*d %zu pass ld %d",
+                          ra->pk_col, ra->pq_col, hd, ra->ld);
+    }
+    if (!(ra->scale > 0.0f) || ra->scale > 1e30f)
+        return refuse(b, "attention_rel: scale %g must be in (0, 1e30]", ra->scale);
+    int rc = op_enter(b);
+    if (rc != VKB_OK)
+        return rc;
+    return op_leave(b, b->ops->attention_rel(b, ctx, qkv, lengths, terms ? pos : NULL, rel, ra,
+                                             B, L, H, d));
+}
+
 int vkb_op_layernorm(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *R,
                      const vkb_tensor *gamma, const vkb_tensor *beta, int rows, int cols,
                      float eps)

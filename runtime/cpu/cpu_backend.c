@@ -7,6 +7,7 @@
  * f32 math on the same (rounded) weights.
  */
 #include "cpu_internal.h"
+#include "vkb_platform.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +20,12 @@ static int cpu_tensor_alloc(vkb_backend *b, vkb_tensor *t)
         return VKB_ENOMEM;
     /* 64-byte alignment suits AVX-512 loads in OpenBLAS and our loops. */
     size_t bytes = (t->bytes + 63) & ~(size_t)63;
-    ct->data = aligned_alloc(64, bytes);
+    ct->data = vkb_aligned_alloc(64, bytes);
     if (t->dtype == VKB_F16)
-        ct->wide = aligned_alloc(64, ((t->n * 4) + 63) & ~(size_t)63);
+        ct->wide = vkb_aligned_alloc(64, ((t->n * 4) + 63) & ~(size_t)63);
     if (!ct->data || (t->dtype == VKB_F16 && !ct->wide)) {
-        free(ct->data);
-        free(ct->wide);
+        vkb_aligned_free(ct->data);
+        vkb_aligned_free(ct->wide);
         free(ct);
         return VKB_ENOMEM;
     }
@@ -37,8 +38,8 @@ static void cpu_tensor_free(vkb_tensor *t)
     cpu_tensor *ct = t->impl;
     if (!ct)
         return;
-    free(ct->data);
-    free(ct->wide);
+    vkb_aligned_free(ct->data);
+    vkb_aligned_free(ct->wide);
     free(ct);
 }
 
@@ -86,6 +87,7 @@ static const vkb_backend_ops cpu_ops = {
     .batch_end = cpu_batch_end,
     .matmul = cpu_matmul,
     .attention = cpu_attention,
+    .attention_rel = cpu_attention_rel,
     .layernorm = cpu_layernorm,
     .embed = cpu_embed,
     .pool = cpu_pool,
@@ -99,7 +101,11 @@ int cpu_backend_open(vkb_backend *b, char *err, size_t errlen)
     (void)errlen;
     b->ops = &cpu_ops;
     strcpy(b->id, "cpu");
+#ifdef VKB_SGEMM_FALLBACK /* builds without OpenBLAS: cmake/windows.cmake */
+    strcpy(b->device_name, "CPU (plain C sgemm)");
+#else
     strcpy(b->device_name, "CPU (OpenBLAS)");
+#endif
     b->supports_f16 = 1;
     return VKB_OK;
 }

@@ -30,6 +30,9 @@ void cpu_layernorm_row(float *y, const float *x, const float *g, const float *be
 
 int cpu_matmul(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *W,
                const vkb_tensor *bias, const vkb_tensor *R, int M, int N, int K, vkb_act act);
+int cpu_attention_rel(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
+                      const vkb_tensor *lengths, const vkb_tensor *pos, const vkb_tensor *rel,
+                      const vkb_rel_attn *ra, int B, int L, int H, int d);
 int cpu_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
                   const vkb_tensor *lengths, int B, int L, int H, int d,
                   const vkb_attn_desc *desc);

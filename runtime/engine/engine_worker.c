@@ -12,6 +12,7 @@
  * taken while e->lock is held (the order is d->use, then e->lock).
  */
 #include "engine_internal.h"
+#include "vkb_platform.h"
 
 #include "vkb_runtime.h"
 #include "bertscore.h"
@@ -156,7 +157,7 @@ static int choose_batch(vkb_engine *e, engine_device *d, engine_job *first)
     int B = nc, start = 0;
     if (nc > e->embed_batch) {
         B = e->embed_batch;
-        qsort_r(d->cand_rank, (size_t)nc, sizeof *d->cand_rank, by_len_asc, d->cand_len);
+        vkb_qsort_r(d->cand_rank, (size_t)nc, sizeof *d->cand_rank, by_len_asc, d->cand_len);
         int p = 0; /* where the oldest candidate (index 0) landed */
         while (d->cand_rank[p] != 0)
             p++;

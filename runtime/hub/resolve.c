@@ -4,6 +4,7 @@
  * only stat()'d and realpath()'d (neither opens) until they are known to lie inside one.
  */
 #include "resolve.h"
+#include "vkb_platform.h"
 
 #include "vkb_runtime.h"
 
@@ -91,13 +92,18 @@ int resolve_check_name(const char *name, char *err, size_t errlen)
     return rc;
 }
 
+/* base + suffix into out; VKB_ENOTFOUND when base is unset or empty. */
+static int join_path(char *out, size_t outlen, const char *base, const char *suffix)
+{
+    if (!base || !*base)
+        return VKB_ENOTFOUND;
+    int k = snprintf(out, outlen, "%s%s", base, suffix);
+    return (k < 0 || (size_t)k >= outlen) ? VKB_EINVAL : VKB_OK;
+}
+
 static int env_path(char *out, size_t outlen, const char *var, const char *suffix)
 {
-    const char *v = getenv(var);
-    if (!v || !*v)
-        return VKB_ENOTFOUND;
-    int k = snprintf(out, outlen, "%s%s", v, suffix);
-    return (k < 0 || (size_t)k >= outlen) ? VKB_EINVAL : VKB_OK;
+    return join_path(out, outlen, getenv(var), suffix);
 }
 
 int resolve_hub_cache(char *out, size_t outlen)
@@ -107,8 +113,8 @@ int resolve_hub_cache(char *out, size_t outlen)
         rc = env_path(out, outlen, "HF_HOME", "/hub");
     if (rc == VKB_ENOTFOUND)
         rc = env_path(out, outlen, "XDG_CACHE_HOME", "/huggingface/hub");
-    if (rc == VKB_ENOTFOUND)
-        rc = env_path(out, outlen, "HOME", "/.cache/huggingface/hub");
+    if (rc == VKB_ENOTFOUND) /* $HOME; %USERPROFILE% on Windows, as huggingface_hub does */
+        rc = join_path(out, outlen, vkb_home_dir(), "/.cache/huggingface/hub");
     return rc;
 }
 
@@ -139,7 +145,7 @@ static int find_under(const char *root_real, const char *rel, int want_dir, char
     if (k < 0 || (size_t)k >= sizeof path)
         return VKB_ENOTFOUND;
     struct stat st;
-    if (stat(path, &st) != 0 || !realpath(path, real))
+    if (stat(path, &st) != 0 || !vkb_realpath(path, real))
         return VKB_ENOTFOUND;
     if (!path_inside(root_real, real) || !strcmp(root_real, real)) {
         vkb_set_err(err, errlen, "'%s' leads outside its model root (symlink escape refused)",
@@ -199,16 +205,17 @@ static int newest_snapshot(const char *hub_real, const char *repo, char *rev, si
             continue;
         char p[PATH_MAX];
         struct stat st;
-        if (snprintf(p, sizeof p, "%s/%s", snaps, n) >= (int)sizeof p || lstat(p, &st) != 0 ||
+        if (snprintf(p, sizeof p, "%s/%s", snaps, n) >= (int)sizeof p || vkb_lstat(p, &st) != 0 ||
             !S_ISDIR(st.st_mode))
             continue;
-        int newer = !found || st.st_mtim.tv_sec > best.tv_sec ||
-                    (st.st_mtim.tv_sec == best.tv_sec &&
-                     (st.st_mtim.tv_nsec > best.tv_nsec ||
-                      (st.st_mtim.tv_nsec == best.tv_nsec && strcmp(n, rev) > 0)));
+        struct timespec mtime = vkb_stat_mtime(&st);
+        int newer = !found || mtime.tv_sec > best.tv_sec ||
+                    (mtime.tv_sec == best.tv_sec &&
+                     (mtime.tv_nsec > best.tv_nsec ||
+                      (mtime.tv_nsec == best.tv_nsec && strcmp(n, rev) > 0)));
         if (newer) {
             found = 1;
-            best = st.st_mtim;
+            best = mtime;
             strcpy(rev, n);
         }
     }
@@ -256,9 +263,9 @@ int resolve_model(const char *model_dir, const char *name, char *out, size_t out
     if (rc != VKB_OK)
         return rc;
     char dir_real[PATH_MAX], hub[PATH_MAX], hub_real[PATH_MAX];
-    const char *dr = (model_dir && *model_dir && realpath(model_dir, dir_real)) ? dir_real : NULL;
+    const char *dr = (model_dir && *model_dir && vkb_realpath(model_dir, dir_real)) ? dir_real : NULL;
     const char *hr =
-        (resolve_hub_cache(hub, sizeof hub) == VKB_OK && realpath(hub, hub_real)) ? hub_real : NULL;
+        (resolve_hub_cache(hub, sizeof hub) == VKB_OK && vkb_realpath(hub, hub_real)) ? hub_real : NULL;
     rc = find_in_roots(dr, hr, name, out, outlen, err, errlen);
     if (rc == VKB_ENOTFOUND && !strchr(name, '/')) {
         char st_name[RESOLVE_NAME_MAX + 32];

@@ -41,13 +41,23 @@ int encoder_record_post_ln(model_replica *r, int l, int B, int L)
 {
     const model_config *c = &r->m->cfg;
     const layer_tensors *w = &r->layers[l];
+    const int rows = B * L, C = c->hidden;
+    int rc;
+    if ((rc = vkb_op_matmul(r->b, r->qf, r->x, w->qkv_w, w->qkv_b, NULL, rows, 3 * C, C,
+                            VKB_ACT_NONE)) ||
+        (rc = record_attention(r, B, L)))
+        return rc;
+    return encoder_record_post_ln_tail(r, l, B, L);
+}
+
+int encoder_record_post_ln_tail(model_replica *r, int l, int B, int L)
+{
+    const model_config *c = &r->m->cfg;
+    const layer_tensors *w = &r->layers[l];
     vkb_backend *b = r->b;
     const int rows = B * L, C = c->hidden, I = c->intermediate;
     int rc;
-    if ((rc = vkb_op_matmul(b, r->qf, r->x, w->qkv_w, w->qkv_b, NULL, rows, 3 * C, C,
-                            VKB_ACT_NONE)) ||
-        (rc = record_attention(r, B, L)) ||
-        (rc = vkb_op_matmul(b, r->t, r->ca, w->o_w, w->o_b, r->x, rows, C, C, VKB_ACT_NONE)) ||
+    if ((rc = vkb_op_matmul(b, r->t, r->ca, w->o_w, w->o_b, r->x, rows, C, C, VKB_ACT_NONE)) ||
         (rc = vkb_op_layernorm(b, r->ca, r->t, NULL, w->ln1_g, w->ln1_b, rows, C, c->eps)) ||
         (rc = vkb_op_matmul(b, r->qf, r->ca, w->i_w, w->i_b, NULL, rows, I, C, c->act)) ||
         (rc = vkb_op_matmul(b, r->t, r->qf, w->f_w, w->f_b, r->ca, rows, C, I, VKB_ACT_NONE)) ||
@@ -93,7 +103,8 @@ static int upload_inputs(model_replica *r, const int32_t *const *ids, const int 
         r->host_lens[i] = lens[i];
     }
     if ((rc = vkb_tensor_upload(r->ids, 0, r->host_ids, (size_t)B * L)) ||
-        (rc = vkb_tensor_upload(r->lengths, 0, r->host_lens, (size_t)B)))
+        (rc = vkb_tensor_upload(r->lengths, 0, r->host_lens, (size_t)B)) ||
+        (c->fam->stage_batch && (rc = c->fam->stage_batch(r, L))))
         return rc;
     *L_out = L;
     return VKB_OK;

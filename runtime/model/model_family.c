@@ -269,7 +269,150 @@ static const model_family mpnet = {
     .record_layer = encoder_record_post_ln,
 };
 
-static const model_family *const families[] = {&bert, &roberta, &distilbert, &mpnet};
+/* ---- DeBERTa v1 and v2 (also DeBERTa-v3): BERT's layer with disentangled attention; the
+ * keys, the relative table and the per-batch index are deberta.c's. Tensors a configuration
+ * does not read carry its feature bits: the absolute position table (position_biased_input,
+ * published checkpoints carry it anyway), the token types (type_vocab_size > 0), the
+ * position projections (per term; v2 only without share_att_key), the table's LayerNorm.
+ * DeBERTa multiplies its embedding output by the attention mask; without a conv layer
+ * (refused at load) no real token depends on that and padded rows are never output, so the
+ * encoder does not. */
+
+static const model_tensor_def deberta_tensors[] = {
+    {MW_WORD, "embeddings.word_embeddings.weight", NULL, MD_V, MD_C, MI_WEIGHT, 0, 0},
+    {MW_POS, "embeddings.position_embeddings.weight", NULL, MD_P, MD_C, MI_WEIGHT, MF_ABS_POS, 0},
+    {MW_TYPE, "embeddings.token_type_embeddings.weight", NULL, MD_T, MD_C, MI_WEIGHT,
+     MF_TOKEN_TYPES, 0},
+    {MW_EMB_LN_G, "embeddings.LayerNorm.weight", NULL, MD_C, MD_NONE, MI_GAMMA, 0, 0},
+    {MW_EMB_LN_B, "embeddings.LayerNorm.bias", NULL, MD_C, MD_NONE, MI_BETA, 0, 0},
+    {MW_REL_EMB, "encoder.rel_embeddings.weight", NULL, MD_REL_ROWS, MD_C, MI_WEIGHT, 0, 0},
+    {MW_REL_LN_G, "encoder.LayerNorm.weight", NULL, MD_C, MD_NONE, MI_GAMMA, MF_REL_NORM, 0},
+    {MW_REL_LN_B, "encoder.LayerNorm.bias", NULL, MD_C, MD_NONE, MI_BETA, MF_REL_NORM, 0},
+};
+
+/* BERT's attention output and feed-forward rows, shared by both versions */
+#define DEBERTA_TAIL                                                                          \
+    {LW_O_W, "attention.output.dense.weight", NULL, MD_C, MD_C, MI_WEIGHT, 0, 0},             \
+    {LW_O_B, "attention.output.dense.bias", NULL, MD_C, MD_NONE, MI_BIAS, 0, 0},              \
+    {LW_LN1_G, "attention.output.LayerNorm.weight", NULL, MD_C, MD_NONE, MI_GAMMA, 0, 0},     \
+    {LW_LN1_B, "attention.output.LayerNorm.bias", NULL, MD_C, MD_NONE, MI_BETA, 0, 0},        \
+    {LW_I_W, "intermediate.dense.weight", NULL, MD_I, MD_C, MI_WEIGHT, 0, 0},                 \
+    {LW_I_B, "intermediate.dense.bias", NULL, MD_I, MD_NONE, MI_BIAS, 0, 0},                  \
+    {LW_F_W, "output.dense.weight", NULL, MD_C, MD_I, MI_WEIGHT, 0, 0},                       \
+    {LW_F_B, "output.dense.bias", NULL, MD_C, MD_NONE, MI_BIAS, 0, 0},                        \
+    {LW_LN2_G, "output.LayerNorm.weight", NULL, MD_C, MD_NONE, MI_GAMMA, 0, 0},               \
+    {LW_LN2_B, "output.LayerNorm.bias", NULL, MD_C, MD_NONE, MI_BETA, 0, 0}
+
+/* v1: in_proj (3C rows grouped per head: q, k, v of head 0, then head 1 ...) without bias,
+ * q_bias and v_bias; pos_proj (c2p, no bias) and pos_q_proj (p2c). */
+static const model_tensor_def deberta_layer[] = {
+    {LW_IN_PROJ, "attention.self.in_proj.weight", NULL, MD_C3, MD_C, MI_WEIGHT, 0, 0},
+    {LW_Q_BIAS, "attention.self.q_bias", NULL, MD_C, MD_NONE, MI_BIAS, 0, 0},
+    {LW_V_BIAS, "attention.self.v_bias", NULL, MD_C, MD_NONE, MI_BIAS, 0, 0},
+    {LW_PK_W, "attention.self.pos_proj.weight", NULL, MD_C, MD_C, MI_WEIGHT, MF_C2P | MF_POS_PROJ,
+     0},
+    {LW_PQ_W, "attention.self.pos_q_proj.weight", NULL, MD_C, MD_C, MI_WEIGHT,
+     MF_P2C | MF_POS_PROJ, 0},
+    {LW_PQ_B, "attention.self.pos_q_proj.bias", NULL, MD_C, MD_NONE, MI_BIAS,
+     MF_P2C | MF_POS_PROJ, 0},
+    DEBERTA_TAIL,
+};
+
+/* v2: query_proj, key_proj, value_proj with biases; pos_key_proj / pos_query_proj only
+ * without share_att_key. */
+static const model_tensor_def deberta_v2_layer[] = {
+    {LW_Q_W, "attention.self.query_proj.weight", NULL, MD_C, MD_C, MI_WEIGHT, 0, 0},
+    {LW_Q_B, "attention.self.query_proj.bias", NULL, MD_C, MD_NONE, MI_BIAS, 0, 0},
+    {LW_K_W, "attention.self.key_proj.weight", NULL, MD_C, MD_C, MI_WEIGHT, 0, 0},
+    {LW_K_B, "attention.self.key_proj.bias", NULL, MD_C, MD_NONE, MI_BIAS, 0, 0},
+    {LW_V_W, "attention.self.value_proj.weight", NULL, MD_C, MD_C, MI_WEIGHT, 0, 0},
+    {LW_V_B, "attention.self.value_proj.bias", NULL, MD_C, MD_NONE, MI_BIAS, 0, 0},
+    {LW_PK_W, "attention.self.pos_key_proj.weight", NULL, MD_C, MD_C, MI_WEIGHT,
+     MF_C2P | MF_POS_PROJ, 0},
+    {LW_PK_B, "attention.self.pos_key_proj.bias", NULL, MD_C, MD_NONE, MI_BIAS,
+     MF_C2P | MF_POS_PROJ, 0},
+    {LW_PQ_W, "attention.self.pos_query_proj.weight", NULL, MD_C, MD_C, MI_WEIGHT,
+     MF_P2C | MF_POS_PROJ, 0},
+    {LW_PQ_B, "attention.self.pos_query_proj.bias", NULL, MD_C, MD_NONE, MI_BIAS,
+     MF_P2C | MF_POS_PROJ, 0},
+    DEBERTA_TAIL,
+};
+
+static const char *const deberta_types[] = {"deberta", NULL};
+static const model_family deberta = {
+    .name = "deberta",
+    .model_types = deberta_types,
+    .architecture = "DebertaModel",
+    .default_prefix = "deberta.",
+    .hidden = {"hidden_size", NULL},
+    .layers = {"num_hidden_layers", NULL},
+    .heads = {"num_attention_heads", NULL},
+    .intermediate = {"intermediate_size", NULL},
+    .act = {"hidden_act", NULL},
+    .eps = {"layer_norm_eps", NULL},
+    .default_eps = 1e-7f,
+    .default_pad_id = 0,
+    .positions = MP_ABSOLUTE, /* unless position_biased_input is false (deberta.c) */
+    .position_pad = -1,
+    .token_types = 0,         /* type_vocab_size defaults to 0 (deberta.c reads it) */
+    .rel = MR_NONE,
+    .norm = MN_POST,
+    .bertscore_prefix_space = 0,
+    .layer_prefix = "encoder.layer.",
+    .tensors = deberta_tensors,
+    .n_tensors = N_OF(deberta_tensors),
+    .layer_tensors = deberta_layer,
+    .n_layer_tensors = N_OF(deberta_layer),
+    .parse_config = deberta_config_parse,
+    .record_layer = deberta_record_layer,
+    .replica_extra = deberta_replica_upload,
+    .replica_extra_free = deberta_replica_free,
+    .stage_batch = deberta_stage_batch,
+    /* as microsoft/deberta-xlarge-mnli writes them */
+    .gen_config = "{\"relative_attention\": true, \"pos_att_type\": \"c2p|p2c\", "
+                  "\"max_relative_positions\": -1, \"position_biased_input\": false, "
+                  "\"type_vocab_size\": 0}",
+};
+
+static const char *const deberta_v2_types[] = {"deberta-v2", NULL};
+static const model_family deberta_v2 = {
+    .name = "deberta-v2",
+    .model_types = deberta_v2_types,
+    .architecture = "DebertaV2Model",
+    .default_prefix = "deberta.",
+    .hidden = {"hidden_size", NULL},
+    .layers = {"num_hidden_layers", NULL},
+    .heads = {"num_attention_heads", NULL},
+    .intermediate = {"intermediate_size", NULL},
+    .act = {"hidden_act", NULL},
+    .eps = {"layer_norm_eps", NULL},
+    .default_eps = 1e-7f,
+    .default_pad_id = 0,
+    .positions = MP_ABSOLUTE,
+    .position_pad = -1,
+    .token_types = 0,
+    .rel = MR_NONE,
+    .norm = MN_POST,
+    .bertscore_prefix_space = 0,
+    .layer_prefix = "encoder.layer.",
+    .tensors = deberta_tensors,
+    .n_tensors = N_OF(deberta_tensors),
+    .layer_tensors = deberta_v2_layer,
+    .n_layer_tensors = N_OF(deberta_v2_layer),
+    .parse_config = deberta_config_parse,
+    .record_layer = deberta_record_layer,
+    .replica_extra = deberta_replica_upload,
+    .replica_extra_free = deberta_replica_free,
+    .stage_batch = deberta_stage_batch,
+    /* as microsoft/deberta-v3-* write them */
+    .gen_config = "{\"relative_attention\": true, \"pos_att_type\": \"p2c|c2p\", "
+                  "\"max_relative_positions\": -1, \"position_biased_input\": false, "
+                  "\"position_buckets\": 256, \"share_att_key\": true, "
+                  "\"norm_rel_ebd\": \"layer_norm\", \"type_vocab_size\": 0}",
+};
+
+static const model_family *const families[] = {&bert,    &roberta,   &distilbert,
+                                               &mpnet,   &deberta,   &deberta_v2};
 
 const model_family *const *model_families(int *n)
 {

@@ -16,6 +16,19 @@ enum { ENCODER_MAX_TOKENS = 512 };
 
 enum { MODEL_MAX_POST = 8 };
 
+/* DeBERTa's disentangled attention (deberta.c; semantics in ../shared/testdata/README.md,
+ * "DeBERTa semantics"). kind 0: not DeBERTa. */
+typedef struct rel_config {
+    int kind;           /* 0, 1 (model_type deberta) or 2 (deberta-v2) */
+    int c2p, p2c;       /* pos_att_type */
+    int max_rel;        /* M: max_relative_positions, or max_position_embeddings if < 1 */
+    int buckets;        /* v2 position_buckets, 0: none */
+    int span;           /* S: the table has 2S rows (v2 with buckets: buckets, else M) */
+    int share_att_key;  /* v2: positions through the layer's own key/query projections */
+    int norm_rel_ebd;   /* v2: encoder.LayerNorm on the table */
+    int abs_pos;        /* position_biased_input: add the absolute position table */
+} rel_config;
+
 /* Everything config.json and the sentence-transformers files say that the forward needs. */
 typedef struct model_config {
     char model_type[32];
@@ -46,6 +59,7 @@ typedef struct model_config {
     int n_post;
     char post_path[MODEL_MAX_POST][128];
     int dim;                /* embedding width: pool_dim, or the last Dense's out_features */
+    rel_config rel;         /* DeBERTa only */
 } model_config;
 
 /* Reads dir/config.json, modules.json, the Pooling config, sentence_bert_config.json and
@@ -115,6 +129,9 @@ typedef struct layer_tensors {
     vkb_tensor *i_w, *i_b;       /* (I, C), (I) */
     vkb_tensor *f_w, *f_b;       /* (C, I), (C) */
     vkb_tensor *ln2_g, *ln2_b;   /* (C) */
+    /* DeBERTa with its own position projections: (ld, C) and (ld) making pos = [Pq | Pk]
+     * (a term that is off has no rows); NULL with share_att_key (qkv_w, qkv_b instead). */
+    vkb_tensor *pos_w, *pos_b;
 } layer_tensors;
 
 struct model_replica {
@@ -141,6 +158,13 @@ struct model_replica {
     int post_width;      /* widest vector after pooling */
     int32_t *host_ids;   /* (rows) staging for ids */
     int32_t *host_lens;  /* (B) */
+    /* DeBERTa: the relative table (2S, C) (v2: after its LayerNorm), and per batch the rows
+     * the batch's distances reach (rel_win, P rows), their projections (pos_proj, P rows of
+     * pos_ld floats) and the index (2L-1) from distance to row. */
+    vkb_tensor *rel_table, *rel_win, *pos_proj, *rel_idx;
+    int32_t *host_rel;
+    int cap_rel_L;       /* rel_win, pos_proj and rel_idx hold a batch of this L */
+    int rel_row0, rel_rows, pos_ld; /* the current batch's window */
 };
 
 /* Ensures the scratch tensors hold rows = B*L rows and B sequences. */
@@ -150,5 +174,42 @@ int replica_reserve(model_replica *r, int B, int L);
  * position bias, if any), output + residual, LayerNorm, FFN + residual, LayerNorm. Every
  * family today records its layers with it. */
 int encoder_record_post_ln(model_replica *r, int l, int B, int L);
+/* Its second half, from r->ca holding the attention context: output + residual,
+ * LayerNorm, FFN + residual, LayerNorm (DeBERTa's recorder ends with it). */
+int encoder_record_post_ln_tail(model_replica *r, int l, int B, int L);
+
+/* ---- deberta.c: DeBERTa v1 and v2 (model_type deberta, deberta-v2), the family hooks */
+/* The DeBERTa keys of config.json into cfg->rel and cfg->features; a key this encoder
+ * cannot run is refused with its name. */
+int deberta_config_parse(const struct json_t *c, model_config *cfg, char *err, size_t errlen);
+/* v2's log bucket of a relative distance delta (position_buckets, M), as the reference
+ * computes it in float32. */
+int deberta_log_bucket(int delta, int buckets, int max_rel);
+/* The row of the relative table (0 .. 2S-1) for query minus key distance delta. */
+int deberta_rel_row(const rel_config *rc, int delta);
+int deberta_replica_upload(struct uploader *u, model_replica *r);
+void deberta_replica_free(model_replica *r);
+int deberta_stage_batch(model_replica *r, int L);
+int deberta_record_layer(model_replica *r, int l, int B, int L);
+
+/* model_replica.c's upload helpers, shared with deberta.c. */
+struct uploader {
+    vkb_backend *b;
+    int downcast_f32;  /* opts.weights_f16 */
+    void *stage;       /* UPLOAD_STAGE_ELEMS floats (or halves) */
+    char *err;
+    size_t errlen;
+};
+typedef struct uploader uploader;
+#define UPLOAD_STAGE_ELEMS ((size_t)1 << 20) /* 4 MiB of staging */
+vkb_dtype upload_matrix_dtype(uploader *u, const st_tensor *const *srcs, int n);
+/* A matmul weight of K columns from srcs[0..n) stacked row-wise; an F32 vector of them. */
+vkb_tensor *upload_weight(uploader *u, const st_tensor *const *srcs, int n, int K);
+vkb_tensor *upload_vector(uploader *u, const st_tensor *const *srcs, int n);
+/* From host floats: an F32 tensor of n values, and an (N, K) matmul weight of dtype
+ * (rounded to halves for F16). what names it in errors. */
+vkb_tensor *upload_host_f32(uploader *u, const float *v, size_t n, const char *what);
+vkb_tensor *upload_host_weight(uploader *u, vkb_dtype dtype, const float *v, int N, int K,
+                               const char *what);
 
 #endif

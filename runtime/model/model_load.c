@@ -45,6 +45,8 @@ static int load_tokenizers(vkb_model *m, char *err, size_t errlen)
                     m->dir);
         return VKB_EUNSUPPORTED;
     }
+    /* bert_score adds the prefix space only for GPT-2 / RoBERTa tokenizer classes; DeBERTa's
+     * byte-level BPE tokenizer is neither (testdata README, "DeBERTa semantics"). */
     if (strcmp(vkb_tokenizer_kind(m->tok), "bpe") || !m->cfg.fam->bertscore_prefix_space) {
         m->tok_bs = m->tok;
         return VKB_OK;

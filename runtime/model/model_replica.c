@@ -19,15 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STAGE_ELEMS ((size_t)1 << 20) /* 4 MiB of staging */
-
-typedef struct uploader {
-    vkb_backend *b;
-    int downcast_f32;  /* opts.weights_f16 */
-    void *stage;       /* STAGE_ELEMS floats (or halves) */
-    char *err;
-    size_t errlen;
-} uploader;
+#define STAGE_ELEMS UPLOAD_STAGE_ELEMS /* the uploader is in model_internal.h */
 
 /* Whether every value of t survives the trip to F16 unchanged. */
 static int fits_f16_exactly(const st_tensor *t, uint16_t *stage)
@@ -41,7 +33,7 @@ static int fits_f16_exactly(const st_tensor *t, uint16_t *stage)
 }
 
 /* The dtype a matrix made of srcs[0..n) gets on this backend (see the file comment). */
-static vkb_dtype matrix_dtype(uploader *u, const st_tensor *const *srcs, int n)
+vkb_dtype upload_matrix_dtype(uploader *u, const st_tensor *const *srcs, int n)
 {
     if (!vkb_backend_supports_f16(u->b))
         return VKB_F32;
@@ -120,14 +112,14 @@ static vkb_tensor *upload_stacked(uploader *u, vkb_dtype dtype, const st_tensor 
 
 static vkb_tensor *upload_matrix(uploader *u, const st_tensor *const *srcs, int n)
 {
-    return upload_stacked(u, matrix_dtype(u, srcs, n), srcs, n);
+    return upload_stacked(u, upload_matrix_dtype(u, srcs, n), srcs, n);
 }
 
 /* A matmul weight (vkb_weight_new) of K columns made of srcs[0..n) stacked row-wise, written
  * in chunks of whole row steps (the backend may store it in column blocks). */
-static vkb_tensor *upload_weight(uploader *u, const st_tensor *const *srcs, int n, int K)
+vkb_tensor *upload_weight(uploader *u, const st_tensor *const *srcs, int n, int K)
 {
-    vkb_dtype dtype = matrix_dtype(u, srcs, n);
+    vkb_dtype dtype = upload_matrix_dtype(u, srcs, n);
     size_t total = stacked_count(srcs, n);
     int N = (int)(total / (size_t)K);
     vkb_tensor *t = vkb_weight_new(u->b, dtype, N, K);
@@ -150,19 +142,56 @@ static vkb_tensor *upload_weight(uploader *u, const st_tensor *const *srcs, int 
     return upload_done(u, t, srcs, total, rc);
 }
 
-static vkb_tensor *upload_vector(uploader *u, const st_tensor *const *srcs, int n)
+vkb_tensor *upload_vector(uploader *u, const st_tensor *const *srcs, int n)
 {
     return upload_stacked(u, VKB_F32, srcs, n);
 }
 
+vkb_tensor *upload_host_f32(uploader *u, const float *v, size_t n, const char *what)
+{
+    vkb_tensor *t = vkb_tensor_new(u->b, VKB_F32, n);
+    int rc = t ? vkb_tensor_upload(t, 0, v, n) : VKB_ENOMEM;
+    if (rc != VKB_OK) {
+        vkb_set_err(u->err, u->errlen, "%s: cannot upload %s (%zu values): %s",
+                    vkb_backend_id(u->b), what, n, vkb_status_str(rc));
+        vkb_tensor_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+vkb_tensor *upload_host_weight(uploader *u, vkb_dtype dtype, const float *v, int N, int K,
+                               const char *what)
+{
+    vkb_tensor *t = vkb_weight_new(u->b, dtype, N, K);
+    size_t n = (size_t)N * K;
+    uint16_t *h = dtype == VKB_F16 ? malloc(n * sizeof *h) : NULL;
+    int rc = !t || (dtype == VKB_F16 && !h) ? VKB_ENOMEM : VKB_OK;
+    for (size_t i = 0; h && i < n; i++)
+        h[i] = vkb_f32_to_f16(v[i]);
+    if (rc == VKB_OK) /* all rows at once: N runs to the end, so any row step is fine */
+        rc = vkb_weight_upload_rows(t, 0, N, h ? (const void *)h : (const void *)v);
+    free(h);
+    if (rc != VKB_OK) {
+        vkb_set_err(u->err, u->errlen, "%s: cannot upload %s (%dx%d): %s", vkb_backend_id(u->b),
+                    what, N, K, vkb_status_str(rc));
+        vkb_tensor_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* The layer's tables; a family without query/key/value slots (DeBERTa v1's in_proj)
+ * makes qkv_w in its replica_extra. */
 static int upload_layer(uploader *u, const st_tensor *const *w, layer_tensors *lt)
 {
     const st_tensor *qkv_w[3] = {w[LW_Q_W], w[LW_K_W], w[LW_V_W]};
     const st_tensor *qkv_b[3] = {w[LW_Q_B], w[LW_K_B], w[LW_V_B]};
-    int C = (int)w[LW_Q_W]->shape[1], I = (int)w[LW_F_W]->shape[1];
-    if (!(lt->qkv_w = upload_weight(u, qkv_w, 3, C)) ||
-        !(lt->qkv_b = upload_vector(u, qkv_b, 3)) ||
-        !(lt->o_w = upload_weight(u, &w[LW_O_W], 1, C)) ||
+    int C = (int)w[LW_O_W]->shape[1], I = (int)w[LW_F_W]->shape[1];
+    if (w[LW_Q_W] && (!(lt->qkv_w = upload_weight(u, qkv_w, 3, C)) ||
+                      !(lt->qkv_b = upload_vector(u, qkv_b, 3))))
+        return VKB_ENOMEM;
+    if (!(lt->o_w = upload_weight(u, &w[LW_O_W], 1, C)) ||
         !(lt->o_b = upload_vector(u, &w[LW_O_B], 1)) ||
         !(lt->ln1_g = upload_vector(u, &w[LW_LN1_G], 1)) ||
         !(lt->ln1_b = upload_vector(u, &w[LW_LN1_B], 1)) ||
@@ -232,6 +261,8 @@ int model_replica_create(vkb_model *m, vkb_backend *b, model_replica **out, char
             goto fail;
     if ((rc = upload_post(r, err, errlen)) != VKB_OK)
         goto fail;
+    if (m->cfg.fam->replica_extra && (rc = m->cfg.fam->replica_extra(&u, r)) != VKB_OK)
+        goto fail;
     free(u.stage);
     st_drop_pages(m->st); /* the weights live on the backend now */
     *out = r;
@@ -263,6 +294,8 @@ void model_replica_free(model_replica *r)
     if (!r)
         return;
     free_scratch(r);
+    if (r->m->cfg.fam->replica_extra_free)
+        r->m->cfg.fam->replica_extra_free(r);
     vkb_tensor_free(r->word);
     vkb_tensor_free(r->pos);
     vkb_tensor_free(r->type);

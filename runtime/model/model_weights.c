@@ -123,6 +123,8 @@ static int64_t resolve_dim(model_dim d, const model_config *cfg)
     case MD_T: return cfg->type_vocab;
     case MD_HEADS: return cfg->heads;
     case MD_BUCKETS: return cfg->rel_buckets;
+    case MD_C3: return 3 * (int64_t)cfg->hidden;
+    case MD_REL_ROWS: return 2 * (int64_t)cfg->rel.span;
     default: return 0;
     }
 }

@@ -6,6 +6,7 @@
  * mapping. The archive keeps its tensors sorted by name for lookups.
  */
 #include "safetensors.h"
+#include "vkb_platform.h"
 
 #include "vkb_runtime.h"
 
@@ -16,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -165,10 +165,9 @@ static int load_file(st_archive *a, const char *path, json_t *only, const char *
         return VKB_EINVAL;
     }
     f->map_len = (size_t)st.st_size;
-    f->map = mmap(NULL, f->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
+    f->map = vkb_map_file(fd, f->map_len);
     close(fd);
-    if (f->map == MAP_FAILED) {
-        f->map = NULL;
+    if (!f->map) {
         vkb_set_err(err, errlen, "%s: mmap: %s", path, strerror(errno));
         return VKB_EIO;
     }
@@ -326,7 +325,7 @@ void st_close(st_archive *a)
     free(a->tensors);
     for (int i = 0; i < a->n_files; i++) {
         if (a->files[i].map)
-            munmap(a->files[i].map, a->files[i].map_len);
+            vkb_unmap_file(a->files[i].map, a->files[i].map_len);
         free(a->files[i].path);
     }
     free(a->files);
@@ -337,7 +336,7 @@ void st_drop_pages(const st_archive *a)
 {
     for (int i = 0; i < a->n_files; i++)
         if (a->files[i].map)
-            madvise(a->files[i].map, a->files[i].map_len, MADV_DONTNEED);
+            vkb_drop_mapped_pages(a->files[i].map, a->files[i].map_len);
 }
 
 int st_count(const st_archive *a) { return a->n_tensors; }

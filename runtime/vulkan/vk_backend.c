@@ -80,6 +80,7 @@ static const vkb_backend_ops vk_ops = {
     .batch_end = vk_batch_end,
     .matmul = vk_matmul,
     .attention = vk_attention,
+    .attention_rel = vk_attention_rel,
     .layernorm = vk_layernorm,
     .embed = vk_embed,
     .pool = vk_pool,

@@ -58,6 +58,7 @@ typedef struct vk_mem {
 typedef enum {
     VK_K_MATMUL = 0, VK_K_MATMUL_TEXEL,
     VK_K_ATTENTION, VK_K_ATTENTION_TEXEL,
+    VK_K_ATTENTION_REL, VK_K_ATTENTION_REL_TEXEL,
     VK_K_LAYERNORM, VK_K_LAYERNORM_TEXEL,
     VK_K_EMBED, VK_K_EMBED_TEXEL, VK_K_POOL, VK_K_GREEDY_MATCH,
     VK_K_COUNT
@@ -252,6 +253,9 @@ vk_bind vk_bind_dummy_texel(vk_ctx *c, vk_view_format f);
 int vk_weight_layout(vkb_backend *b, vkb_dtype dtype, int N, int K, int *lanes, int *rn);
 int vk_matmul(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *W,
               const vkb_tensor *bias, const vkb_tensor *R, int M, int N, int K, vkb_act act);
+int vk_attention_rel(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
+                     const vkb_tensor *lengths, const vkb_tensor *pos, const vkb_tensor *rel,
+                     const vkb_rel_attn *ra, int B, int L, int H, int d);
 int vk_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
                  const vkb_tensor *lengths, int B, int L, int H, int d,
                  const vkb_attn_desc *desc);

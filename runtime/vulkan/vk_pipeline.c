@@ -14,6 +14,7 @@
  * there and caches its LLVM output in Mesa's own disk cache instead.)
  */
 #include "vk_internal.h"
+#include "vkb_platform.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -38,6 +39,8 @@ static const struct {
     [VK_K_MATMUL_TEXEL] = {"matmul_texel", "TTTTSI", 32},
     [VK_K_ATTENTION] = {"attention", "SSSS", 24},
     [VK_K_ATTENTION_TEXEL] = {"attention_texel", "TTIIT", 24},
+    [VK_K_ATTENTION_REL] = {"attention_rel", "SSSSS", 40},
+    [VK_K_ATTENTION_REL_TEXEL] = {"attention_rel_texel", "TTTTII", 40},
     [VK_K_LAYERNORM] = {"layernorm", "SSSSS", 28},
     [VK_K_LAYERNORM_TEXEL] = {"layernorm_texel", "TTTTS", 28},
     [VK_K_EMBED] = {"embed", "SSSSSSSSSSS", 56},
@@ -116,7 +119,7 @@ fail:
 static int cache_dir(char *out, size_t len)
 {
     const char *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
+    const char *home = vkb_home_dir();
     int n;
     if (xdg && *xdg)
         n = snprintf(out, len, "%s/vkbridge", xdg);
@@ -131,12 +134,12 @@ static int cache_dir(char *out, size_t len)
         if (*p != '/')
             continue;
         *p = 0;
-        int bad = mkdir(out, 0755) != 0 && errno != EEXIST;
+        int bad = vkb_mkdir(out) != 0 && errno != EEXIST;
         *p = '/';
         if (bad)
             return -1;
     }
-    return mkdir(out, 0755) != 0 && errno != EEXIST ? -1 : 0;
+    return vkb_mkdir(out) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 static void *read_file(const char *path, size_t *size)
@@ -206,7 +209,7 @@ void vk_pipeline_cache_save(vk_ctx *c)
         int ok = fwrite(data, 1, size, f) == size;
         ok &= fclose(f) == 0;
         /* rename is atomic: a concurrent reader sees the old blob or the new, never half. */
-        if (!ok || rename(tmp, c->cache_path) != 0) {
+        if (!ok || vkb_rename_replace(tmp, c->cache_path) != 0) {
             remove(tmp);
             vkb_log(VKB_LOG_WARN, "vulkan: cannot write pipeline cache %s", c->cache_path);
         } else {

@@ -38,6 +38,23 @@ _Static_assert(offsetof(attention_push, qkv_off) == 8, "attention_push.qkv_off")
 _Static_assert(offsetof(attention_push, ctx_off) == 12, "attention_push.ctx_off");
 _Static_assert(offsetof(attention_push, scale) == 16, "attention_push.scale");
 _Static_assert(offsetof(attention_push, b0) == 20, "attention_push.b0");
+/* shaders/attention_rel.comp, shaders/attention_rel_texel.comp */
+typedef struct {
+    uint32_t L, H, qkv_off, ctx_off;
+    float scale;
+    uint32_t b0, P, ld, pk_col, pq_col;
+} attention_rel_push;
+_Static_assert(sizeof(attention_rel_push) == 40, "attention_rel_push: 40 bytes, as in its shaders");
+_Static_assert(offsetof(attention_rel_push, L) == 0, "attention_rel_push.L");
+_Static_assert(offsetof(attention_rel_push, H) == 4, "attention_rel_push.H");
+_Static_assert(offsetof(attention_rel_push, qkv_off) == 8, "attention_rel_push.qkv_off");
+_Static_assert(offsetof(attention_rel_push, ctx_off) == 12, "attention_rel_push.ctx_off");
+_Static_assert(offsetof(attention_rel_push, scale) == 16, "attention_rel_push.scale");
+_Static_assert(offsetof(attention_rel_push, b0) == 20, "attention_rel_push.b0");
+_Static_assert(offsetof(attention_rel_push, P) == 24, "attention_rel_push.P");
+_Static_assert(offsetof(attention_rel_push, ld) == 28, "attention_rel_push.ld");
+_Static_assert(offsetof(attention_rel_push, pk_col) == 32, "attention_rel_push.pk_col");
+_Static_assert(offsetof(attention_rel_push, pq_col) == 36, "attention_rel_push.pq_col");
 /* shaders/layernorm.comp, shaders/layernorm_texel.comp */
 typedef struct {
     uint32_t cols, has_res;

@@ -230,6 +230,31 @@ int vkb_op_attention_ex(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
 /* The row of the bias table vkb_attn_desc's rule gives (query i, key j); -1 for no rule. */
 int vkb_attn_bias_row(const vkb_attn_desc *desc, int i, int j);
 
+/* DeBERTa's disentangled self-attention: vkb_op_attention plus the content-to-position (c2p)
+ * and position-to-content (p2c) terms, read from the projected relative-position table.
+ *   qkv (B*L, 3*H*d), lengths (B), ctx (B*L, H*d): as for vkb_op_attention.
+ *   pos (ra->rows, ra->ld) F32: row r is the relative table's row r through the position
+ *     projections; its position key is at columns ra->pk_col + h*d .. + d-1 for head h,
+ *     its position query at ra->pq_col + h*d .. (a column < 0: that term is off).
+ *   rel (2L-1) I32: rel[i - j + L-1] is the row of pos for query i and key j (the clamped or
+ *     log-bucketed relative position, computed by the model; values outside 0..rows-1 are
+ *     clamped, never read out of bounds).
+ *   ctx[b,i,h] = softmax_j<len(s_ij) · V[b,j,h] with, for r = rel[i-j+L-1],
+ *     s_ij = (q_i·k_j + q_i·Pk[r] (c2p) + k_j·Pq[r] (p2c)) * ra->scale.
+ *   Padding keys get zero weight; rows i >= len are unspecified but finite. pos may be NULL
+ *   only when both terms are off. Never materialises (B,H,L,L). */
+typedef struct vkb_rel_attn {
+    int rows;     /* rows of pos */
+    int ld;       /* floats per row of pos */
+    int pk_col;   /* first column of the position keys (c2p), or -1 */
+    int pq_col;   /* first column of the position queries (p2c), or -1 */
+    float scale;  /* DeBERTa: 1/sqrt(d * (1 + number of terms on)) */
+} vkb_rel_attn;
+int vkb_op_attention_rel(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
+                         const vkb_tensor *lengths, const vkb_tensor *pos,
+                         const vkb_tensor *rel, const vkb_rel_attn *ra, int B, int L, int H,
+                         int d);
+
 /* Y = LayerNorm(X + R) · gamma + beta over each row of (rows, cols); R and beta may be NULL
  * (no residual, no shift). Biased variance, eps inside the sqrt (PyTorch). Y must not alias
  * X or R. */

@@ -57,6 +57,8 @@ typedef enum {
     MD_T,        /* token types (type_vocab_size) */
     MD_HEADS,    /* attention heads */
     MD_BUCKETS,  /* relative-position buckets (MPNet: relative_attention_num_buckets) */
+    MD_C3,       /* three times the hidden size (DeBERTa v1's packed in_proj) */
+    MD_REL_ROWS, /* DeBERTa's relative table: 2S rows (S: position_buckets, else the range) */
 } model_dim;
 
 /* How gen-model fills a tensor (HF's initialisation, roughly). */
@@ -80,18 +82,29 @@ typedef enum {
 typedef enum { MN_POST } model_norm;
 
 /* Slots: the model-wide tensors ... */
-enum { MW_WORD, MW_POS, MW_TYPE, MW_EMB_LN_G, MW_EMB_LN_B, MW_REL_BIAS, MW_COUNT };
+enum {
+    MW_WORD, MW_POS, MW_TYPE, MW_EMB_LN_G, MW_EMB_LN_B, MW_REL_BIAS,
+    MW_REL_EMB, MW_REL_LN_G, MW_REL_LN_B, /* DeBERTa: encoder.rel_embeddings, encoder.LayerNorm */
+    MW_COUNT
+};
 /* ... and one layer's. */
 enum {
     LW_Q_W, LW_Q_B, LW_K_W, LW_K_B, LW_V_W, LW_V_B, /* query, key, value projections */
     LW_O_W, LW_O_B, LW_LN1_G, LW_LN1_B,             /* attention output, its LayerNorm */
     LW_I_W, LW_I_B,                                 /* feed-forward in */
     LW_F_W, LW_F_B, LW_LN2_G, LW_LN2_B,             /* feed-forward out, its LayerNorm */
+    LW_IN_PROJ, LW_Q_BIAS, LW_V_BIAS,               /* DeBERTa v1: in_proj, q_bias, v_bias */
+    LW_PK_W, LW_PK_B, LW_PQ_W, LW_PQ_B,             /* DeBERTa position key / query dense */
     LW_COUNT
 };
 
 /* Config features a tensor may depend on (model_tensor_def.when). */
-enum { MF_ABS_POS = 1, MF_TOKEN_TYPES = 2, MF_REL_BIAS = 4 };
+enum {
+    MF_ABS_POS = 1, MF_TOKEN_TYPES = 2, MF_REL_BIAS = 4,
+    /* DeBERTa: the relative table's LayerNorm (norm_rel_ebd), the c2p / p2c terms, and
+     * position projections of their own (v1 always, v2 without share_att_key) */
+    MF_REL_NORM = 8, MF_C2P = 16, MF_P2C = 32, MF_POS_PROJ = 64,
+};
 
 typedef struct model_tensor_def {
     int slot;             /* MW_* or LW_* */
@@ -110,6 +123,7 @@ typedef struct model_key {
 
 struct model_config;
 struct json_t;
+struct uploader; /* model_replica.c's upload helpers (model_internal.h) */
 
 typedef struct model_family {
     const char *name;               /* "bert" */
@@ -139,6 +153,14 @@ typedef struct model_family {
                         size_t errlen);
     /* Records layer l of the forward on the replica's scratch (see encoder.c). */
     int (*record_layer)(model_replica *r, int l, int B, int L);
+    /* Optional, for families with state beyond the tables (DeBERTa's relative table and
+     * per-batch index): after the tables' uploads; before the replica's tensors are freed;
+     * per batch of longest length L before it is recorded (uploads allowed). */
+    int (*replica_extra)(struct uploader *u, model_replica *r);
+    void (*replica_extra_free)(model_replica *r);
+    int (*stage_batch)(model_replica *r, int L);
+    /* config.json keys gen-model adds for the family (a JSON object), or NULL. */
+    const char *gen_config;
 } model_family;
 
 /* The family reading config model_type `type`, or NULL. */

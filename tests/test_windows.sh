@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# test_windows.sh BINARY TESTDATA BUILD_DIR — the Windows cross build (tools/build-windows.sh,
+# default build-win/, or $VKB_WIN_BUILD) run under wine: its CPU op tests (the plain C sgemm
+# fallback against double-precision loops), `vkbridge.exe info`, and `vkbridge.exe embed`,
+# `tokenize`, `bertscore` and `gen-model` compared with the Linux binary's output (vectors and
+# scores within 1e-6, tokens and model files identical) and embed with the tiny-bert oracle. The CPU backend always; lavapipe through wine's winevulkan
+# where it is reachable (wine's Vulkan goes through its X11 driver, so an Xvfb display is
+# started here); vkbridge-service.exe under wine's service manager. Prints SKIP lines when
+# mingw-w64's build, wine or Xvfb is missing.
+set -uo pipefail
+BIN=$1
+TESTDATA=$2
+BUILD=$3
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+WIN=${VKB_WIN_BUILD:-$SRC/build-win}
+skip() { echo "SKIP Windows build under wine: $1"; echo "0 passed, 0 failed"; exit 0; }
+[ -f "$WIN/vkbridge.exe" ] || skip "no $WIN/vkbridge.exe (tools/build-windows.sh)"
+command -v wine >/dev/null || skip "no wine (tools/install-windows-deps.sh)"
+[ -f "$TESTDATA/oracle/tiny-bert.json" ] || skip "no testdata"
+# The .exe files are the same in both of tools/test.sh's ctest runs; the Release run compares
+# them, the sanitizer build's run would only repeat it (a minute of CI).
+if grep -qs '^VKB_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt"; then
+    skip "sanitizer build (the Release build's ctest runs it)"
+fi
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+WORK=$(cd "$(mktemp -d "${BUILD:-/tmp}/test-windows.XXXXXX")" && pwd)
+# A prefix of its own, kept in the build folder (creating one takes ~15 s); no desktop
+# integration; wine's own chatter off. The Khronos validation layer is a Linux library the
+# Windows loader cannot load, so VKB_VALIDATION stays off for the .exe runs.
+export WINEPREFIX=$BUILD/wine-prefix WINEDEBUG=-all WINEDLLOVERRIDES="winemenubuilder.exe=d"
+unset VKB_VALIDATION
+XPID=""
+cleanup() { # wine's processes first, then the display they talk to
+    wineserver -k 2>/dev/null
+    [ -n "$XPID" ] && kill "$XPID" 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+MODEL=$TESTDATA/models/tiny-bert
+ORACLE=$TESTDATA/oracle/tiny-bert.json
+pass=0
+fail=0
+check() {
+    local what=$1
+    shift
+    if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what"; fi
+}
+runs_clean() { # runs_clean LOG EXE: exit 0 and a "0 failed" line
+    wine "$2" >"$1" 2>&1 && grep -q " 0 failed" "$1" || { tail -20 "$1"; return 1; }
+}
+
+check "test_half.exe under wine" runs_clean "$WORK/half.log" "$WIN/test_half.exe"
+check "test_cpu_ops.exe under wine (sgemm fallback)" runs_clean "$WORK/cpu_ops.log" "$WIN/test_cpu_ops.exe"
+
+python3 - "$ORACLE" "$WORK" <<'PY'
+import json, sys
+texts = json.load(open(sys.argv[1]))["embeddings"]["texts"]
+with open(sys.argv[2] + "/texts.jsonl", "w") as f:
+    for t in texts:
+        f.write(json.dumps({"text": t}) + "\n")
+PY
+cat >"$WORK/compare.py" <<'PY'
+# compare.py ORACLE WINDOWS.json LINUX.json: the same /embed response within 1e-6, and the
+# oracle's vectors within the CLI test's 1e-4.
+import json, sys
+oracle = json.load(open(sys.argv[1]))["embeddings"]["embeddings"]
+raw = open(sys.argv[2], "rb").read()
+assert raw.endswith(b"}\n") and b"\r" not in raw, "one line ending in \\n, as on Linux"
+win, lin = (json.load(open(p)) for p in sys.argv[2:4])
+assert win["dimensions"] == lin["dimensions"] and win["model"] == lin["model"], (win["model"], lin["model"])
+a, b = win["embeddings"], lin["embeddings"]
+assert len(a) == len(b) == len(oracle), (len(a), len(b), len(oracle))
+worst = max(abs(x - y) for u, v in zip(a, b) for x, y in zip(u, v))
+assert worst <= 1e-6, "Windows vs Linux differ by %.3g" % worst
+ref = max(abs(x - y) for u, v in zip(a, oracle) for x, y in zip(u, v))
+assert ref <= 1e-4, "Windows vs oracle differ by %.3g" % ref
+print("%d vectors: Windows vs Linux %.3g, vs oracle %.3g" % (len(a), worst, ref))
+PY
+
+# embed_both DEV: the oracle's texts through both binaries on DEV, compared.
+embed_both() {
+    wine "$WIN/vkbridge.exe" embed --quiet --device "$1" --model "$MODEL" <"$WORK/texts.jsonl" \
+        >"$WORK/win-$1.json" 2>"$WORK/win-$1.err" || { cat "$WORK/win-$1.err"; return 1; }
+    "$BIN" embed --quiet --device "$1" --model "$MODEL" <"$WORK/texts.jsonl" \
+        >"$WORK/linux-$1.json" 2>"$WORK/linux-$1.err" || { cat "$WORK/linux-$1.err"; return 1; }
+    echo -n "embed $1: "
+    python3 "$WORK/compare.py" "$ORACLE" "$WORK/win-$1.json" "$WORK/linux-$1.json"
+}
+
+# Without a display wine has no Vulkan driver: info must say so and still answer JSON.
+info_json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["vkbridge"], d' "$1"; }
+wine "$WIN/vkbridge.exe" info >"$WORK/info-nox.json" 2>"$WORK/info-nox.err"
+check "info without a display answers JSON" info_json "$WORK/info-nox.json"
+check "embed on the CPU backend: Windows = Linux" embed_both cpu
+
+# By name under VKB_MODEL_DIR: resolve.c's containment check through vkb_realpath's
+# Windows path ("Z:/..."), and a name outside the root refused.
+by_name() {
+    VKB_MODEL_DIR=$TESTDATA/models wine "$WIN/vkbridge.exe" embed --quiet --device cpu \
+        --model tiny-bert <"$WORK/texts.jsonl" >"$WORK/win-name.json" 2>"$WORK/win-name.err" &&
+        python3 -c 'import json,sys; a,b=(json.load(open(p)) for p in sys.argv[1:]); assert a["model"]=="tiny-bert" and a["embeddings"]==b["embeddings"]' \
+            "$WORK/win-name.json" "$WORK/win-cpu.json" || { cat "$WORK/win-name.err"; return 1; }
+}
+check "embed --model tiny-bert under VKB_MODEL_DIR" by_name
+refused() {
+    ! VKB_MODEL_DIR=$TESTDATA/models wine "$WIN/vkbridge.exe" embed --quiet --device cpu \
+        --model ../models/tiny-bert x >/dev/null 2>"$WORK/refused.err" && [ -s "$WORK/refused.err" ]
+}
+check "a name leading outside VKB_MODEL_DIR is refused with a message" refused
+tokens_same() {
+    wine "$WIN/vkbridge.exe" tokenize --tokenizer "$MODEL" <"$WORK/texts.jsonl" >"$WORK/win-tok.jsonl" &&
+        "$BIN" tokenize --tokenizer "$MODEL" <"$WORK/texts.jsonl" >"$WORK/linux-tok.jsonl" &&
+        [ -s "$WORK/win-tok.jsonl" ] && cmp "$WORK/win-tok.jsonl" "$WORK/linux-tok.jsonl"
+}
+check "tokenize: Windows = Linux, byte for byte" tokens_same
+
+# No vulkan-1.dll at all: a warning and the CPU backend, same vectors.
+no_loader() {
+    VKB_VULKAN_LOADER=missing-1.dll wine "$WIN/vkbridge.exe" embed --model "$MODEL" \
+        <"$WORK/texts.jsonl" >"$WORK/win-noloader.json" 2>"$WORK/noloader.err" &&
+        grep -q "using the CPU backend" "$WORK/noloader.err" &&
+        python3 -c 'import json,sys; a,b=(json.load(open(p))["embeddings"] for p in sys.argv[1:]); assert a==b' \
+            "$WORK/win-noloader.json" "$WORK/win-cpu.json"
+}
+check "without vulkan-1.dll embed runs on the CPU backend" no_loader
+# Pulls are not in the Windows build: a clear error, not a crash or a silent success.
+pull_refused() {
+    ! wine "$WIN/vkbridge.exe" pull org/model >/dev/null 2>"$WORK/pull.err" &&
+        grep -q "the Windows build has no .vkbridge pull. yet" "$WORK/pull.err"
+}
+check "pull answers that the Windows build has none" pull_refused
+
+# gen-model writes the same folder, byte for byte (files in binary mode, sharded safetensors),
+# and embed reads it back; bertscore gives Linux's scores within 1e-6.
+gen_same() {
+    wine "$WIN/vkbridge.exe" gen-model --out "$WORK/gen-win" --shape tiny --dtype f16 --shards 2 \
+        --seed 7 --vocab-from "$MODEL" >/dev/null &&
+        "$BIN" gen-model --out "$WORK/gen-linux" --shape tiny --dtype f16 --shards 2 --seed 7 \
+            --vocab-from "$MODEL" >/dev/null && diff -r "$WORK/gen-win" "$WORK/gen-linux"
+}
+check "gen-model: Windows = Linux, byte for byte" gen_same
+gen_embed() {
+    wine "$WIN/vkbridge.exe" embed --quiet --device cpu --model "$WORK/gen-win" "Hello world!" \
+        >"$WORK/gen-win.json" && "$BIN" embed --quiet --device cpu --model "$WORK/gen-win" \
+        "Hello world!" >"$WORK/gen-linux.json" &&
+        python3 -c 'import json,sys; a,b=(json.load(open(p))["embeddings"][0] for p in sys.argv[1:]); assert max(abs(x-y) for x,y in zip(a,b)) <= 1e-6' \
+            "$WORK/gen-win.json" "$WORK/gen-linux.json"
+}
+check "embed of the generated f16 model: Windows = Linux" gen_embed
+bertscore_same() {
+    wine "$WIN/vkbridge.exe" bertscore -c "the cat sat" -r "a cat was sitting" --model "$MODEL" \
+        --num-layers 2 --device cpu --json >"$WORK/bs-win.json" 2>/dev/null &&
+        "$BIN" bertscore -c "the cat sat" -r "a cat was sitting" --model "$MODEL" --num-layers 2 \
+            --device cpu --json >"$WORK/bs-linux.json" 2>/dev/null &&
+        python3 -c 'import json,sys; a,b=(json.load(open(p)) for p in sys.argv[1:]); assert all(abs(a[k][0]-b[k][0]) <= 1e-6 for k in ("precision","recall","f1")), (a,b)' \
+            "$WORK/bs-win.json" "$WORK/bs-linux.json"
+}
+check "bertscore: Windows = Linux" bertscore_same
+
+# vkbridge-service.exe under wine's service manager: install, start, stop (the child's whole
+# tree goes), uninstall; and a service running vkbridge.exe itself, its output in the log.
+SVC=$WIN/vkbridge-service.exe
+svc_state() { wine sc query "$1" 2>/dev/null | tr -d '\r' | awk '/STATE/ {print $4; exit}'; }
+wait_state() { # wait_state NAME STATE: up to 60 polls (each query is a wine process start)
+    for _ in $(seq 60); do [ "$(svc_state "$1")" = "$2" ] && return 0; sleep 0.5; done
+    echo "service $1 is $(svc_state "$1"), not $2"
+    return 1
+}
+if [ -f "$SVC" ]; then
+    LOG1=$(winepath -w "$WORK/svc-ping.log")
+    check "service install" wine "$SVC" install vkbtest-ping --log "$LOG1" -- \
+        'C:\windows\system32\cmd.exe' /c 'echo started & ping -n 120 127.0.0.1'
+    wine sc start vkbtest-ping >/dev/null 2>&1
+    check "service running" wait_state vkbtest-ping RUNNING
+    log_says_started() {
+        for _ in $(seq 50); do grep -q started "$WORK/svc-ping.log" 2>/dev/null && return 0; sleep 0.2; done
+        return 1
+    }
+    check "service's child started, output in the log" log_says_started
+    wine sc stop vkbtest-ping >/dev/null 2>&1
+    check "service stops on request" wait_state vkbtest-ping STOPPED
+    check "service uninstall" wine "$SVC" uninstall vkbtest-ping
+    LOG2=$(winepath -w "$WORK/svc-embed.log")
+    check "service install (vkbridge.exe embed)" wine "$SVC" install vkbtest-embed --log "$LOG2" -- \
+        "$(winepath -w "$WIN/vkbridge.exe")" embed --quiet --device cpu --model "$(winepath -w "$MODEL")" \
+        "Hello world!"
+    wine sc start vkbtest-embed >/dev/null 2>&1
+    check "service stops when its command exits" wait_state vkbtest-embed STOPPED
+    svc_embed_ok() {
+        wine "$WIN/vkbridge.exe" embed --quiet --device cpu --model "$(winepath -w "$MODEL")" \
+            "Hello world!" >"$WORK/direct.json" &&
+            cmp "$WORK/svc-embed.log" "$WORK/direct.json"
+    }
+    check "the service's vkbridge.exe wrote the same /embed response" svc_embed_ok
+    check "service uninstall (vkbridge.exe embed)" wine "$SVC" uninstall vkbtest-embed
+else
+    echo "SKIP vkbridge-service: not built"
+fi
+
+# lavapipe through winevulkan: needs an X display (wine's null driver has no Vulkan).
+if ! command -v Xvfb >/dev/null; then
+    echo "SKIP Windows Vulkan: no Xvfb (tools/install-windows-deps.sh); CPU backend only"
+else
+    Xvfb -displayfd 3 -nolisten tcp -screen 0 640x480x24 3>"$WORK/display" 2>"$WORK/xvfb.err" &
+    XPID=$!
+    for _ in $(seq 50); do [ -s "$WORK/display" ] && break; sleep 0.1; done
+    export DISPLAY=:$(cat "$WORK/display")
+    wine "$WIN/vkbridge.exe" info >"$WORK/info.json" 2>"$WORK/info.err"
+    if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["devices"] else 1)' "$WORK/info.json"; then
+        check "info lists a Vulkan device through winevulkan" grep -q '"type": "cpu"' "$WORK/info.json"
+        echo "Windows Vulkan device: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["devices"][0]; print(d["name"], d["driver_info"])' "$WORK/info.json")"
+        check "embed on lavapipe through winevulkan: Windows = Linux" embed_both vulkan:0
+        # Without HOME and XDG_CACHE_HOME (as on Windows) the pipeline cache goes under
+        # %USERPROFILE%\.cache\vkbridge.
+        profile_cache() {
+            local dir
+            dir=$(winepath -u "$(wine cmd /c 'echo %USERPROFILE%' 2>/dev/null | tr -d '\r')")/.cache/vkbridge
+            rm -rf "$dir"
+            env -u HOME -u XDG_CACHE_HOME wine "$WIN/vkbridge.exe" embed --quiet --device vulkan:0 \
+                --model "$MODEL" hi >/dev/null && ls "$dir"/pipelines-*.bin >/dev/null
+        }
+        check "pipeline cache under %USERPROFILE% without HOME" profile_cache
+    else
+        echo "SKIP Windows Vulkan: wine reached no device: $(cat "$WORK/info.err")"
+    fi
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
