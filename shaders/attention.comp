@@ -8,11 +8,13 @@
 //             of each third; element (row, col) at qkv_off + row*3*H*D + col
 //   1 lengths int[]   (B): real tokens of sequence b are 0..lengths[b]-1
 //   2 ctx     float[] (B*L, H*D): element (row, col) at ctx_off + row*H*D + col
+//   3 bias    float[] (rows, H): the additive position bias, element (row, h) at row*H + h,
+//             read when BIAS != 0 (else any buffer is bound)
 // Push constants: L, H, qkv_off, ctx_off, scale (1/sqrt(D), as float bits), b0 (index of this
 // dispatch's first sequence in lengths; rows are relative to the bound windows).
 //
 // Workgroup (gl_WorkGroupID.x, y = head h, z = sequence b) owns QB queries; one invocation
-// owns one query row t and computes softmax_j(q·k_j * scale) · v_j over the real keys
+// owns one query row t and computes softmax_j(q·k_j * scale + bias) · v_j over the real keys
 // j < len with the online softmax: per tile of KT keys, the running max, the running sum
 // and the output are rescaled once. Nothing of size (L, L) is ever stored. len == 0 gives 0.
 //
@@ -23,17 +25,26 @@
 layout(constant_id = 0) const uint D = 64;   // head dim
 layout(constant_id = 1) const uint QB = 64;  // queries per workgroup (= local size)
 layout(constant_id = 2) const uint KT = 32;  // keys per shared-memory tile
+// The position bias (vkb_attn_desc): 0 none (BERT: the pipeline is the plain one), 1 T5/MPNet
+// buckets of j - t with NBUCKETS buckets and MAXDIST (see position_bias.glsl).
+layout(constant_id = 3) const uint BIAS = 0;
+layout(constant_id = 4) const uint NBUCKETS = 32;
+layout(constant_id = 5) const uint MAXDIST = 128;
 layout(local_size_x_id = 1) in;
 
 layout(std430, binding = 0) readonly buffer QKV { float qkv[]; };
 layout(std430, binding = 1) readonly buffer Len { int lengths[]; };
 layout(std430, binding = 2) writeonly buffer Ctx { float ctx[]; };
+layout(std430, binding = 3) readonly buffer Bias { float bias[]; };
 
 layout(push_constant) uniform Push {
     uint L, H, qkv_off, ctx_off;
     float scale;
     uint b0;
 } p;
+
+#extension GL_GOOGLE_include_directive : require
+#include "position_bias.glsl"
 
 shared float Ks[KT * D];
 shared float Vs[KT * D];
@@ -70,6 +81,8 @@ void main()
             [[unroll]] for (uint c = 0; c < D; c++)
                 dotv = fma(q[c], Ks[jj * D + c], dotv);
             s[jj] = dotv * p.scale;
+            if (BIAS != 0u)
+                s[jj] += bias[t5_bucket(int(j0 + jj) - int(t), NBUCKETS, MAXDIST) * p.H + h];
             tile_max = max(tile_max, s[jj]);
         }
         float new_max = max(run_max, tile_max);

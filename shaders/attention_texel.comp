@@ -14,9 +14,12 @@
 //   3 ctx1    imageBuffer r32f, the same written one element per texel when not VEC4 (the
 //             unused one of 2 and 3 is bound to a dummy). Images, not storage buffers:
 //             lavapipe turns each storage-buffer access into a loop over the lanes.
+//   4 bias    samplerBuffer R32F (rows, H): the additive position bias, texel row*H + h,
+//             read when BIAS != 0 (else any R32F view is bound)
 // Push constants: L, H, qkv_off, ctx_off, scale (1/sqrt(D)), b0 (first sequence in lengths).
 //
-// Invocation (x = query row t, y = head h, z = sequence b) computes softmax_j(q·k_j*scale)·v_j
+// Invocation (x = query row t, y = head h, z = sequence b) computes
+// softmax_j(q·k_j*scale + bias(j - t, h))·v_j
 // over the real keys j < len with the online softmax, rescaling once per tile of KT keys.
 // Nothing of size (L, L) is stored. len == 0 gives 0.
 //
@@ -34,11 +37,20 @@ layout(constant_id = 1) const uint KT = 8;
 layout(constant_id = 2) const bool VEC4 = true;
 layout(local_size_x_id = 3) in;               // a multiple of SG
 layout(constant_id = 4) const uint SG = 8;    // subgroup size
+// The position bias (vkb_attn_desc): 0 none (BERT: the pipeline is the plain one), 1 T5/MPNet
+// buckets of j - t with NBUCKETS buckets and MAXDIST (see position_bias.glsl).
+layout(constant_id = 5) const uint BIAS = 0;
+layout(constant_id = 6) const uint NBUCKETS = 32;
+layout(constant_id = 7) const uint MAXDIST = 128;
 
 layout(binding = 0) uniform samplerBuffer qkv;
 layout(binding = 1) uniform isamplerBuffer lengths;
 layout(binding = 2, rgba32f) uniform writeonly imageBuffer ctx4;
 layout(binding = 3, r32f) uniform writeonly imageBuffer ctx1;
+layout(binding = 4) uniform samplerBuffer bias;
+
+#extension GL_GOOGLE_include_directive : require
+#include "position_bias.glsl"
 
 layout(push_constant) uniform Push {
     uint L, H, qkv_off, ctx_off;
@@ -112,6 +124,9 @@ void main()
             float dotv = 0.0;
             [[unroll]] for (uint c = 0; c < D; c++)
                 dotv = fma(q[c], k[c], dotv);
+            if (BIAS != 0u)
+                dotv += texelFetch(bias, int(t5_bucket(int(j0 + jj) - int(t), NBUCKETS, MAXDIST) *
+                                             p.H + h)).x;
             s[jj] = j0 + jj < len ? dotv : NEG;
             tile_max = max(tile_max, s[jj]);
         }

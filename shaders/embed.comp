@@ -10,9 +10,9 @@
 //             exceed maxStorageBufferRange, e.g. roberta-large's 50265 x 1024 f32 = 206 MB);
 //             row v lives in window v / rows_per_chunk at element
 //             w_shift[window] + (v % rows_per_chunk)*C + c
-//   6 pos     uint[] (P, C)
-//   7 type    uint[] (T, C), row 0 is used
-//   8 gamma   float[] (C)
+//   6 pos     uint[] (P, C)            } read only when TERMS says the model has them (the
+//   7 type    uint[] (T, C), row 0 used } host binds a dummy otherwise): DistilBERT and MPNet
+//   8 gamma   float[] (C)               } have no token types
 //   9 beta    float[] (C)
 //  10 Y       float[] (B*L, C): Y[b*L+t, c] = y[y_off + ((b - b0)*L + t)*C + c]
 // Push constants: L, C, pos_mode (0 BERT: p = t; 1 RoBERTa: p = pad_id+1+t for t < len, else
@@ -23,7 +23,11 @@
 // Y, the row's mean and biased variance are reduced in shared memory (two passes), then each
 // invocation normalises the columns it wrote. Ids outside 0..V-1 are clamped (caller's bug).
 layout(constant_id = 0) const uint WG = 64; // power of two
+layout(constant_id = 1) const uint TERMS = 7; // 1: pos, 2: type, 4: beta (BERT: all three)
 layout(local_size_x_id = 0) in;
+
+const bool HAS_POS = (TERMS & 1u) != 0u, HAS_TYPE = (TERMS & 2u) != 0u,
+           HAS_BETA = (TERMS & 4u) != 0u;
 
 layout(std430, binding = 0) readonly buffer Ids { int ids[]; };
 layout(std430, binding = 1) readonly buffer Len { int lengths[]; };
@@ -95,7 +99,11 @@ void main()
 
     float s = 0.0;
     for (uint c = lid; c < p.C; c += WG) {
-        float v = word_at(chunk, wbase + c) + pos_at(pbase + c) + type_at(c);
+        float v = word_at(chunk, wbase + c);
+        if (HAS_POS)
+            v += pos_at(pbase + c);
+        if (HAS_TYPE)
+            v += type_at(c);
         y[ybase + c] = v; // read back below by this same invocation only
         s += v;
     }
@@ -107,5 +115,5 @@ void main()
     }
     float inv = inversesqrt(workgroup_sum(var) / float(p.C) + p.eps);
     for (uint c = lid; c < p.C; c += WG)
-        y[ybase + c] = (y[ybase + c] - mean) * inv * gamma[c] + beta[c];
+        y[ybase + c] = (y[ybase + c] - mean) * inv * gamma[c] + (HAS_BETA ? beta[c] : 0.0);
 }

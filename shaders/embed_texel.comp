@@ -9,10 +9,10 @@
 //   0 ids     isamplerBuffer R32I (B*L): token b*L + t at texel b*L + t
 //   1 lengths isamplerBuffer R32I (B): lengths[b]
 //   2 word    samplerBuffer RGBA32F/RGBA16F (V, C): texel (v*C + c)/4 holds word[v, c..c+3]
-//   3 pos     samplerBuffer (P, C), same layout
-//   4 type    samplerBuffer (T, C), row 0 is used
-//   5 gamma   samplerBuffer RGBA32F (C)
-//   6 beta    samplerBuffer RGBA32F (C)
+//   3 pos     samplerBuffer (P, C), same layout    } read only when TERMS says the model
+//   4 type    samplerBuffer (T, C), row 0 is used } has them (the host binds a dummy
+//   5 gamma   samplerBuffer RGBA32F (C)           } otherwise): DistilBERT and MPNet have
+//   6 beta    samplerBuffer RGBA32F (C)           } no token types
 //   7 Y       imageBuffer rgba32f (B*L, C): texel ((b*L + t)*C + c)/4 holds Y[b*L+t, c..c+3]
 // Push constants: L, C, pos_mode (0 BERT: p = t; 1 RoBERTa: p = pad_id+1+t for t < len, else
 // pad_id), pad_id, eps, n_words (V), b0 (first sequence of this dispatch).
@@ -26,7 +26,11 @@
 
 layout(constant_id = 0) const uint WG = 8;  // = subgroup size (the host checks it is fixed)
 layout(constant_id = 1) const uint NV = 12; // chunks per lane: ceil(C / (4 * WG))
+layout(constant_id = 2) const uint TERMS = 7; // 1: pos, 2: type, 4: beta (BERT: all three)
 layout(local_size_x_id = 0) in;
+
+const bool HAS_POS = (TERMS & 1u) != 0u, HAS_TYPE = (TERMS & 2u) != 0u,
+           HAS_BETA = (TERMS & 4u) != 0u;
 
 layout(binding = 0) uniform isamplerBuffer ids;
 layout(binding = 1) uniform isamplerBuffer lengths;
@@ -57,8 +61,12 @@ void main()
         uint c4 = i * WG + lid;
         float live = c4 < C4 ? 1.0 : 0.0;
         int cc = int(min(c4, C4 - 1u));
-        v[i] = (texelFetch(word, int(id * C4) + cc) + texelFetch(pos, int(position * C4) + cc) +
-                texelFetch(type_, cc)) * live;
+        vec4 w = texelFetch(word, int(id * C4) + cc);
+        if (HAS_POS)
+            w += texelFetch(pos, int(position * C4) + cc);
+        if (HAS_TYPE)
+            w += texelFetch(type_, cc);
+        v[i] = w * live;
         s += v[i];
     }
     float mean = subgroupAdd(s.x + s.y + s.z + s.w) / float(p.C);
@@ -73,7 +81,9 @@ void main()
     [[unroll]] for (uint i = 0; i < NV; i++) {
         uint c4 = i * WG + lid;
         int cc = int(min(c4, C4 - 1u));
-        vec4 y = (v[i] - mean) * inv * texelFetch(gamma, cc) + texelFetch(beta, cc);
+        vec4 y = (v[i] - mean) * inv * texelFetch(gamma, cc);
+        if (HAS_BETA)
+            y += texelFetch(beta, cc);
         if (c4 < C4)
             imageStore(Y, int(row + c4), y);
     }

@@ -7,7 +7,7 @@
 //   0 X     float[] (rows, cols): X[i,c] = x[x_off + i*cols + c]
 //   1 R     float[] (rows, cols): R[i,c] = r[r_off + i*cols + c], added to X when has_res
 //   2 gamma float[] (cols)
-//   3 beta  float[] (cols)
+//   3 beta  float[] (cols), read when HAS_BETA (else a dummy is bound)
 //   4 Y     float[] (rows, cols): Y[i,c] = y[y_off + i*cols + c]
 // Push constants: cols, has_res, eps, x_off, r_off, y_off, rows (unused: one workgroup a row).
 //
@@ -15,6 +15,7 @@
 // combined in shared memory (mean), then again for the squared deviations (biased variance,
 // two passes for accuracy), then each invocation writes its columns.
 layout(constant_id = 0) const uint WG = 128; // power of two
+layout(constant_id = 1) const bool HAS_BETA = true;
 layout(local_size_x_id = 0) in;
 
 layout(std430, binding = 0) readonly buffer XBuf { float x[]; };
@@ -54,5 +55,6 @@ void main()
     }
     float inv = inversesqrt(workgroup_sum(v) / float(p.cols) + p.eps);
     for (uint c = lid; c < p.cols; c += WG)
-        y[p.y_off + row * p.cols + c] = (load(row, c) - mean) * inv * gamma[c] + beta[c];
+        y[p.y_off + row * p.cols + c] =
+            (load(row, c) - mean) * inv * gamma[c] + (HAS_BETA ? beta[c] : 0.0);
 }

@@ -9,7 +9,7 @@
 //           X[i,c..c+3] (cols and x_off multiples of 4); else R32F view, texel x_off+i*cols+c
 //   1 R     samplerBuffer (rows, cols), same layout with r_off, added to X when HAS_RES
 //   2 gamma samplerBuffer (cols), same view format as X
-//   3 beta  samplerBuffer (cols), same view format as X
+//   3 beta  samplerBuffer (cols), same view format as X; read when HAS_BETA (else a dummy)
 //   4 Y     float[] (rows, cols): Y[i,c] = y[y_off + i*cols + c] (written as vec4 when VEC4)
 // Push constants: cols, has_res (unused here: HAS_RES is the spec constant), eps, x_off,
 // r_off, y_off, rows (unused: one workgroup per row).
@@ -35,6 +35,7 @@ layout(constant_id = 1) const bool VEC4 = true;
 layout(constant_id = 2) const uint NV = 12;      // chunks per lane: ceil(cols / (WG * 4 or 1))
 layout(constant_id = 3) const bool HAS_RES = false;
 layout(constant_id = 4) const bool COMBINE = true; // false where a workgroup is one subgroup
+layout(constant_id = 5) const bool HAS_BETA = true;
 layout(local_size_x_id = 0) in;
 
 layout(binding = 0) uniform samplerBuffer X;
@@ -105,7 +106,9 @@ void main()
     [[unroll]] for (uint i = 0; i < NV; i++) {
         uint c = (i * WG + lid) * STEP;
         uint cc = min(c, last);
-        vec4 o = (v[i] - mean4) * inv * fetch(G, 0u, cc) + fetch(Bt, 0u, cc);
+        vec4 o = (v[i] - mean4) * inv * fetch(G, 0u, cc);
+        if (HAS_BETA)
+            o += fetch(Bt, 0u, cc);
         if (c < p.cols) {
             if (VEC4)
                 y4[(p.y_off + row * p.cols + c) / 4u] = o;

@@ -431,6 +431,8 @@ int main(void)
             return tl_finish();
         check_model(td, "tiny-bert");
         check_model(td, "tiny-roberta");
+        check_model(td, "tiny-distilbert");
+        check_model(td, "tiny-mpnet");
         check_model(td, "tiny-xlmr");
         char model_dir[1024];
         snprintf(model_dir, sizeof model_dir, "%s/models/tiny-bert", td);

@@ -108,6 +108,56 @@ for dev in $DEVICES; do
     check "$dev: one by one == all together within 1e-6" python3 "$WORK/same.py" "$WORK/all-$dev.json" "${ones[@]}"
 done
 
+# Batched vs alone, scaled as the oracle tolerance is (per vector, by max(1, max|v|)): models
+# without a Normalize module (tiny-distilbert) have values above 1.
+cat >"$WORK/same_rel.py" <<'EOF'
+import json, sys
+a = json.load(open(sys.argv[1]))["embeddings"]
+b = []
+for p in sys.argv[2:]:
+    b += json.load(open(p))["embeddings"]
+assert len(a) == len(b)
+worst = max(max(abs(x - y) for x, y in zip(u, v)) / max(1.0, max(abs(y) for y in v))
+            for u, v in zip(a, b))
+assert worst <= 1e-6, "batched vs alone differ by %.3g" % worst
+EOF
+
+# The later model families (DistilBERT, MPNet) against their oracles the same way, on the CPU
+# and on both Vulkan kernel families: all texts in one run, in batches of 3, one by one.
+for fam in tiny-distilbert tiny-mpnet; do
+    FORACLE=$TESTDATA/oracle/$fam.json
+    FMODEL=$TESTDATA/models/$fam
+    if [ ! -f "$FORACLE" ]; then echo "SKIP $fam: no oracle"; continue; fi
+    python3 - "$FORACLE" "$WORK/$fam" <<'EOF2'
+import json, os, sys
+texts = json.load(open(sys.argv[1]))["embeddings"]["texts"]
+os.makedirs(sys.argv[2], exist_ok=True)
+with open(sys.argv[2] + "/all.jsonl", "w") as f:
+    for t in texts:
+        f.write(json.dumps({"text": t}) + "\n")
+for i, t in enumerate(texts):
+    with open("%s/one-%02d.jsonl" % (sys.argv[2], i), "w") as f:
+        f.write(json.dumps({"text": t}) + "\n")
+EOF2
+    runs="cpu:"
+    [ "$DEVICES" != cpu ] && runs="cpu: vulkan:0:cpu vulkan:0:gpu"
+    for run in $runs; do
+        dev=${run%:*}
+        kern=${run##*:}
+        tag="$fam $dev${kern:+ kernels=$kern}"
+        VKB_KERNELS=$kern "$BIN" embed --device "$dev" --model "$FMODEL" <"$WORK/$fam/all.jsonl" >"$WORK/$fam/all-$kern.json" 2>"$WORK/err"
+        check "$tag: all texts ($(cat "$WORK/err"))" python3 "$WORK/compare.py" "$FORACLE" x "$FMODEL" "$WORK/$fam/all-$kern.json"
+        VKB_KERNELS=$kern "$BIN" embed --device "$dev" --batch 3 --model "$FMODEL" <"$WORK/$fam/all.jsonl" >"$WORK/$fam/b3-$kern.json" 2>"$WORK/err"
+        check "$tag: batches of 3 equal one batch" python3 "$WORK/same_rel.py" "$WORK/$fam/all-$kern.json" "$WORK/$fam/b3-$kern.json"
+        ones=()
+        for f in "$WORK/$fam"/one-*.jsonl; do
+            VKB_KERNELS=$kern "$BIN" embed --device "$dev" --model "$FMODEL" <"$f" >"$f.$kern.json" 2>>"$WORK/err1"
+            ones+=("$f.$kern.json")
+        done
+        check "$tag: texts one by one" python3 "$WORK/compare.py" "$FORACLE" x "$FMODEL" "${ones[@]}"
+        check "$tag: one by one == all together" python3 "$WORK/same_rel.py" "$WORK/$fam/all-$kern.json" "${ones[@]}"
+    done
+done
 # XLM-R (RoBERTa layout, SentencePiece Unigram tokenizer): the tiny-xlmr oracle by name.
 XORACLE=$TESTDATA/oracle/tiny-xlmr.json
 python3 -c 'import json, sys

@@ -1,8 +1,9 @@
 /*
  * test_encoder_oracle.c — the encoder against the independent reference outputs in
  * testdata/oracle/{tiny-bert,tiny-roberta,tiny-bert-dense,tiny-xlmr,tiny-deberta,
- * tiny-deberta-v2}.json, on the CPU backend and on Vulkan when a device exists (Dense and
- * DeBERTa with both kernel families, VKB_KERNELS=cpu|gpu):
+ * tiny-deberta-v2,tiny-distilbert,tiny-mpnet}.json, on the CPU backend and on Vulkan when a
+ * device exists (Dense, DeBERTa, DistilBERT and MPNet with both kernel families,
+ * VKB_KERNELS=cpu|gpu):
  *   - hidden_states[0..n] of the oracle's input_ids, the batch as given and one text at a
  *     time (batching must not move any number by more than 1e-6);
  *   - sentence embeddings from the oracle's input_ids (the encoder alone), batched and one at
@@ -298,9 +299,13 @@ static void check_facts(const vkb_model *m, json_t *oracle, const char *name)
 {
     json_t *cfg = json_object_get(oracle, "config"), *emb = json_object_get(oracle, "embeddings");
     const vkb_model_facts *f = model_facts(m);
-    CHECK(f->hidden == json_integer_value(json_object_get(cfg, "hidden_size")), "%s hidden", name);
-    CHECK(f->num_layers == json_integer_value(json_object_get(cfg, "num_hidden_layers")),
-          "%s layers", name);
+    /* DistilBERT spells them dim and n_layers */
+    json_t *hidden = json_object_get(cfg, "hidden_size"), *layers =
+                     json_object_get(cfg, "num_hidden_layers");
+    hidden = hidden ? hidden : json_object_get(cfg, "dim");
+    layers = layers ? layers : json_object_get(cfg, "n_layers");
+    CHECK(f->hidden == json_integer_value(hidden), "%s hidden", name);
+    CHECK(f->num_layers == json_integer_value(layers), "%s layers", name);
     CHECK(f->max_seq_length == json_integer_value(json_object_get(emb, "max_seq_length")),
           "%s max_seq_length %d", name, f->max_seq_length);
     CHECK(f->dim == (int)json_array_size(json_array_get(json_object_get(emb, "embeddings"), 0)),
@@ -383,6 +388,8 @@ int main(void)
     /* DeBERTa's disentangled attention with both kernel families on Vulkan */
     run_model(td, "tiny-deberta", devices, 2, 1);
     run_model(td, "tiny-deberta-v2", devices, 2, 1);
+    run_model(td, "tiny-distilbert", devices, 2, 1); /* no token types, its own names */
+    run_model(td, "tiny-mpnet", devices, 2, 1);      /* relative-position bias, 148 tokens */
     CHECK(vkb_vulkan_validation_errors() == 0, "Vulkan validation errors: %d",
           vkb_vulkan_validation_errors());
     return tl_finish();

@@ -99,6 +99,96 @@ static void test_attention(ops_pair *op, int B, int L, int H, int d)
     free(len);
 }
 
+/* Attention with MPNet's position bias (vkb_attn_desc, T5 buckets of j - i, one (buckets, H)
+ * table) and a non-default scale, against the CPU twin. L up to 150 reaches every bucket. */
+static void test_attention_bias(ops_pair *op, int B, int L, int H, int d, int table_rows)
+{
+    size_t rows = (size_t)B * L;
+    float *qkv = ops_rand(rows * 3 * H * d), *bias = ops_rand((size_t)table_rows * H);
+    for (size_t i = 0; i < (size_t)table_rows * H; i++)
+        bias[i] *= 4.0f; /* large enough that a wrong bucket moves the output visibly */
+    int32_t *len = malloc(sizeof *len * B);
+    for (int b = 0; b < B; b++) /* full, partial, and (for B >= 3) empty sequences */
+        len[b] = b == 0 ? L : b == 2 ? 0 : 1 + (int)(tl_randu() % (uint32_t)L);
+    ops_twin Q = ops_twin_f32(op, qkv, rows * 3 * H * d), N = ops_twin_i32(op, len, B);
+    ops_twin T = ops_twin_f32(op, bias, (size_t)table_rows * H);
+    ops_twin C = ops_twin_poison(op, rows * H * d);
+    vkb_attn_desc dc = {.scale = 0.3f, .bias = T.cpu, .rule = VKB_ATTN_BIAS_T5, .buckets = 32,
+                        .max_distance = 128};
+    vkb_attn_desc dv = dc;
+    dv.bias = T.vk;
+    int rc_c = vkb_op_attention_ex(op->cpu, C.cpu, Q.cpu, N.cpu, B, L, H, d, &dc);
+    int rc_v = vkb_op_attention_ex(op->vk, C.vk, Q.vk, N.vk, B, L, H, d, &dv);
+    double e = ops_compare(&C, rows * H * d);
+    CHECK(rc_c == VKB_OK && rc_v == VKB_OK && e <= 1e-4,
+          "%s attention+T5 bias B=%d L=%d H=%d d=%d rows=%d: rc %d/%d rel err %.3g", op->name, B,
+          L, H, d, table_rows, rc_c, rc_v, e);
+    /* the bias must matter: the same op without it differs (one key: softmax is 1 anyway) */
+    ops_twin C0 = ops_twin_poison(op, rows * H * d);
+    vkb_op_attention_ex(op->cpu, C0.cpu, Q.cpu, N.cpu, B, L, H, d,
+                        &(vkb_attn_desc){.scale = 0.3f});
+    float *with = ops_download(C.cpu), *without = ops_download(C0.cpu);
+    CHECK(L == 1 || (with && without && tl_rel_err(with, without, (size_t)len[0] * H * d) > 1e-3),
+          "%s attention: the bias changes the result", op->name);
+    free(with);
+    free(without);
+    progress(__func__);
+    ops_twin_free(&Q);
+    ops_twin_free(&N);
+    ops_twin_free(&T);
+    ops_twin_free(&C);
+    ops_twin_free(&C0);
+    free(qkv);
+    free(bias);
+    free(len);
+}
+
+/* embed without pos / type / beta (DistilBERT and MPNet have no token types) and layernorm
+ * without beta, against the CPU twin. */
+static void test_optional_operands(ops_pair *op, int B, int L, int C, int V)
+{
+    size_t rows = (size_t)B * L;
+    int P = L + 2;
+    float *w = ops_rand((size_t)V * C), *p = ops_rand((size_t)P * C), *g = ops_rand(C);
+    int32_t *ids = malloc(sizeof *ids * rows), *len = malloc(sizeof *len * B);
+    for (size_t i = 0; i < rows; i++)
+        ids[i] = (int32_t)(tl_randu() % (uint32_t)V);
+    for (int b = 0; b < B; b++)
+        len[b] = 1 + (int)(tl_randu() % (uint32_t)L);
+    ops_twin W = ops_twin_f32(op, w, (size_t)V * C), Pt = ops_twin_f32(op, p, (size_t)P * C);
+    ops_twin G = ops_twin_f32(op, g, C), I = ops_twin_i32(op, ids, rows);
+    ops_twin N = ops_twin_i32(op, len, B);
+    for (int k = 0; k < 2; k++) { /* k 0: no type, no beta; k 1: no pos either */
+        ops_twin Y = ops_twin_poison(op, rows * C);
+        vkb_pos_mode mode = k ? VKB_POS_BERT : VKB_POS_ROBERTA;
+        int rc_c = vkb_op_embed(op->cpu, Y.cpu, I.cpu, N.cpu, W.cpu, k ? NULL : Pt.cpu, NULL,
+                                G.cpu, NULL, B, L, C, mode, 1, 1e-5f);
+        int rc_v = vkb_op_embed(op->vk, Y.vk, I.vk, N.vk, W.vk, k ? NULL : Pt.vk, NULL, G.vk,
+                                NULL, B, L, C, mode, 1, 1e-5f);
+        double e = ops_compare(&Y, rows * C);
+        CHECK(rc_c == VKB_OK && rc_v == VKB_OK && e <= 1e-4,
+              "%s embed without %s B=%d L=%d C=%d: rc %d/%d rel err %.3g", op->name,
+              k ? "pos, type, beta" : "type, beta", B, L, C, rc_c, rc_v, e);
+        ops_twin_free(&Y);
+    }
+    ops_twin Y = ops_twin_poison(op, (size_t)V * C);
+    int rc_c = vkb_op_layernorm(op->cpu, Y.cpu, W.cpu, NULL, G.cpu, NULL, V, C, 1e-5f);
+    int rc_v = vkb_op_layernorm(op->vk, Y.vk, W.vk, NULL, G.vk, NULL, V, C, 1e-5f);
+    double e = ops_compare(&Y, (size_t)V * C);
+    CHECK(rc_c == VKB_OK && rc_v == VKB_OK && e <= 1e-4,
+          "%s layernorm without beta %dx%d: rc %d/%d rel err %.3g", op->name, V, C, rc_c, rc_v,
+          e);
+    progress(__func__);
+    ops_twin twins[] = {W, Pt, G, I, N, Y};
+    for (size_t i = 0; i < sizeof twins / sizeof *twins; i++)
+        ops_twin_free(&twins[i]);
+    free(w);
+    free(p);
+    free(g);
+    free(ids);
+    free(len);
+}
+
 static void test_layernorm(ops_pair *op, int rows, int cols, int with_res)
 {
     size_t n = (size_t)rows * cols;
@@ -367,6 +457,13 @@ static void run_all(ops_pair *op, int big)
     test_attention(op, 3, 13, 4, 32);
     test_attention(op, 1, 1, 2, 64);
     test_attention(op, 4, 13, 3, 6); /* a head size that is not a multiple of 4 */
+    /* MPNet's position bias: every bucket (L 150 > 91 + 16), odd L and head sizes, a table
+     * with more rows than the rule indexes */
+    test_attention_bias(op, 3, 150, 4, 8, 32);
+    test_attention_bias(op, 2, 37, 3, 6, 40);
+    test_attention_bias(op, 1, 1, 2, 32, 32);
+    test_optional_operands(op, 3, 11, 36, 50);
+    test_optional_operands(op, 2, 7, 37, 20); /* C not in fours: the storage-buffer kernels */
     if (big) {
         test_attention(op, 2, 512, 2, 64);
         test_attention(op, 1, 512, 1, 128);
@@ -421,6 +518,7 @@ static void run_windows(ops_pair *op)
     /* columns in fours: the texel kernel writes Y through storage windows of whole tiles */
     test_matmul(op, 700, 388, 36, VKB_ACT_GELU_TANH, 1, 1, VKB_F32, W_WEIGHT);
     test_attention(op, 40, 13, 2, 32);
+    test_attention_bias(op, 40, 13, 2, 32, 32);
     test_layernorm(op, 300, 383, 1);
     test_layernorm(op, 300, 384, 0);
     check_window_timings(op, "layernorm");

@@ -12,6 +12,8 @@
 
 static char models_dir[512], baseline_dir[512];
 static json_t *oracle_bert, *oracle_roberta, *oracle_dense, *oracle_xlmr;
+/* The model families added later (model_family.c), checked the same way; NULL without the files. */
+static json_t *oracle_distilbert, *oracle_mpnet;
 
 static int json_str_is(json_t *v, const char *want)
 {
@@ -718,6 +720,12 @@ static void test_plain_server(void)
         /* XLM-R: RoBERTa layout with a SentencePiece Unigram tokenizer, loaded on demand */
         check_embed_oracle(h, &p, proto, oracle_xlmr, "tiny-xlmr");
         check_bertscore_oracle(h, &p, proto, oracle_xlmr);
+        if (oracle_distilbert && oracle_mpnet) {
+            check_embed_oracle(h, &p, proto, oracle_distilbert, "tiny-distilbert");
+            check_embed_oracle(h, &p, proto, oracle_mpnet, "tiny-mpnet");
+            check_bertscore_oracle(h, &p, proto, oracle_distilbert);
+            check_bertscore_oracle(h, &p, proto, oracle_mpnet);
+        }
         check_bertscore_nul(h, &p, proto);
         check_bertscore_own_layers(h, &p, proto);
         check_openai(h, &p, proto);
@@ -943,6 +951,11 @@ static void test_tls(void)
     tc_reply_free(&r);
     check_embed_oracle(h, &p, TC_TLS_H2, oracle_bert, "tiny-bert");
     check_embed_oracle(h, &p, TC_TLS_H1, oracle_roberta, "tiny-roberta");
+    if (oracle_distilbert && oracle_mpnet) { /* on the default device: lavapipe here */
+        check_embed_oracle(h, &p, TC_TLS_H2, oracle_distilbert, "tiny-distilbert");
+        check_embed_oracle(h, &p, TC_TLS_H2, oracle_mpnet, "tiny-mpnet");
+        check_bertscore_oracle(h, &p, TC_TLS_H2, oracle_mpnet);
+    }
     expect_error(h, &p, TC_TLS_H2, "POST", "/embed", "{}", 422, "missing", "validation over TLS");
     if (oracle_dense) /* this server runs on the default device: Vulkan (lavapipe) if any */
         check_embed_prompts(h, &p, TC_TLS_H2);
@@ -967,6 +980,11 @@ static void test_dense_kernel_families(void)
             continue;
         CURL *h = curl_easy_init();
         check_embed_prompts(h, &p, TC_H1);
+        if (oracle_distilbert && oracle_mpnet) { /* the later families, per kernel family too */
+            check_embed_oracle(h, &p, TC_H1, oracle_distilbert, "tiny-distilbert");
+            check_embed_oracle(h, &p, TC_H1, oracle_mpnet, "tiny-mpnet");
+            check_bertscore_oracle(h, &p, TC_H1, oracle_mpnet);
+        }
         curl_easy_cleanup(h);
         CHECK(tc_stop(&p, SIGTERM, 60) == 0, "%s: SIGTERM exit 0", families[f]);
     }
@@ -1070,6 +1088,12 @@ int main(void)
     snprintf(path, sizeof(path), "%s/oracle/tiny-xlmr.json", td);
     oracle_xlmr = json_load_file(path, JSON_ALLOW_NUL, NULL);
     CHECK(oracle_bert && oracle_roberta && oracle_xlmr, "oracle files load");
+    snprintf(path, sizeof(path), "%s/oracle/tiny-distilbert.json", td);
+    oracle_distilbert = json_load_file(path, JSON_ALLOW_NUL, NULL);
+    snprintf(path, sizeof(path), "%s/oracle/tiny-mpnet.json", td);
+    oracle_mpnet = json_load_file(path, JSON_ALLOW_NUL, NULL);
+    if (!oracle_distilbert || !oracle_mpnet)
+        printf("SKIP DistilBERT / MPNet over HTTP: no tiny-distilbert / tiny-mpnet oracle\n");
     snprintf(path, sizeof(path), "%s/oracle/tiny-bert-dense.json", td);
     oracle_dense = json_load_file(path, JSON_ALLOW_NUL, NULL);
     if (!oracle_dense)
@@ -1090,6 +1114,8 @@ int main(void)
     }
     json_decref(oracle_bert);
     json_decref(oracle_roberta);
+    json_decref(oracle_distilbert);
+    json_decref(oracle_mpnet);
     json_decref(oracle_dense);
     json_decref(oracle_xlmr);
     curl_global_cleanup();

@@ -345,12 +345,13 @@ static int dump(json_t *j, const char *dir, const char *name, char *err, size_t 
     return rc;
 }
 
-static int write_config(const char *dir, const model_family *fam, const shape_def *sh,
-                        const dims *d, out_dtype dt, char *err, size_t errlen)
+static int write_config(const char *dir, const model_family *fam, const char *type,
+                        const shape_def *sh, const dims *d, out_dtype dt, char *err,
+                        size_t errlen)
 {
     json_t *c = json_pack(
         "{s:[s], s:s, s:i, s:i, s:i, s:i, s:s, s:i, s:i, s:f, s:f, s:f, s:s}", "architectures",
-        fam->architecture, "model_type", fam->model_types[0], fam->hidden.name, d->hidden,
+        fam->architecture, "model_type", type, fam->hidden.name, d->hidden,
         fam->layers.name, d->layers, fam->heads.name, d->heads, fam->intermediate.name,
         d->intermediate, fam->act.name, "gelu", "vocab_size", d->vocab,
         "max_position_embeddings", d->max_pos, "hidden_dropout_prob", 0.1,
@@ -534,7 +535,7 @@ int gen_model_write(const gen_model_spec *s, char *err, size_t errlen)
     const char *prefix = s->prefix ? s->prefix : fam->default_prefix;
     rc = build_list(&l, fam, prefix, &d);
     if (rc == VKB_OK)
-        rc = write_config(s->out, fam, sh, &d, dt, err, errlen);
+        rc = write_config(s->out, fam, type, sh, &d, dt, err, errlen);
     if (rc == VKB_OK)
         rc = write_sentence_transformers(s->out, sh, &d, err, errlen);
     /* A checkpoint of the other layout left in the folder would shadow (or confuse) the new

@@ -38,8 +38,10 @@ typedef struct vkb_backend_ops {
     /* The op set; semantics and layouts in vkb_runtime.h. */
     int (*matmul)(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *W,
                   const vkb_tensor *bias, const vkb_tensor *R, int M, int N, int K, vkb_act act);
+    /* desc: NULL or checked (a bias only with its rule); NULL means BERT's attention. */
     int (*attention)(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
-                     const vkb_tensor *lengths, int B, int L, int H, int d);
+                     const vkb_tensor *lengths, int B, int L, int H, int d,
+                     const vkb_attn_desc *desc);
     int (*attention_rel)(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
                          const vkb_tensor *lengths, const vkb_tensor *pos,
                          const vkb_tensor *rel, const vkb_rel_attn *ra, int B, int L, int H,
@@ -81,6 +83,7 @@ struct vkb_backend {
     int n_timings;
     const char *timing_names[VKB_MAX_TIMINGS];
     double timing_ms[VKB_MAX_TIMINGS];
+    char op_error[256];     /* why the last refused op was refused (vkb_backend_op_error) */
     void *impl;             /* backend-private state */
 };
 

@@ -19,8 +19,10 @@ int cpu_embed(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *ids, const vkb_te
 {
     (void)b;
     const int32_t *id = cpu_i32(ids), *len = cpu_i32(lengths);
-    const float *wt = cpu_f32(word), *pt = cpu_f32(pos), *tt = cpu_f32(type);
-    const float *g = cpu_f32(gamma), *be = cpu_f32(beta);
+    /* pos, type, beta may be NULL: that term is left out */
+    const float *wt = cpu_f32(word), *pt = pos ? cpu_f32(pos) : NULL;
+    const float *tt = type ? cpu_f32(type) : NULL;
+    const float *g = cpu_f32(gamma), *be = beta ? cpu_f32(beta) : NULL;
     float *y = cpu_f32_mut(Y);
     size_t vocab = word->n / (size_t)C;
     float *sum = malloc(sizeof(float) * C);
@@ -38,9 +40,9 @@ int cpu_embed(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *ids, const vkb_te
             int p = t;
             if (pos_mode == VKB_POS_ROBERTA)
                 p = t < len[bi] ? pad_id + 1 + t : pad_id;
-            const float *w = wt + (size_t)tok * C, *pp = pt + (size_t)p * C;
+            const float *w = wt + (size_t)tok * C, *pp = pt ? pt + (size_t)p * C : NULL;
             for (int c = 0; c < C; c++)
-                sum[c] = w[c] + pp[c] + tt[c];
+                sum[c] = w[c] + (pp ? pp[c] : 0.0f) + (tt ? tt[c] : 0.0f);
             cpu_layernorm_row(y + row * C, sum, g, be, C, eps);
         }
     }

@@ -24,7 +24,7 @@ void cpu_layernorm_row(float *y, const float *x, const float *g, const float *be
         v += (x[i] - mean) * (x[i] - mean);
     double inv = 1.0 / sqrt(v / n + eps);
     for (int i = 0; i < n; i++)
-        y[i] = (float)((x[i] - mean) * inv) * g[i] + beta[i];
+        y[i] = (float)((x[i] - mean) * inv) * g[i] + (beta ? beta[i] : 0.0f);
 }
 
 // Y, X, R are (rows, cols); gamma, beta are (cols)
@@ -33,7 +33,7 @@ int cpu_layernorm(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_
 {
     (void)b;
     const float *x = cpu_f32(X), *r = R ? cpu_f32(R) : NULL;
-    const float *g = cpu_f32(gamma), *be = cpu_f32(beta);
+    const float *g = cpu_f32(gamma), *be = beta ? cpu_f32(beta) : NULL;
     float *y = cpu_f32_mut(Y);
     float *sum = malloc(sizeof(float) * cols);
     if (!sum)

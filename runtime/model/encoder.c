@@ -31,7 +31,10 @@ static int record_attention(model_replica *r, int B, int L)
     const int C = c->hidden;
     if (c->fam->rel == MR_NONE)
         return vkb_op_attention(r->b, r->ca, r->qf, r->lengths, B, L, c->heads, C / c->heads);
-    return VKB_EUNSUPPORTED; /* the biased attention op comes with the op split */
+    vkb_attn_desc desc = {.bias = r->rel_bias, .rule = VKB_ATTN_BIAS_T5,
+                          .buckets = c->rel_rule_buckets, .max_distance = c->rel_max_distance};
+    return vkb_op_attention_ex(r->b, r->ca, r->qf, r->lengths, B, L, c->heads, C / c->heads,
+                               &desc);
 }
 
 int encoder_record_post_ln(model_replica *r, int l, int B, int L)

@@ -28,7 +28,8 @@ static int has_tokenizer_files(const char *dir)
 }
 
 /* Loads the tokenizer(s): the folder's own, and for byte-level BPE a second instance with
- * add_prefix_space on, which is how bert_score encodes for RoBERTa-family models. */
+ * add_prefix_space on, which is how bert_score encodes for RoBERTa-family models (the
+ * family's bertscore_prefix_space; DeBERTa's BPE is encoded as it is). */
 static int load_tokenizers(vkb_model *m, char *err, size_t errlen)
 {
     char msg[384] = "";

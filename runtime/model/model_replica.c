@@ -318,11 +318,11 @@ void model_replica_free(model_replica *r)
     vkb_tensor_free(r->type);
     vkb_tensor_free(r->emb_g);
     vkb_tensor_free(r->emb_b);
+    vkb_tensor_free(r->rel_bias);
     for (int i = 0; i < MODEL_MAX_POST; i++) {
         vkb_tensor_free(r->dense_w[i]);
         vkb_tensor_free(r->dense_b[i]);
     }
-    vkb_tensor_free(r->rel_bias);
     for (int l = 0; r->layers && l < r->m->cfg.layers; l++) {
         layer_tensors *lt = &r->layers[l];
         vkb_tensor *ts[] = {lt->qkv_w, lt->qkv_b, lt->o_w,  lt->o_b,   lt->ln1_g, lt->ln1_b,

@@ -21,7 +21,8 @@
 enum { ATT_QB = 64, ATT_KT = 32, ATTT_KT = 8 };
 
 int vk_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
-                 const vkb_tensor *lengths, int B, int L, int H, int d)
+                 const vkb_tensor *lengths, int B, int L, int H, int d,
+                 const vkb_attn_desc *desc)
 {
     vk_ctx *c = vk_ctx_of(b);
     /* d <= vk_attention_max_head(c): vkb_op_attention checked it (vkb_caps). */
@@ -39,10 +40,16 @@ int vk_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
     uint32_t kt = ATT_KT;
     while (kt > 1 && 2 * kt * (uint32_t)d * sizeof(float) > b->info.max_shared_memory)
         kt /= 2;
-    uint32_t spec_tiled[] = {(uint32_t)d, ATT_QB, kt};
+    /* The position bias is a specialization constant: without one the pipeline is BERT's. */
+    uint32_t rule = desc ? (uint32_t)desc->rule : VKB_ATTN_BIAS_NONE;
+    uint32_t nbuckets = rule ? (uint32_t)desc->buckets : 32, maxdist = rule ? (uint32_t)desc->max_distance : 128;
+    float scale = desc && desc->scale > 0 ? desc->scale : 1.0f / sqrtf((float)d);
+    uint32_t spec_tiled[] = {(uint32_t)d, ATT_QB, kt, rule, nbuckets, maxdist};
     uint32_t lanes = texel_lanes(c);
-    uint32_t spec_texel[] = {(uint32_t)d, ATTT_KT, (uint32_t)vec4, lanes, lanes};
-    vk_bind binds[4];
+    uint32_t spec_texel[] = {(uint32_t)d, ATTT_KT, (uint32_t)vec4, lanes, lanes, rule, nbuckets,
+                             maxdist};
+    const vkb_tensor *bias = rule ? desc->bias : NULL;
+    vk_bind binds[5];
     vk_op_begin(c, "attention");
     int rc = VKB_OK;
     if (texel) {
@@ -51,13 +58,17 @@ int vk_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
             rc = vk_bind_texel(c, lengths, VK_VIEW_R32I, &binds[1]);
         if (rc == VKB_OK)
             rc = vk_bind_out_images(c, ctx, vec4, &binds[2]);
+        if (rc == VKB_OK) /* NULL: the dummy, never read (BIAS = 0) */
+            rc = vk_bind_texel(c, bias, VK_VIEW_R32F, &binds[4]);
     } else {
         rc = vk_bind_whole(c, lengths, 0, &binds[1]);
+        if (rc == VKB_OK)
+            rc = vk_bind_whole(c, bias, 0, &binds[3]);
     }
     for (size_t b0 = 0; rc == VKB_OK && b0 < (size_t)B; b0 += chunk) {
         size_t nb = min_size(chunk, (size_t)B - b0);
         attention_push p = {.L = (uint32_t)L, .H = (uint32_t)H,
-                            .scale = 1.0f / sqrtf((float)d), .b0 = (uint32_t)b0};
+                            .scale = scale, .b0 = (uint32_t)b0};
         if (texel) {
             p.qkv_off = (uint32_t)(b0 * L * in_row);
             p.ctx_off = (uint32_t)(b0 * L * out_row);
@@ -69,10 +80,10 @@ int vk_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
                                      &p.ctx_off);
         }
         if (rc == VKB_OK && texel)
-            rc = vk_dispatch(c, VK_K_ATTENTION_TEXEL, spec_texel, 5, binds, 4, &p, sizeof p,
+            rc = vk_dispatch(c, VK_K_ATTENTION_TEXEL, spec_texel, 8, binds, 5, &p, sizeof p,
                              div_up(L, lanes), (uint32_t)H, (uint32_t)nb);
         else if (rc == VKB_OK)
-            rc = vk_dispatch(c, VK_K_ATTENTION, spec_tiled, 3, binds, 3, &p, sizeof p,
+            rc = vk_dispatch(c, VK_K_ATTENTION, spec_tiled, 6, binds, 4, &p, sizeof p,
                              div_up(L, ATT_QB), (uint32_t)H, (uint32_t)nb);
     }
     vk_op_end(c);

@@ -50,6 +50,14 @@ static int bind_word_windows(vk_ctx *c, const vkb_tensor *word, int C, vk_bind *
 }
 
 
+/* The terms both embed kernels add (their TERMS specialization constant): 1 pos, 2 type,
+ * 4 beta; an absent one is bound to the dummy and never read. BERT: all three. */
+static uint32_t embed_terms(const vkb_tensor *pos, const vkb_tensor *type,
+                            const vkb_tensor *beta)
+{
+    return (pos ? 1u : 0u) | (type ? 2u : 0u) | (beta ? 4u : 0u);
+}
+
 /* The four-wide chunks each lane of embed_texel.comp holds: at most this many. */
 enum { EMBT_MAX_CHUNKS = 32 };
 
@@ -68,8 +76,8 @@ static int embed_texel_fits(vk_ctx *c, const vkb_tensor *word, const vkb_tensor 
         div_up((size_t)C / 4, texel_lanes(c)) > EMBT_MAX_CHUNKS)
         return 0;
     return vk_mem_view(c, vk_mem_of(word), table_view(word)) &&
-           vk_mem_view(c, vk_mem_of(pos), table_view(pos)) &&
-           vk_mem_view(c, vk_mem_of(type), table_view(type));
+           (!pos || vk_mem_view(c, vk_mem_of(pos), table_view(pos))) &&
+           (!type || vk_mem_view(c, vk_mem_of(type), table_view(type)));
 }
 
 static int embed_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *ids,
@@ -78,7 +86,7 @@ static int embed_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *ids,
                        int B, int L, int C, vkb_pos_mode pos_mode, int pad_id, float eps)
 {
     uint32_t lanes = texel_lanes(c);
-    const uint32_t spec[] = {lanes, div_up((size_t)C / 4, lanes)};
+    const uint32_t spec[] = {lanes, div_up((size_t)C / 4, lanes), embed_terms(pos, type, beta)};
     embed_texel_push p = {.L = (uint32_t)L, .C = (uint32_t)C, .pos_mode = pos_mode,
                           .pad_id = (uint32_t)pad_id, .eps = eps,
                           .n_words = (uint32_t)(word->n / (size_t)C)};
@@ -89,9 +97,9 @@ static int embed_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *ids,
     if (rc == VKB_OK)
         rc = vk_bind_texel(c, word, table_view(word), &binds[2]);
     if (rc == VKB_OK)
-        rc = vk_bind_texel(c, pos, table_view(pos), &binds[3]);
+        rc = vk_bind_texel(c, pos, pos ? table_view(pos) : VK_VIEW_RGBA32F, &binds[3]);
     if (rc == VKB_OK)
-        rc = vk_bind_texel(c, type, table_view(type), &binds[4]);
+        rc = vk_bind_texel(c, type, type ? table_view(type) : VK_VIEW_RGBA32F, &binds[4]);
     if (rc == VKB_OK)
         rc = vk_bind_texel(c, gamma, VK_VIEW_RGBA32F, &binds[5]);
     if (rc == VKB_OK)
@@ -101,7 +109,7 @@ static int embed_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *ids,
     for (size_t b0 = 0; rc == VKB_OK && b0 < (size_t)B; b0 += c->max_groups[1]) {
         size_t nb = min_size(c->max_groups[1], (size_t)B - b0);
         p.b0 = (uint32_t)b0;
-        rc = vk_dispatch(c, VK_K_EMBED_TEXEL, spec, 2, binds, 8, &p, sizeof p, (uint32_t)L,
+        rc = vk_dispatch(c, VK_K_EMBED_TEXEL, spec, 3, binds, 8, &p, sizeof p, (uint32_t)L,
                          (uint32_t)nb, 1);
     }
     return rc;
@@ -120,7 +128,7 @@ int vk_embed(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *ids, const vkb_ten
         vk_op_end(c);
         return rc;
     }
-    const uint32_t spec[] = {EMB_WG};
+    const uint32_t spec[] = {EMB_WG, embed_terms(pos, type, beta)};
     size_t chunk = min_size(vk_rows_per_binding(c, sizeof(float) * (size_t)L * C),
                             c->max_groups[1]);
     if (chunk == 0)
@@ -128,8 +136,8 @@ int vk_embed(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *ids, const vkb_ten
     embed_push p = {
         .L = (uint32_t)L, .C = (uint32_t)C, .pos_mode = pos_mode, .pad_id = (uint32_t)pad_id,
         .eps = eps,
-        .f16 = (word->dtype == VKB_F16 ? 1u : 0u) | (pos->dtype == VKB_F16 ? 2u : 0u) |
-               (type->dtype == VKB_F16 ? 4u : 0u),
+        .f16 = (word->dtype == VKB_F16 ? 1u : 0u) | (pos && pos->dtype == VKB_F16 ? 2u : 0u) |
+               (type && type->dtype == VKB_F16 ? 4u : 0u),
     };
     vk_bind binds[11];
     vk_op_begin(c, "embed");
@@ -151,7 +159,7 @@ int vk_embed(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *ids, const vkb_ten
         p.b0 = (uint32_t)b0;
         rc = vk_bind_storage(c, Y, b0 * L * C, nb * L * C, 1, &binds[10], &p.y_off);
         if (rc == VKB_OK)
-            rc = vk_dispatch(c, VK_K_EMBED, spec, 1, binds, 11, &p, sizeof p, (uint32_t)L,
+            rc = vk_dispatch(c, VK_K_EMBED, spec, 2, binds, 11, &p, sizeof p, (uint32_t)L,
                              (uint32_t)nb, 1);
     }
     vk_op_end(c);

@@ -280,7 +280,8 @@ int vk_attention_rel(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
                      const vkb_tensor *lengths, const vkb_tensor *pos, const vkb_tensor *rel,
                      const vkb_rel_attn *ra, int B, int L, int H, int d);
 int vk_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
-                 const vkb_tensor *lengths, int B, int L, int H, int d);
+                 const vkb_tensor *lengths, int B, int L, int H, int d,
+                 const vkb_attn_desc *desc);
 int vk_layernorm(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *R,
                  const vkb_tensor *gamma, const vkb_tensor *beta, int rows, int cols, float eps);
 int vk_embed(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *ids, const vkb_tensor *lengths,

@@ -33,7 +33,7 @@ static int layernorm_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const 
     int vec4 = cols % 4 == 0;
     vk_view_format f = vec4 ? VK_VIEW_RGBA32F : VK_VIEW_R32F;
     const uint32_t spec[] = {texel_lanes(c), (uint32_t)vec4, layernorm_chunks(c, cols), R != NULL,
-                             !c->fixed_subgroup};
+                             !c->fixed_subgroup, beta != NULL};
     size_t chunk = min_size(vk_rows_per_binding(c, sizeof(float) * (size_t)cols),
                             c->max_groups[0]);
     vk_bind binds[5];
@@ -51,7 +51,7 @@ static int layernorm_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const 
                             .rows = (uint32_t)rc_rows};
         rc = vk_bind_storage(c, Y, r0 * cols, rc_rows * cols, 1, &binds[4], &p.y_off);
         if (rc == VKB_OK)
-            rc = vk_dispatch(c, VK_K_LAYERNORM_TEXEL, spec, 5, binds, 5, &p, sizeof p,
+            rc = vk_dispatch(c, VK_K_LAYERNORM_TEXEL, spec, 6, binds, 5, &p, sizeof p,
                              (uint32_t)rc_rows, 1, 1);
     }
     return rc;
@@ -61,7 +61,7 @@ static int layernorm_tiled(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const 
                            const vkb_tensor *gamma, const vkb_tensor *beta, int rows, int cols,
                            float eps)
 {
-    const uint32_t spec[] = {LN_WG};
+    const uint32_t spec[] = {LN_WG, beta != NULL};
     size_t chunk = min_size(vk_rows_per_binding(c, sizeof(float) * (size_t)cols),
                             c->max_groups[0]);
     vk_bind binds[5];
@@ -78,7 +78,7 @@ static int layernorm_tiled(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const 
         if (rc == VKB_OK)
             rc = vk_bind_storage(c, Y, r0 * cols, n * cols, 1, &binds[4], &p.y_off);
         if (rc == VKB_OK)
-            rc = vk_dispatch(c, VK_K_LAYERNORM, spec, 1, binds, 5, &p, sizeof p, (uint32_t)n, 1,
+            rc = vk_dispatch(c, VK_K_LAYERNORM, spec, 2, binds, 5, &p, sizeof p, (uint32_t)n, 1,
                              1);
     }
     return rc;

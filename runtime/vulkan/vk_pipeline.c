@@ -37,8 +37,8 @@ static const struct {
 } kernel_table[VK_K_COUNT] = {
     [VK_K_MATMUL] = {"matmul", "SSSSS", 32},
     [VK_K_MATMUL_TEXEL] = {"matmul_texel", "TTTTSI", 32},
-    [VK_K_ATTENTION] = {"attention", "SSS", 24},
-    [VK_K_ATTENTION_TEXEL] = {"attention_texel", "TTII", 24},
+    [VK_K_ATTENTION] = {"attention", "SSSS", 24},
+    [VK_K_ATTENTION_TEXEL] = {"attention_texel", "TTIIT", 24},
     [VK_K_ATTENTION_REL] = {"attention_rel", "SSSSS", 40},
     [VK_K_ATTENTION_REL_TEXEL] = {"attention_rel_texel", "TTTTII", 40},
     [VK_K_LAYERNORM] = {"layernorm", "SSSSS", 28},

@@ -159,6 +159,9 @@ void vkb_backend_caps(const vkb_backend *b, vkb_caps *out);
  * line in err naming the backend, the op, the operand and the sizes (model load calls it). */
 int vkb_backend_check_attention(const vkb_backend *b, int seq_len, int heads, int head_size,
                                 char *err, size_t errlen);
+/* Why the last refused vkb_op_* call was refused: the op, the operand and the sizes
+ * ("attention: qkv holds 96 F32 values, needs 384 (B*L*3*H*d = 2*4*3*4*4)"); "" if none. */
+const char *vkb_backend_op_error(const vkb_backend *b);
 /* Bytes of tensors currently allocated on this backend, and the peak since open. */
 uint64_t vkb_backend_bytes_in_use(const vkb_backend *b);
 uint64_t vkb_backend_bytes_peak(const vkb_backend *b);
@@ -242,6 +245,35 @@ int vkb_op_matmul(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_
 int vkb_op_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
                      const vkb_tensor *lengths, int B, int L, int H, int d);
 
+/* How (query i, key j) picks a row of an attention bias table. */
+typedef enum {
+    VKB_ATTN_BIAS_NONE = 0,
+    /* HF's bidirectional relative_position_bucket(j - i, buckets, max_distance) (T5, MPNet):
+     * with n = buckets / 2, e = n / 2, a = |j - i|: (n if j > i) + (a if a < e, else
+     * min(n - 1, e + floor(ln(a / e) / ln(max_distance / e) * (n - e)))). */
+    VKB_ATTN_BIAS_T5 = 1,
+} vkb_attn_bias_rule;
+
+/* What attention adds to BERT's: the score scale and an additive position bias.
+ *   scores[b,h,i,j] = Q[b,i,h]·K[b,j,h] * scale + bias[row(i, j), h]
+ *   scale 0 means 1/sqrt(d); bias is (rows, H) F32 with rows >= buckets, NULL with
+ *   VKB_ATTN_BIAS_NONE. The bias depends on indices only, so right padding leaves it alone.
+ * On Vulkan the rule is a specialization constant: without a bias the pipeline computes
+ * exactly BERT's attention. */
+typedef struct vkb_attn_desc {
+    float scale;
+    const vkb_tensor *bias;
+    vkb_attn_bias_rule rule;
+    int buckets, max_distance; /* the rule's parameters (MPNet: 32, 128) */
+} vkb_attn_desc;
+
+/* vkb_op_attention with a descriptor; desc NULL is vkb_op_attention. */
+int vkb_op_attention_ex(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
+                        const vkb_tensor *lengths, int B, int L, int H, int d,
+                        const vkb_attn_desc *desc);
+/* The row of the bias table vkb_attn_desc's rule gives (query i, key j); -1 for no rule. */
+int vkb_attn_bias_row(const vkb_attn_desc *desc, int i, int j);
+
 /* DeBERTa's disentangled self-attention: vkb_op_attention plus the content-to-position (c2p)
  * and position-to-content (p2c) terms, read from the projected relative-position table.
  *   qkv (B*L, 3*H*d), lengths (B), ctx (B*L, H*d): as for vkb_op_attention.
@@ -267,8 +299,9 @@ int vkb_op_attention_rel(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
                          const vkb_tensor *rel, const vkb_rel_attn *ra, int B, int L, int H,
                          int d);
 
-/* Y = LayerNorm(X + R) · gamma + beta over each row of (rows, cols); R may be NULL.
- * Biased variance, eps inside the sqrt (PyTorch). Y must not alias X or R. */
+/* Y = LayerNorm(X + R) · gamma + beta over each row of (rows, cols); R and beta may be NULL
+ * (no residual, no shift). Biased variance, eps inside the sqrt (PyTorch). Y must not alias
+ * X or R. */
 int vkb_op_layernorm(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *X, const vkb_tensor *R,
                      const vkb_tensor *gamma, const vkb_tensor *beta, int rows, int cols,
                      float eps);
@@ -281,7 +314,9 @@ typedef enum {
 /* Embeddings: Y[b*L+t] = LayerNorm(word[ids[b*L+t]] + pos[p(b,t)] + type[0]) · gamma + beta
  *   ids (B*L) I32 (padding rows hold pad_id); lengths (B) I32; word (V,C), pos (P,C),
  *   type (T,C) F32 or F16; gamma, beta (C) F32; Y (B*L, C) F32.
- *   p(b,t) per pos_mode (see vkb_pos_mode). Ids outside 0..V-1 are the caller's bug. */
+ *   p(b,t) per pos_mode (see vkb_pos_mode); pad_id is the padding index of that rule.
+ *   pos, type and beta may be NULL: that term is left out (DistilBERT and MPNet have no
+ *   token types). Ids outside 0..V-1 are the caller's bug. */
 int vkb_op_embed(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *ids, const vkb_tensor *lengths,
                  const vkb_tensor *word, const vkb_tensor *pos, const vkb_tensor *type,
                  const vkb_tensor *gamma, const vkb_tensor *beta, int B, int L, int C,

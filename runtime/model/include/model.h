@@ -44,7 +44,8 @@ typedef struct model_load_opts {
  *     position_buckets, pos_att_type, share_att_key);
  *   - a layer that is not "BERT with another attention bias" gets its own record_layer
  *     (DeBERTa: projections, c2p/p2c scores through the attention descriptor, then the BERT
- *     tail), and a family whose embedding output is masked says so in mask_embeddings. */
+ *     tail); an embedding output multiplied by the attention mask (DeBERTa) is a new field
+ *     here read by encoder.c's record_forward, with the op that does it. */
 
 /* Sizes a tensor's shape is written in. MD_NONE as cols: the tensor is a vector. */
 typedef enum {
@@ -140,7 +141,6 @@ typedef struct model_family {
     int token_types;                /* type_vocab_size read, token type 0 added */
     model_rel rel;
     model_norm norm;
-    int mask_embeddings;            /* embedding output multiplied by the attention mask */
     int bertscore_prefix_space;     /* bert_score encodes byte-level BPE with add_prefix_space */
     const char *layer_prefix;       /* "encoder.layer." */
     const model_tensor_def *tensors;
