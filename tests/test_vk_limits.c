@@ -7,6 +7,8 @@
  *     the caps;
  *   - a model the kernels can run loads and computes the CPU backend's embeddings (within
  *     1e-4) on the Vulkan device, under those minimums too, with both kernel families;
+ *   - the info line each opened device logs names the variant of every op (attention_rel
+ *     included), for both kernel families;
  *   - a model they cannot run (head size 320 > 256) loads on the CPU backend and fails on
  *     Vulkan at model_replica_create, before any upload, with one line naming the backend,
  *     the op, the operand and the sizes.
@@ -96,6 +98,34 @@ static void check_caps(int faked)
     vkb_backend_close(b);
 }
 
+/* `vkbridge embed --verbose` on the model in dir: the device's info line ("... kernels;
+ * subgroup ...: matmul (...), ...") names a variant of each op, "op (" or "op_texel (". */
+static void check_variant_line(const char *dir, const char *family)
+{
+    char cmd[1400], line[4096], found[4096] = "";
+    snprintf(cmd, sizeof cmd, "VKB_KERNELS=%s '%s' embed --verbose --device vulkan:0 --model "
+                              "'%s' 'the info line' 2>&1 >/dev/null", family, tl_binary(), dir);
+    FILE *f = popen(cmd, "r");
+    CHECK(f != NULL, "popen %s", cmd);
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, "kernels; subgroup"))
+            snprintf(found, sizeof found, "%s", line);
+    pclose(f);
+    static const char *ops[] = {"matmul", "attention", "attention_rel", "layernorm",
+                                "embed", "pool", "greedy_match"};
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
+        char plain[64], texel[64];
+        snprintf(plain, sizeof plain, " %s (", ops[i]);
+        snprintf(texel, sizeof texel, " %s_texel (", ops[i]);
+        CHECK(strstr(found, plain) || strstr(found, texel),
+              "%s kernels: the device's info line names %s's variant: '%s'", family, ops[i],
+              found);
+    }
+    printf("%s kernels: %s", family, found);
+}
+
 static void check_models(void)
 {
     char err[512] = "";
@@ -121,6 +151,7 @@ static void check_models(void)
                   families[f], rc, err, e);
             printf("%s kernels: embeddings match the CPU backend (rel err %.3g)\n", families[f],
                    e);
+            check_variant_line(ok_dir, families[f]);
         }
         unsetenv("VKB_KERNELS");
         free(want);

@@ -13,6 +13,7 @@
 #include "vk_push.h"
 
 #include <math.h>
+#include <stdio.h>
 
 /* attention_rel.comp: QB queries per workgroup, K/V tiles of KT keys in shared memory.
  * attention_rel_texel.comp: one subgroup of queries per workgroup, tiles of KT_TEXEL keys. */
@@ -93,4 +94,18 @@ int vk_attention_rel(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
     }
     vk_op_end(c);
     return rc;
+}
+
+/* vk_describe_ops' words for attention_rel on this device. */
+void vk_attention_rel_describe(const vk_ctx *c, char *buf, size_t len)
+{
+    if (c->texel_kernels)
+        snprintf(buf, len, "attention_rel_texel (%u queries per workgroup, %u-key tiles)",
+                 texel_lanes(c), (uint32_t)ATTR_KT_TEXEL);
+    else
+        snprintf(buf, len, "attention_rel (%u queries per workgroup, %u-key tiles in shared "
+                           "memory, fewer over head size %u, heads up to %d)",
+                 (uint32_t)ATTR_QB, (uint32_t)ATTR_KT,
+                 (uint32_t)(c->b->info.max_shared_memory / (2 * ATTR_KT * sizeof(float))),
+                 vk_attention_max_head(c));
 }

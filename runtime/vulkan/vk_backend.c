@@ -233,8 +233,8 @@ static int want_texel_kernels(const vkb_device_info *info)
 static void log_variants(const vk_ctx *c)
 {
     static void (*const describe[])(const vk_ctx *, char *, size_t) = {
-        vk_matmul_describe, vk_attention_describe, vk_layernorm_describe,
-        vk_embed_describe,  vk_pool_describe,      vk_greedy_match_describe,
+        vk_matmul_describe, vk_attention_describe, vk_attention_rel_describe,
+        vk_layernorm_describe, vk_embed_describe, vk_pool_describe, vk_greedy_match_describe,
     };
     char ops[1200] = "", one[240];
     size_t used = 0;

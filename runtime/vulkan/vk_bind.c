@@ -85,10 +85,13 @@ int vk_bind_texel(vk_ctx *c, const vkb_tensor *t, vk_view_format f, vk_bind *out
 
 int vk_bind_texel_out(vk_ctx *c, vkb_tensor *t, vk_view_format f, vk_bind *out)
 {
+    if (!t) { /* an output the variant does not use: the sink (never the dummy, see there) */
+        *out = vk_bind_sink(c);
+        out->view = vk_mem_view(c, &c->sink, f);
+        return out->view ? VKB_OK : VKB_EDEVICE;
+    }
     int rc = vk_bind_texel(c, t, f, out);
-    /* The dummy standing in for an unused output is never written: marking it would make
-     * every later dispatch that binds the dummy wait behind a barrier. */
-    out->writes = t != NULL;
+    out->writes = 1;
     return rc;
 }
 
@@ -102,6 +105,17 @@ vk_bind vk_bind_dummy(vk_ctx *c)
 {
     return (vk_bind){.buffer = c->dummy.block->buffer, .offset = c->dummy.offset,
                      .range = c->dummy.size};
+}
+
+/* The validation layer counts a storage binding as written whenever the shader has a store
+ * to it, even one a specialisation constant turns off; were the unused outputs bound to the
+ * dummy, a later read of the dummy (a zero bias or residual) in a dispatch with no barrier
+ * in between (DeBERTa's position projection next to its QKV product) would be a
+ * read-after-write hazard. Hence a separate range, tracked as written. */
+vk_bind vk_bind_sink(vk_ctx *c)
+{
+    return (vk_bind){.buffer = c->sink.block->buffer, .offset = c->sink.offset,
+                     .range = c->sink.size, .writes = 1};
 }
 
 vk_bind vk_bind_dummy_texel(vk_ctx *c, vk_view_format f)

@@ -133,7 +133,8 @@ typedef struct vk_ctx {
     VkDeviceMemory staging_memory;
     void *staging_mapped;
     VkDeviceSize staging_size;
-    vk_mem dummy;          /* a small zeroed range bound where an op has no tensor */
+    vk_mem dummy;          /* a small zeroed range bound where an op has no input tensor */
+    vk_mem sink;           /* a small range bound where a kernel has an unused output */
 
     /* kernels and pipelines (vk_pipeline.c) */
     vk_kernel kernels[VK_K_COUNT];
@@ -243,14 +244,22 @@ int vk_bind_storage(vk_ctx *c, const vkb_tensor *t, size_t first, size_t count, 
 int vk_bind_whole(vk_ctx *c, const vkb_tensor *t, int writes, vk_bind *out);
 /* Whole-tensor texel view of t in format f (read-only). */
 int vk_bind_texel(vk_ctx *c, const vkb_tensor *t, vk_view_format f, vk_bind *out);
-/* The whole-tensor view in format f as a storage texel buffer the dispatch writes. */
+/* The whole-tensor view in format f as a storage texel buffer the dispatch writes;
+ * t == NULL (an output binding the kernel's variant does not use) binds the sink instead. */
 int vk_bind_texel_out(vk_ctx *c, vkb_tensor *t, vk_view_format f, vk_bind *out);
 /* The output pair of the texel kernels: out[0] an RGBA32F image (vec4 != 0) and out[1] an
- * R32F image (vec4 == 0), the unused one bound to the dummy. */
+ * R32F image (vec4 == 0), the unused one bound to the sink. */
 int vk_bind_out_images(vk_ctx *c, vkb_tensor *t, int vec4, vk_bind out[2]);
-/* A small zeroed range for bindings an op does not use (bias, residual). */
+/* A small zeroed range for input bindings an op does not use (bias, residual). Never
+ * written, so any number of dispatches read it without a barrier. */
 vk_bind vk_bind_dummy(vk_ctx *c);
 vk_bind vk_bind_dummy_texel(vk_ctx *c, vk_view_format f);
+/* A small range for output bindings a kernel's variant does not use (matmul_texel's Y4 or
+ * Y1, the texel kernels' ctx4 or ctx1). It is marked as written, as the validation layer
+ * counts it (the shader's store is compiled in, only a specialisation constant turns it
+ * off), so two dispatches binding it get a barrier between them; it is never read, so
+ * the dummy's zeros and readers stay independent of it. */
+vk_bind vk_bind_sink(vk_ctx *c);
 
 /* The largest attention head size this device's attention kernel takes: both keep a query
  * row in registers (at most VK_ATTENTION_MAX_D); the tiled one also needs K and V tiles of at
@@ -268,6 +277,7 @@ static inline int vk_attention_max_head(const vk_ctx *c)
  * words (vk_backend.c logs them as one line per opened device). */
 void vk_matmul_describe(const vk_ctx *c, char *buf, size_t len);
 void vk_attention_describe(const vk_ctx *c, char *buf, size_t len);
+void vk_attention_rel_describe(const vk_ctx *c, char *buf, size_t len);
 void vk_layernorm_describe(const vk_ctx *c, char *buf, size_t len);
 void vk_embed_describe(const vk_ctx *c, char *buf, size_t len);
 void vk_pool_describe(const vk_ctx *c, char *buf, size_t len);

@@ -174,7 +174,7 @@ static int matmul_texel(vk_ctx *c, vkb_tensor *Y, const vkb_tensor *X, const vkb
         if (vec4_out) /* y_off: from the window's start (a multiple of 4: 16-byte aligned) */
             rc = vk_bind_storage(c, Y, m0 * N, mc * N, 1, &binds[4], &p.y_off);
         else
-            binds[4] = vk_bind_dummy(c);
+            binds[4] = vk_bind_sink(c);
         if (rc == VKB_OK)
             rc = vk_dispatch(c, VK_K_MATMUL_TEXEL, spec, 11, binds, 6, &p, sizeof p,
                          div_up(div_up(N, rn), lx), div_up(div_up(mc, rm), MMT_LY), 1);

@@ -138,7 +138,8 @@ int vk_memory_init(vk_ctx *c, char *err, size_t errlen)
     c->staging_type = (uint32_t)s;
     c->mem_mapped = !force_staging && (mp.memoryTypes[t].propertyFlags & host) == host;
     c->block_size = VK_BLOCK_SIZE < c->max_alloc ? VK_BLOCK_SIZE : c->max_alloc;
-    if (vk_mem_alloc(c, VK_MEM_ALIGN, &c->dummy) != VKB_OK) {
+    if (vk_mem_alloc(c, VK_MEM_ALIGN, &c->dummy) != VKB_OK ||
+        vk_mem_alloc(c, VK_MEM_ALIGN, &c->sink) != VKB_OK) {
         vkb_set_err(err, errlen, "cannot allocate Vulkan device memory");
         return VKB_ENOMEM;
     }
@@ -164,6 +165,8 @@ void vk_memory_destroy(vk_ctx *c)
 {
     if (c->dummy.block)
         vk_mem_free(c, &c->dummy);
+    if (c->sink.block)
+        vk_mem_free(c, &c->sink);
     while (c->blocks) {
         vk_block *blk = c->blocks;
         c->blocks = blk->next;

@@ -56,6 +56,7 @@ static const struct {
 static const int8_t local_size_ids[VK_K_COUNT][2] = {
     [VK_K_MATMUL] = {6, -1},          [VK_K_MATMUL_TEXEL] = {3, 4},
     [VK_K_ATTENTION] = {1, -1},       [VK_K_ATTENTION_TEXEL] = {3, -1},
+    [VK_K_ATTENTION_REL] = {1, -1},   [VK_K_ATTENTION_REL_TEXEL] = {3, -1},
     [VK_K_LAYERNORM] = {0, -1},       [VK_K_LAYERNORM_TEXEL] = {0, -1},
     [VK_K_EMBED] = {0, -1},           [VK_K_EMBED_TEXEL] = {0, -1},
     [VK_K_POOL] = {0, -1},            [VK_K_GREEDY_MATCH] = {0, -1},
@@ -250,6 +251,13 @@ void vk_pipeline_cache_save(vk_ctx *c)
 int vk_kernels_init(vk_ctx *c, char *err, size_t errlen)
 {
     for (int k = 0; k < VK_K_COUNT; k++) {
+        /* x and y never share an id: equal ones are a kernel left out of local_size_ids
+         * (zero-filled), whose check would read the wrong constants */
+        if (local_size_ids[k][0] == local_size_ids[k][1]) {
+            vkb_set_err(err, errlen, "kernel %s has no entry in local_size_ids",
+                         kernel_table[k].name);
+            return VKB_EDEVICE;
+        }
         int rc = create_kernel(c, (vk_kernel_id)k, err, errlen);
         if (rc != VKB_OK)
             return rc;
