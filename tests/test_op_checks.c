@@ -57,8 +57,11 @@ static void test_messages(vkb_backend *b)
     expect_refused(b, rc, "attention lengths F32", "attention: lengths", "is F32", "needs I32");
     rc = vkb_op_attention(b, qkv, qkv, lens, B, L, H, d);
     expect_refused(b, rc, "attention aliasing", "attention: ctx", "alias qkv", NULL);
+    /* Past the backend's capabilities (vkb_backend_caps) is "unsupported", not "invalid". */
     rc = vkb_op_attention(b, ctx, qkv, lens, B, 513, H, d);
-    expect_refused(b, rc, "attention L 513", "attention:", "L 513", "<= 512");
+    CHECK(rc == VKB_EUNSUPPORTED, "attention L 513: unsupported (rc %d)", rc);
+    CHECK(strstr(vkb_backend_op_error(b), "attention: sequence length 513 is over the 512"),
+          "attention L 513: message '%s'", vkb_backend_op_error(b));
 
     vkb_attn_desc bad_rule = {.rule = (vkb_attn_bias_rule)7};
     rc = vkb_op_attention_ex(b, ctx, qkv, lens, B, L, H, d, &bad_rule);
