@@ -10,6 +10,7 @@
  * folder) unless --model names a folder. Prints one JSON object.
  */
 #include "commands.h"
+#include "vkb_platform.h"
 #include "gen_model.h"
 
 #include <jansson.h>
@@ -131,7 +132,7 @@ int bench_compare(int argc, char **argv)
             return 2;
         }
     }
-    char err[512] = "", tmp[] = "/tmp/vkb-compare-XXXXXX", gen_path[64];
+    char err[512] = "", tmp[1024] = "", gen_path[1100];
     workload w[3] = {{0}};
     const char *names[3] = {"w1", "w2", "w3"};
     vkb_engine *e = NULL;
@@ -143,8 +144,8 @@ int bench_compare(int argc, char **argv)
             goto cleanup;
         }
     if (!model_dir) {
-        if (!mkdtemp(tmp)) {
-            perror("bench compare: mkdtemp");
+        if (!vkb_make_temp_dir("vkb-compare-", tmp, sizeof tmp)) {
+            perror("bench compare: temp folder");
             goto cleanup;
         }
         made_tmp = 1;

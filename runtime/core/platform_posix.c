@@ -135,3 +135,11 @@ long long vkb_peak_rss_bytes(void)
     struct rusage ru; /* ru_maxrss: kilobytes on Linux */
     return getrusage(RUSAGE_SELF, &ru) == 0 ? (long long)ru.ru_maxrss * 1024 : -1;
 }
+
+int vkb_cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 4096 ? 4096 : (int)n;
+}
+
+int vkb_stat_is_link(const struct stat *st) { return S_ISLNK(st->st_mode); }

@@ -322,3 +322,16 @@ long long vkb_peak_rss_bytes(void)
                ? (long long)pmc.PeakWorkingSetSize
                : -1;
 }
+
+int vkb_cpu_count(void)
+{
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    return si.dwNumberOfProcessors < 1 ? 1 : (int)si.dwNumberOfProcessors;
+}
+
+int vkb_stat_is_link(const struct stat *st)
+{
+    (void)st;
+    return 0;
+}

@@ -14,6 +14,7 @@
  * is applied to each tile while it is in L1: Y is written once.
  */
 #include "cpu_internal.h"
+#include "vkb_platform.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +85,7 @@ int cpu_gemm(const cpu_kernels *k, float *Y, const float *X, const vkb_tensor *W
         if (W->pack_lanes) /* blocked for another table: cannot happen within one process */
             return VKB_EINVAL;
         size_t n = (size_t)(N + k->nr - 1) / k->nr * k->nr * K;
-        packed = aligned_alloc(64, (n * sizeof(float) + 63) & ~(size_t)63);
+        packed = vkb_aligned_alloc(64, (n * sizeof(float) + 63) & ~(size_t)63);
         if (!packed)
             return VKB_ENOMEM;
         pack_panels(packed, panels, N, K, k->nr);
@@ -110,6 +111,6 @@ int cpu_gemm(const cpu_kernels *k, float *Y, const float *X, const vkb_tensor *W
     j.run = (j.n_panels + runs - 1) / runs; /* equal runs: 12 panels as 6 + 6, not 10 + 2 */
     int tasks = j.n_chunks * ((j.n_panels + j.run - 1) / j.run);
     cpu_parallel_for(tasks, gemm_task, &j);
-    free(packed);
+    vkb_aligned_free(packed);
     return VKB_OK;
 }

@@ -14,6 +14,7 @@
  * balance, and the caller waits only for tasks being run, never for a sleeping worker.
  */
 #include "cpu_internal.h"
+#include "vkb_platform.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -100,7 +101,7 @@ static void pool_init(void)
     pthread_mutex_init(&p->lock, NULL);
     pthread_mutex_init(&p->busy, NULL);
     pthread_cond_init(&p->wake, NULL);
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    long n = vkb_cpu_count();
     const char *env = getenv("VKB_CPU_THREADS");
     if (env && *env)
         n = strtol(env, NULL, 10);

@@ -323,11 +323,11 @@ static int check_links(const char *dir, const char *base, const char *shown, int
         char path[PATH_MAX], real[PATH_MAX], name[300];
         struct stat st;
         if (snprintf(path, sizeof path, "%s/%s", dir, ent->d_name) >= (int)sizeof path ||
-            lstat(path, &st) != 0)
+            vkb_lstat(path, &st) != 0)
             continue;
         snprintf(name, sizeof name, "%s%s%.200s", shown, *shown ? "/" : "", ent->d_name);
-        if (S_ISLNK(st.st_mode)) {
-            if (!realpath(path, real))
+        if (vkb_stat_is_link(&st)) {
+            if (!vkb_realpath(path, real))
                 continue; /* dangling: opening it fails like a missing file */
             if (!path_inside(base, real)) {
                 vkb_set_err(err, errlen, "model folder entry '%s' is a symlink leading outside "
@@ -345,7 +345,7 @@ static int check_links(const char *dir, const char *base, const char *shown, int
 int resolve_check_folder(const char *dir, char *err, size_t errlen)
 {
     char real[PATH_MAX], base[PATH_MAX];
-    if (!realpath(dir, real))
+    if (!vkb_realpath(dir, real))
         return VKB_OK; /* missing: the loaders say so */
     link_base(real, base, sizeof base);
     return check_links(real, base, "", 1, err, errlen);

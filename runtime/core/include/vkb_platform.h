@@ -50,6 +50,13 @@ int vkb_rename_replace(const char *from, const char *to);
 /* pread(): up to n bytes of fd at offset off without moving its file position; the count
  * read, 0 at the end of the file, -1 with errno set on an error. (Model files are read this
  * way, never mapped: a file truncated under a mapping would be SIGBUS.) */
+/* Processors online (sysconf on POSIX, GetSystemInfo on Windows); at least 1. */
+int vkb_cpu_count(void);
+
+/* Whether a vkb_lstat result is a symbolic link (never on Windows, whose vkb_lstat follows
+ * links: there a model folder's links are contained by vkb_realpath in resolve.c alone). */
+int vkb_stat_is_link(const struct stat *st);
+
 long long vkb_pread(int fd, void *buf, size_t n, uint64_t off);
 
 /* A read-only private mapping of the first len bytes of the open file fd (len > 0); NULL
