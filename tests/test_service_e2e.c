@@ -895,12 +895,15 @@ static void test_auto_device(void)
     char *line = tc_log(&p);
     CHECK(line && why && strstr(line, why), "the start-up line says it too");
     free(line);
+    char *why_copy = why ? strdup(why) : NULL; /* why lives in root, freed next */
+    why = why_copy;
     json_decref(root);
     tc_reply_free(&r);
     status = tc_request(h, &p, TC_H2C, "GET", "/info", NULL, NULL, &r);
     root = tc_json(&r);
     CHECK(status == 200 && why && json_str_is(json_object_get(root, "device_choice"), why),
           "/info says the same: %s", tc_body(&r));
+    free(why_copy);
     json_decref(root);
     tc_reply_free(&r);
     curl_easy_cleanup(h);
