@@ -25,6 +25,8 @@
 
 #define VKB_MAX_CPU_THREADS 64
 #define VKB_SPIN_ITERS 2000
+/* A task index no loop reaches (n is an int): the ticket of a loop that is over. */
+#define TICKET_CLOSED 0x7fffffffu
 
 typedef struct pool {
     pthread_mutex_t lock;   /* guards sleeping workers' wake-up */
@@ -34,7 +36,8 @@ typedef struct pool {
     /* The current loop, written before its ticket is published and kept until it is done. */
     void (*fn)(void *ctx, int i);
     void *ctx;
-    atomic_int n;           /* read by workers that may be a loop late: atomic */
+    atomic_int n;           /* read by workers that may be a loop late: atomic, and written
+                             * only while the ticket is closed (cpu_parallel_for) */
     /* (generation << 32) | next task index. A worker claims task i of generation g only by
      * moving the ticket from (g, i) to (g, i + 1), so a worker that slept through a loop
      * never takes, or skips, a task of the next one; and the caller waits for its n tasks to
@@ -58,7 +61,7 @@ static void run_tasks(pool *p, uint32_t gen)
 {
     uint64_t t = atomic_load_explicit(&p->ticket, memory_order_acquire);
     for (;;) {
-        if ((uint32_t)(t >> 32) != gen || (int)(uint32_t)t >= atomic_load_explicit(&p->n, memory_order_relaxed))
+        if ((uint32_t)(t >> 32) != gen || (int)(uint32_t)t >= atomic_load_explicit(&p->n, memory_order_acquire))
             return;
         if (!atomic_compare_exchange_weak_explicit(&p->ticket, &t, t + 1, memory_order_acq_rel,
                                                    memory_order_acquire))
@@ -140,11 +143,19 @@ void cpu_parallel_for(int n, void (*fn)(void *ctx, int i), void *ctx)
             fn(ctx, i);
         return;
     }
+    /* Close the last loop's ticket before n changes. A worker left over from it may hold the
+     * ticket (g, n_old) and read the new, larger n: with the ticket still at (g, n_old) its
+     * compare-exchange would succeed and it would run index n_old, past the end of whatever
+     * loop it then sees, and count it into the new loop's done (a segfault in CI, caught by
+     * test_cpu_threads). At (g, TICKET_CLOSED) that exchange fails and the worker returns.
+     * (n is stored with release and read with acquire, so a worker that sees the new n also
+     * sees the closed ticket, on weakly ordered CPUs too.) */
+    uint32_t gen = ticket_gen(p) + 1;
+    atomic_exchange_explicit(&p->ticket, ((uint64_t)(gen - 1) << 32) | TICKET_CLOSED, memory_order_acq_rel);
     p->fn = fn;
     p->ctx = ctx;
-    atomic_store_explicit(&p->n, n, memory_order_relaxed);
+    atomic_store_explicit(&p->n, n, memory_order_release);
     atomic_store_explicit(&p->done, 0, memory_order_relaxed);
-    uint32_t gen = ticket_gen(p) + 1;
     pthread_mutex_lock(&p->lock);
     atomic_store_explicit(&p->ticket, (uint64_t)gen << 32, memory_order_release);
     pthread_cond_broadcast(&p->wake);
