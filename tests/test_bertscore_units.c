@@ -328,7 +328,7 @@ static void check_backend(vkb_backend *be)
     if (!rc)
         rc = vkb_tensor_upload(tp, 0, pairs_h, 16);
     if (!rc)
-        rc = vkb_op_greedy_match(be, tprf, tT, tw, tp, 4, C);
+        rc = vkb_op_greedy_match(be, tprf, tT, tw, tp, 4, C, 0);
     if (!rc)
         rc = vkb_tensor_download(tprf, 0, prf, 12);
     CHECK(rc == VKB_OK, "%s: greedy_match ran: %s", id, vkb_status_str(rc));
@@ -398,7 +398,7 @@ static void check_long_pair(vkb_backend *be, vkb_backend *cpu)
         if (!rc)
             rc = vkb_tensor_upload(tp, 0, pair, 8);
         if (!rc)
-            rc = vkb_op_greedy_match(bs[k], to, tT, tw, tp, 2, D);
+            rc = vkb_op_greedy_match(bs[k], to, tT, tw, tp, 2, D, 0);
         if (!rc)
             rc = vkb_tensor_download(to, 0, out[k], 6);
         CHECK(rc == VKB_OK, "%s: long pair: %s", vkb_backend_id(bs[k]), vkb_status_str(rc));

@@ -326,7 +326,7 @@ static void test_greedy_match(int P, int C)
         w[pairs[4 * p]] = 0, w[pairs[4 * p + 2]] = 0;
     vkb_tensor *Tt = upload_f32(T, (size_t)rows * C), *Wt = upload_f32(w, rows);
     vkb_tensor *Pt = upload_i32(pairs, 4 * P), *O = poisoned(3 * P);
-    CHECK(vkb_op_greedy_match(cpu, O, Tt, Wt, Pt, P, C) == VKB_OK, "greedy rc");
+    CHECK(vkb_op_greedy_match(cpu, O, Tt, Wt, Pt, P, C, 0) == VKB_OK, "greedy rc");
     float *o = download(O), *ref = malloc(sizeof(float) * 3 * P);
     for (int p = 0; p < P; p++) {
         double Pr = side_ref(T, w, pairs[4 * p], pairs[4 * p + 1], pairs[4 * p + 2],
@@ -381,6 +381,7 @@ int main(void)
     test_attention(2, 40, 4, 16);
     test_attention(3, 37, 3, 32); /* d a multiple of the 16-wide blocks, keys past 32 */
     test_attention(2, 70, 2, 20);
+    test_attention(1, 4099, 1, 32); /* a long input (issue 13): 4099 keys in the task buffer */
     test_layernorm(129, 383, 1);
     test_layernorm(7, 32, 0);
     test_embed(3, 13, 37, VKB_POS_BERT);

@@ -175,7 +175,10 @@ static void check_embeddings(model_replica *r, json_t *emb, const char *tag)
         worst = e > worst ? e : worst;
     }
     double bd = max_rel_diff(single, batched, (size_t)b.n * dim, dim);
-    CHECK(bd <= BATCH_TOL, "%s: batching moved an embedding value by %.3g", tag, bd);
+    /* The CPU backend's sgemm blocking follows the matrix size (BATCH_TOL_CPU): 1.2e-6 seen
+     * in CI for tiny-distilbert's embeddings on OpenBLAS. */
+    double btol = strstr(tag, "@cpu") ? BATCH_TOL_CPU : BATCH_TOL;
+    CHECK(bd <= btol, "%s: batching moved an embedding value by %.3g", tag, bd);
     printf("%s embeddings from ids: max rel err %.2e, batch vs single %.2e\n", tag, worst, bd);
 
     /* Through the tokenizer: the same ids, then the same vectors. */

@@ -58,10 +58,24 @@ static void test_messages(vkb_backend *b)
     rc = vkb_op_attention(b, qkv, qkv, lens, B, L, H, d);
     expect_refused(b, rc, "attention aliasing", "attention: ctx", "alias qkv", NULL);
     /* Past the backend's capabilities (vkb_backend_caps) is "unsupported", not "invalid". */
-    rc = vkb_op_attention(b, ctx, qkv, lens, B, 513, H, d);
-    CHECK(rc == VKB_EUNSUPPORTED, "attention L 513: unsupported (rc %d)", rc);
-    CHECK(strstr(vkb_backend_op_error(b), "attention: sequence length 513 is over the 512"),
-          "attention L 513: message '%s'", vkb_backend_op_error(b));
+    rc = vkb_op_attention(b, ctx, qkv, lens, B, 8193, H, d);
+    CHECK(rc == VKB_EUNSUPPORTED, "attention L 8193: unsupported (rc %d)", rc);
+    CHECK(strstr(vkb_backend_op_error(b), "attention: sequence length 8193 is over the 8192"),
+          "attention L 8193: message '%s'", vkb_backend_op_error(b));
+    /* The T5 bucket rule is exact to 1024 (core/backend.h): one past it is refused. */
+    {
+        const int LL = 1025;
+        vkb_tensor *q2 = f32(b, (size_t)LL * 3 * C, 0), *c2 = f32(b, (size_t)LL * C, 0);
+        vkb_tensor *l2 = i32(b, 1, LL), *tb = f32(b, 32 * H, 0);
+        vkb_attn_desc t5l = {.bias = tb, .rule = VKB_ATTN_BIAS_T5, .buckets = 32,
+                             .max_distance = 128};
+        rc = vkb_op_attention_ex(b, c2, q2, l2, 1, LL, H, d, &t5l);
+        expect_refused(b, rc, "attention T5 L 1025", "attention: L 1025", "over the 1024",
+                       "T5 bucket rule");
+        vkb_tensor *l3[] = {q2, c2, l2, tb};
+        for (size_t i = 0; i < sizeof l3 / sizeof *l3; i++)
+            vkb_tensor_free(l3[i]);
+    }
 
     vkb_attn_desc bad_rule = {.rule = (vkb_attn_bias_rule)7};
     rc = vkb_op_attention_ex(b, ctx, qkv, lens, B, L, H, d, &bad_rule);

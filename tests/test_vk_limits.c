@@ -80,7 +80,7 @@ static void check_caps(int faked)
            caps.max_head_size);
     CHECK(caps.shared_memory == d->max_shared_memory &&
               caps.max_invocations == d->max_invocations &&
-              caps.subgroup_size == d->subgroup_size && caps.max_seq_len == 512 &&
+              caps.subgroup_size == d->subgroup_size && caps.max_seq_len == 8192 &&
               caps.max_head_size >= 64 && caps.max_head_size <= 256,
           "caps follow the device: shared %u invocations %u head %d", caps.shared_memory,
           caps.max_invocations, caps.max_head_size);

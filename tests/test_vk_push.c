@@ -76,8 +76,10 @@ static const push_layout layouts[] = {
          offsetof(pool_push, L), offsetof(pool_push, C), offsetof(pool_push, modes),
          offsetof(pool_push, normalize), offsetof(pool_push, b0), offsetof(pool_push, h_off),
          offsetof(pool_push, o_off)}},
-    {"greedy_match", sizeof(greedy_push), 3, {
-         offsetof(greedy_push, rows), offsetof(greedy_push, C), offsetof(greedy_push, P)}},
+    {"greedy_match", sizeof(greedy_push), 7, {
+         offsetof(greedy_push, rows), offsetof(greedy_push, C), offsetof(greedy_push, P),
+         offsetof(greedy_push, ML), offsetof(greedy_push, JC), offsetof(greedy_push, q0),
+         offsetof(greedy_push, nq)}},
 };
 
 /* What the SPIR-V says about its push-constant block. */

@@ -38,6 +38,11 @@ cleanup() { # the hub stand-in and wine's processes, then the display they talk 
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+# Create (or update) the prefix now and wait for it to settle: wineboot fills a fresh prefix
+# in the background, and a service started before it finished found no ping.exe in
+# C:\windows\system32 (exit 9009, the service STOPPED: seen in CI under load).
+wineboot -i >/dev/null 2>&1 || true
+wineserver -w
 MODEL=$TESTDATA/models/tiny-bert
 ORACLE=$TESTDATA/oracle/tiny-bert.json
 pass=0

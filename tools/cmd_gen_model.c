@@ -14,9 +14,9 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: vkbridge gen-model --out DIR\n"
             "                          --shape minilm|roberta-large|mpnet-base|distilbert-base|tiny\n"
-            "                                  |deberta-xlarge-mnli\n"
+            "                                  |deberta-xlarge-mnli|bge-m3\n"
             "                          [--family TYPE] [--layers N] [--hidden N] [--heads N]\n"
-            "                          [--intermediate N]\n"
+            "                          [--intermediate N] [--max-tokens N]\n"
             "                          [--vocab-from PATH] [--dtype f32|f16|bf16] [--seed N]\n"
             "                          [--shards N] [--prefix STR]\n\n"
             "Writes a Hugging Face model folder (missing parent folders too) with random\n"
@@ -29,7 +29,10 @@ static void usage(FILE *f)
             "3072), distilbert-base (6 x 768, 12 heads, 3072), tiny (2 x 32, 4 heads, 64),\n"
             "deberta-xlarge-mnli (DeBERTa v1, 48 x 1024, 16 heads, 4096, c2p|p2c relative\n"
             "attention; bert_score uses layer 40; --vocab-from a DeBERTa tokenizer folder for\n"
-            "its BPE).\n"
+            "its BPE), bge-m3 (XLM-R large, 24 x 1024, 16 heads, 4096, 8192 tokens;\n"
+            "--vocab-from an XLM-R tokenizer folder).\n"
+            "--max-tokens N: token positions (max_position_embeddings, plus the padding\n"
+            "offset for the RoBERTa family) and sentence-transformers' max_seq_length.\n"
             "--family writes the shape as another family (a config model_type: bert, roberta,\n"
             "xlm-roberta, camembert, distilbert, mpnet, deberta, deberta-v2), with that\n"
             "family's config keys and\n"
@@ -64,6 +67,7 @@ int cmd_gen_model(int argc, char **argv)
                    : !strcmp(a, "--heads")        ? &spec.heads
                    : !strcmp(a, "--intermediate") ? &spec.intermediate
                    : !strcmp(a, "--shards")       ? &spec.shards
+                   : !strcmp(a, "--max-tokens")   ? &spec.max_tokens
                                                   : NULL;
         if (num) {
             long n = parse_num(v, 1, 1 << 20);

@@ -30,23 +30,27 @@ typedef struct shape_def {
     int layers, hidden, heads, intermediate, vocab, type_vocab, pad_id;
     double eps;
     int max_seq_length, normalize;
+    int max_tokens; /* token positions (0: 512) */
 } shape_def;
 
 static const shape_def shapes[] = {
     /* sentence-transformers/all-MiniLM-L6-v2 */
-    {"minilm", "bert", 6, 384, 12, 1536, 30522, 2, 0, 1e-12, 256, 1},
+    {"minilm", "bert", 6, 384, 12, 1536, 30522, 2, 0, 1e-12, 256, 1, 0},
     /* roberta-large (bert_score's default English model) */
-    {"roberta-large", "roberta", 24, 1024, 16, 4096, 50265, 1, 1, 1e-5, 512, 0},
+    {"roberta-large", "roberta", 24, 1024, 16, 4096, 50265, 1, 1, 1e-5, 512, 0, 0},
     /* sentence-transformers/all-mpnet-base-v2 */
-    {"mpnet-base", "mpnet", 12, 768, 12, 3072, 30527, 0, 1, 1e-5, 384, 1},
+    {"mpnet-base", "mpnet", 12, 768, 12, 3072, 30527, 0, 1, 1e-5, 384, 1, 0},
     /* distilbert-base-uncased (msmarco-distilbert-*, multi-qa-distilbert-*) */
-    {"distilbert-base", "distilbert", 6, 768, 12, 3072, 30522, 0, 0, 1e-12, 512, 0},
+    {"distilbert-base", "distilbert", 6, 768, 12, 3072, 30522, 0, 0, 1e-12, 512, 0, 0},
     /* small enough for unit tests */
-    {"tiny", "bert", 2, 32, 4, 64, 1024, 2, 0, 1e-12, 128, 1},
+    {"tiny", "bert", 2, 32, 4, 64, 1024, 2, 0, 1e-12, 128, 1, 0},
     /* microsoft/deberta-xlarge-mnli (bert_score's best-correlating model, layer 40): DeBERTa
      * v1, c2p|p2c, no absolute positions (the table is written anyway, as its checkpoint
      * has it), no token types */
-    {"deberta-xlarge-mnli", "deberta", 48, 1024, 16, 4096, 50265, 0, 0, 1e-7, 512, 0},
+    {"deberta-xlarge-mnli", "deberta", 48, 1024, 16, 4096, 50265, 0, 0, 1e-7, 512, 0, 0},
+    /* BAAI/bge-m3: XLM-R large with 8192 token positions (max_position_embeddings 8194),
+     * one token type */
+    {"bge-m3", "xlm-roberta", 24, 1024, 16, 4096, 250002, 1, 1, 1e-5, 8192, 1, 8192},
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -99,6 +103,7 @@ static int add(tensor_list *l, const char *prefix, const char *name, int64_t row
 
 typedef struct dims {
     int layers, hidden, heads, intermediate, vocab, type_vocab, max_pos, pad_id, buckets;
+    int max_seq_length; /* sentence_bert_config.json's */
     int rel_rows; /* DeBERTa's relative table */
 } dims;
 
@@ -404,7 +409,7 @@ static int write_sentence_transformers(const char *dir, const shape_def *sh, con
                             "pooling_mode_max_tokens", 0, "pooling_mode_mean_sqrt_len_tokens", 0),
                   pool_dir, "config.json", err, errlen);
     if (rc == VKB_OK)
-        rc = dump(json_pack("{s:i, s:b}", "max_seq_length", sh->max_seq_length, "do_lower_case",
+        rc = dump(json_pack("{s:i, s:b}", "max_seq_length", d->max_seq_length, "do_lower_case",
                             0),
                   dir, "sentence_bert_config.json", err, errlen);
     return rc;
@@ -476,7 +481,7 @@ int gen_model_write(const gen_model_spec *s, char *err, size_t errlen)
     const shape_def *sh = find_shape(s->shape ? s->shape : "");
     if (!sh) {
         set_err(err, errlen, "unknown shape '%s' (minilm, roberta-large, mpnet-base, "
-                "distilbert-base, tiny, deberta-xlarge-mnli)", s->shape ? s->shape : "");
+                "distilbert-base, tiny, deberta-xlarge-mnli, bge-m3)", s->shape ? s->shape : "");
         return VKB_EINVAL;
     }
     const char *type = s->family ? s->family : sh->model_type;
@@ -517,10 +522,13 @@ int gen_model_write(const gen_model_spec *s, char *err, size_t errlen)
     rc = write_tokenizer(s, &d, err, errlen);
     if (rc != VKB_OK)
         return rc;
-    /* RoBERTa-style positions start after the padding index: room for 512 tokens and
-     * pad_id + 1 more rows (514 for roberta-large and all-mpnet-base-v2). */
+    /* RoBERTa-style positions start after the padding index: room for 512 tokens (or the
+     * shape's or --max-tokens' count) and pad_id + 1 more rows (514 for roberta-large and
+     * all-mpnet-base-v2, 8194 for bge-m3). --max-tokens also sets max_seq_length. */
     int pos_pad = fam->position_pad >= 0 ? fam->position_pad : d.pad_id;
-    d.max_pos = fam->positions == MP_ROBERTA ? 512 + pos_pad + 1 : 512;
+    int tokens = s->max_tokens ? s->max_tokens : sh->max_tokens ? sh->max_tokens : 512;
+    d.max_pos = fam->positions == MP_ROBERTA ? tokens + pos_pad + 1 : tokens;
+    d.max_seq_length = s->max_tokens ? s->max_tokens : sh->max_seq_length;
     /* DeBERTa's relative table: 2 * position_buckets rows where the family's config sets
      * them, else 2 * max_relative_positions (-1: max_position_embeddings) */
     d.rel_rows = 2 * d.max_pos;

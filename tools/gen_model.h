@@ -15,6 +15,7 @@ typedef struct gen_model_spec {
                                (all-mpnet-base-v2), "distilbert-base", "tiny" */
     const char *family;     /* a config model_type (model.h's families); NULL: the shape's */
     int layers, hidden, heads, intermediate; /* 0: the shape's value */
+    int max_tokens;         /* token positions and max_seq_length; 0: the shape's (512) */
     const char *vocab_from; /* a tokenizer.json, vocab.txt or tokenizer folder to copy; NULL:
                                generate a WordPiece vocab.txt + tokenizer.json */
     const char *dtype;      /* "f32" (default), "f16", "bf16" */

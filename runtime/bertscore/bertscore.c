@@ -23,6 +23,8 @@
 #include <string.h>
 
 enum { DEFAULT_BATCH = 64, MAX_BATCH = 512 };
+/* Padded tokens per encoder batch, per sentence of batch_size (score_chunk). */
+enum { BATCH_TOKENS_PER_SEQ = 512 };
 /* Upper bound on one packed table (the device's storage-buffer range may lower it). */
 static const uint64_t TABLE_MAX_BYTES = 256ull << 20;
 
@@ -109,6 +111,7 @@ static int score_chunk(request *q, int begin, int end, int n_cs, size_t rows)
                           q->lens[s], w_host + row);
         row += (size_t)q->lens[s];
     }
+    int max_len = 0; /* the longest side, for greedy_match's work split */
     for (int p = 0; p < np; p++) {
         int c = q->cand_idx[begin + p], r = q->ref_idx[begin + p];
         int32_t *e = pairs_host + 4 * p;
@@ -116,6 +119,8 @@ static int score_chunk(request *q, int begin, int end, int n_cs, size_t rows)
         e[1] = q->lens[c];
         e[2] = q->row_of[r];
         e[3] = q->lens[r];
+        max_len = e[1] > max_len ? e[1] : max_len;
+        max_len = e[3] > max_len ? e[3] : max_len;
     }
 
     T = vkb_tensor_new(q->be, VKB_F32, rows * (size_t)q->C);
@@ -137,8 +142,15 @@ static int score_chunk(request *q, int begin, int end, int n_cs, size_t rows)
     /* One submit per encoder batch: forward, then copy each sentence's real rows out of the
      * replica's hidden tensor (padded (B*L, C)) into the table. The last submit also runs
      * the matching. */
-    for (int k0 = 0; k0 < n_cs; k0 += q->batch_size) {
-        int B = n_cs - k0 < q->batch_size ? n_cs - k0 : q->batch_size;
+    for (int k0 = 0, B = 0; k0 < n_cs; k0 += B) {
+        /* The sentences are longest first, so the batch pads to its first one's length:
+         * at most batch_size sentences, and at most batch_size x 512 padded tokens (what a
+         * full batch held before inputs could pass 512), so long sentences go a few at a
+         * time and the scratch stays the size short batches use. */
+        int fit = (int)((size_t)q->batch_size * BATCH_TOKENS_PER_SEQ /
+                        (size_t)q->lens[q->chunk_sent[k0]]);
+        B = n_cs - k0 < q->batch_size ? n_cs - k0 : q->batch_size;
+        B = B < fit ? B : fit > 0 ? fit : 1;
         for (int j = 0; j < B; j++) {
             batch_ids[j] = q->ids[q->chunk_sent[k0 + j]];
             batch_lens[j] = q->lens[q->chunk_sent[k0 + j]];
@@ -160,7 +172,7 @@ static int score_chunk(request *q, int begin, int end, int n_cs, size_t rows)
         }
         if (!rc && k0 + B >= n_cs) {
             what = "greedy_match";
-            rc = vkb_op_greedy_match(q->be, prf, T, w, pairs, np, q->C);
+            rc = vkb_op_greedy_match(q->be, prf, T, w, pairs, np, q->C, max_len);
         }
         int end_rc = vkb_batch_end(q->be); /* always closes the recording */
         if (rc || end_rc) {

@@ -111,6 +111,15 @@ int vkb_backend_check_attention(const vkb_backend *b, int seq_len, int heads, in
                     caps.max_seq_len);
         return VKB_EUNSUPPORTED;
     }
+    uint64_t qkv_bytes = (uint64_t)seq_len * 3 * (uint64_t)heads * (uint64_t)head_size * 4;
+    if (caps.max_binding && qkv_bytes + 256 > caps.max_binding) {
+        vkb_set_err(err, errlen, "%s (%s): attention: one sequence of %d tokens has %llu bytes "
+                                 "of QKV (%d x 3 x %d x %d floats), over the %llu one binding "
+                                 "of this device covers", b->id, b->device_name, seq_len,
+                    (unsigned long long)qkv_bytes, seq_len, heads, head_size,
+                    (unsigned long long)caps.max_binding);
+        return VKB_EUNSUPPORTED;
+    }
     if (head_size > caps.max_head_size) {
         vkb_set_err(err, errlen, "%s (%s): attention: head size %d (hidden %d / %d heads) is "
                                  "over the %d this device's attention kernel takes (%u bytes of "
@@ -387,6 +396,9 @@ int vkb_op_attention_ex(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
     if (desc && desc->rule == VKB_ATTN_BIAS_NONE && desc->bias)
         return refuse(b, "attention: a bias table without a rule to index it");
     if (desc && desc->rule == VKB_ATTN_BIAS_T5) {
+        if (L > VKB_ATTENTION_T5_MAX_L)
+            return refuse(b, "attention: L %d is over the %d the T5 bucket rule is exact for",
+                          L, VKB_ATTENTION_T5_MAX_L);
         if (desc->buckets < 4 || desc->buckets % 4 || desc->max_distance <= desc->buckets / 4)
             return refuse(b, "attention: T5 buckets %d (a multiple of 4 >= 4) and max_distance "
                           "%d (> buckets/4) out of range", desc->buckets, desc->max_distance);
@@ -571,13 +583,14 @@ int vkb_op_pool(vkb_backend *b, vkb_tensor *out, const vkb_tensor *H, const vkb_
 }
 
 int vkb_op_greedy_match(vkb_backend *b, vkb_tensor *prf, const vkb_tensor *T,
-                        const vkb_tensor *w, const vkb_tensor *pairs, int P, int C)
+                        const vkb_tensor *w, const vkb_tensor *pairs, int P, int C,
+                        int max_len)
 {
     if (!b)
         return VKB_EINVAL;
-    if (P <= 0 || C <= 0 || !T || T->n % (size_t)C)
-        return refuse(b, "greedy_match: P %d, C %d must be > 0 and T (%zu values) whole rows of C",
-                      P, C, T ? T->n : 0);
+    if (P <= 0 || C <= 0 || max_len < 0 || !T || T->n % (size_t)C)
+        return refuse(b, "greedy_match: P %d, C %d must be > 0, max_len %d >= 0 and T (%zu "
+                      "values) whole rows of C", P, C, max_len, T ? T->n : 0);
     size_t rows = T->n / (size_t)C;
     char s_p3[32], s_t[64], s_w[32], s_p4[32];
     snprintf(s_p3, sizeof s_p3, "P*3 = %d*3", P);
@@ -593,7 +606,7 @@ int vkb_op_greedy_match(vkb_backend *b, vkb_tensor *prf, const vkb_tensor *T,
     rc = op_enter(b);
     if (rc != VKB_OK)
         return rc;
-    return op_leave(b, b->ops->greedy_match(b, prf, T, w, pairs, P, C));
+    return op_leave(b, b->ops->greedy_match(b, prf, T, w, pairs, P, C, max_len));
 }
 
 int vkb_op_copy(vkb_backend *b, vkb_tensor *dst, size_t dst_off, const vkb_tensor *src,

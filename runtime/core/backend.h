@@ -56,15 +56,21 @@ typedef struct vkb_backend_ops {
     int (*pool)(vkb_backend *b, vkb_tensor *out, const vkb_tensor *H, const vkb_tensor *lengths,
                 int B, int L, int C, int modes, int normalize);
     int (*greedy_match)(vkb_backend *b, vkb_tensor *prf, const vkb_tensor *T,
-                        const vkb_tensor *w, const vkb_tensor *pairs, int P, int C);
+                        const vkb_tensor *w, const vkb_tensor *pairs, int P, int C,
+                        int max_len);
     int (*copy)(vkb_backend *b, vkb_tensor *dst, size_t dst_off, const vkb_tensor *src,
                 size_t src_off, size_t n);
 } vkb_backend_ops;
 
 #define VKB_MAX_TIMINGS 4096
-/* The op set's own limit on attention's sequence length (position tables of the supported
- * families stop at 512; the CPU backend has no other). */
-#define VKB_ATTENTION_MAX_L 512
+/* The op set's own limit on attention's sequence length: bge-m3's 8192 positions. Every
+ * attention kernel streams the keys with the online softmax (nothing of size L x L is
+ * stored), so the limit is not memory but lavapipe's budget of 65535 loop iterations per
+ * invocation: the tiled kernel iterates about 3L times, the texel kernels L/8 (shaders/). */
+#define VKB_ATTENTION_MAX_L 8192
+/* The T5/MPNet bucket rule is exact in float32 only for |j - i| < 1024 (position_bias.glsl);
+ * MPNet's table has 514 positions, so no model meets this limit. */
+#define VKB_ATTENTION_T5_MAX_L 1024
 
 struct vkb_backend {
     const vkb_backend_ops *ops;

@@ -29,8 +29,13 @@ static void softmax_row(float *x, int n)
         x[j] *= inv;
 }
 
+/* Queries per block of the sgemm path: its score buffer is (QBLOCK, n), never (L, L)
+ * (at L = 8192 a whole matrix would be 256 MiB per call). */
+enum { QBLOCK = 256 };
+
 // qkv is (B*L, 3*H*d), ctx is (B*L, H*d); per (b,h): ctx = softmax(Q Kᵀ·scale + bias) V over
-// real keys; bias[row(t, j), h] from desc's table (row(t, j) in rows, (L, L)), or none.
+// real keys; bias[row(j - t), h] from desc's table (the rule's row depends only on j - t, so
+// it is tabled once per call for the 2L-1 distances), or none.
 int cpu_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
                   const vkb_tensor *lengths, int B, int L, int H, int d,
                   const vkb_attn_desc *desc)
@@ -47,16 +52,16 @@ int cpu_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
     const cpu_kernels *kern = cpu_kernels_get();
     if (kern->isa != CPU_ISA_OPENBLAS && !bias)
         return cpu_attention_fused(kern, out, in, len, B, L, H, d, scale);
-    float *scores = malloc(sizeof(float) * (size_t)L * L); // (L queries, len keys)
-    int *rows = bias ? malloc(sizeof(int) * (size_t)L * L) : NULL;
-    if (!scores || (bias && !rows)) {
+    const int qb = L < QBLOCK ? L : QBLOCK;
+    float *scores = malloc(sizeof(float) * (size_t)qb * L); // (qb queries, n keys)
+    int *rel_row = bias ? malloc(sizeof(int) * (size_t)(2 * L - 1)) : NULL; // [j - t + L-1]
+    if (!scores || (bias && !rel_row)) {
         free(scores);
-        free(rows);
+        free(rel_row);
         return VKB_ENOMEM;
     }
-    for (int t = 0; bias && t < L; t++)
-        for (int j = 0; j < L; j++)
-            rows[(size_t)t * L + j] = vkb_attn_bias_row(desc, t, j);
+    for (int r = 0; bias && r < 2 * L - 1; r++)
+        rel_row[r] = vkb_attn_bias_row(desc, L - 1, r);
     for (int bi = 0; bi < B; bi++) {
         int n = len[bi] < 0 ? 0 : len[bi] > L ? L : len[bi];
         const float *base = in + (size_t)bi * L * ld_in;
@@ -69,19 +74,23 @@ int cpu_attention(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
                     memset(o + (size_t)t * hd, 0, sizeof(float) * d);
                 continue;
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, n, d, scale, q, ld_in, k,
-                        ld_in, 0.0f, scores, n);
-            for (int t = 0; bias && t < L; t++)
-                for (int j = 0; j < n; j++)
-                    scores[(size_t)t * n + j] += bias[(size_t)rows[(size_t)t * L + j] * H + h];
-            for (int t = 0; t < L; t++)
-                softmax_row(scores + (size_t)t * n, n);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, d, n, 1.0f, scores, n, v,
-                        ld_in, 0.0f, o, hd);
+            for (int t0 = 0; t0 < L; t0 += qb) {
+                int m = L - t0 < qb ? L - t0 : qb;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, d, scale,
+                            q + (size_t)t0 * ld_in, ld_in, k, ld_in, 0.0f, scores, n);
+                for (int t = 0; bias && t < m; t++) {
+                    const int *rr = rel_row + (L - 1) - (t0 + t); /* rr[j] = row(j - t) */
+                    for (int j = 0; j < n; j++)
+                        scores[(size_t)t * n + j] += bias[(size_t)rr[j] * H + h];
+                }
+                for (int t = 0; t < m; t++)
+                    softmax_row(scores + (size_t)t * n, n);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, d, n, 1.0f, scores, n,
+                            v, ld_in, 0.0f, o + (size_t)t0 * hd, hd);
+            }
         }
     }
     free(scores);
-    free(rows);
+    free(rel_row);
     return VKB_OK;
 }
-

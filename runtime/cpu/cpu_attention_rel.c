@@ -3,9 +3,10 @@
  * vkb_runtime.h, vkb_op_attention_rel). The oracle of attention_rel*.comp; its own proof
  * against a double-precision loop is tests/test_op_attention_rel.c.
  *
- * Per (sequence, head) three products go to sgemm: Q·Kᵀ (L, n), Q·Pkᵀ (L, P) and K·Pqᵀ
- * (n, P); the position terms are then gathered from the last two by the relative index,
- * so nothing beyond (L, max(n, P)) is stored.
+ * Per (sequence, head) three products go to sgemm: Q·Kᵀ and Q·Pkᵀ per block of QBLOCK
+ * queries, (qb, n) and (qb, P), and K·Pqᵀ (n, P) once; the position terms are then gathered
+ * from the last two by the relative index, so nothing beyond (max(qb, n), max(n, P)) is
+ * stored: never (L, L).
  */
 #include "cpu_internal.h"
 
@@ -13,6 +14,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+enum { QBLOCK = 256 }; /* queries per block */
 
 static void softmax_row(float *x, int n)
 {
@@ -41,8 +44,9 @@ int cpu_attention_rel(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
     const int hd = H * d, ld_in = 3 * hd, P = pos ? ra->rows : 1;
     const int c2p = pos && ra->pk_col >= 0, p2c = pos && ra->pq_col >= 0;
     int rc = VKB_OK;
-    float *scores = malloc(sizeof(float) * (size_t)L * L);            // (L queries, n keys)
-    float *qp = c2p ? malloc(sizeof(float) * (size_t)L * P) : NULL;   // (L, P): q_i · Pk[r]
+    const int qb = L < QBLOCK ? L : QBLOCK;
+    float *scores = malloc(sizeof(float) * (size_t)qb * L);           // (qb queries, n keys)
+    float *qp = c2p ? malloc(sizeof(float) * (size_t)qb * P) : NULL;  // (qb, P): q_i · Pk[r]
     float *kp = p2c ? malloc(sizeof(float) * (size_t)L * P) : NULL;   // (n, P): k_j · Pq[r]
     int32_t *row = malloc(sizeof(int32_t) * (size_t)(2 * L - 1));     // rel, clamped to 0..P-1
     if (!scores || !row || (c2p && !qp) || (p2c && !kp)) {
@@ -63,29 +67,34 @@ int cpu_attention_rel(vkb_backend *b, vkb_tensor *ctx, const vkb_tensor *qkv,
                     memset(o + (size_t)t * hd, 0, sizeof(float) * d);
                 continue;
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, n, d, 1.0f, q, ld_in, k,
-                        ld_in, 0.0f, scores, n);
-            if (c2p)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, P, d, 1.0f, q, ld_in,
-                            pt + ra->pk_col + h * d, ra->ld, 0.0f, qp, P);
             if (p2c)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, P, d, 1.0f, k, ld_in,
                             pt + ra->pq_col + h * d, ra->ld, 0.0f, kp, P);
-            for (int t = 0; t < L; t++) {
-                float *s = scores + (size_t)t * n;
-                for (int j = 0; j < n; j++) {
-                    int r = row[t - j + L - 1];
-                    float x = s[j];
-                    if (c2p)
-                        x += qp[(size_t)t * P + r];
-                    if (p2c)
-                        x += kp[(size_t)j * P + r];
-                    s[j] = x * ra->scale;
+            for (int t0 = 0; t0 < L; t0 += qb) {
+                int m = L - t0 < qb ? L - t0 : qb;
+                const float *qt = q + (size_t)t0 * ld_in;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, d, 1.0f, qt, ld_in, k,
+                            ld_in, 0.0f, scores, n);
+                if (c2p)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, P, d, 1.0f, qt,
+                                ld_in, pt + ra->pk_col + h * d, ra->ld, 0.0f, qp, P);
+                for (int tt = 0; tt < m; tt++) {
+                    int t = t0 + tt;
+                    float *s = scores + (size_t)tt * n;
+                    for (int j = 0; j < n; j++) {
+                        int r = row[t - j + L - 1];
+                        float x = s[j];
+                        if (c2p)
+                            x += qp[(size_t)tt * P + r];
+                        if (p2c)
+                            x += kp[(size_t)j * P + r];
+                        s[j] = x * ra->scale;
+                    }
+                    softmax_row(s, n);
                 }
-                softmax_row(s, n);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, d, n, 1.0f, scores, n,
+                            v, ld_in, 0.0f, o + (size_t)t0 * hd, hd);
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, d, n, 1.0f, scores, n, v,
-                        ld_in, 0.0f, o, hd);
         }
     }
 cleanup:

@@ -41,9 +41,10 @@ static float greedy_side(const float *T, const float *inv_norm, const float *w, 
 
 // T (rows, C), w (rows), pairs (P, 4) = [cand_row, cand_len, ref_row, ref_len] → prf (P, 3)
 int cpu_greedy_match(vkb_backend *b, vkb_tensor *prf, const vkb_tensor *T, const vkb_tensor *w,
-                     const vkb_tensor *pairs, int P, int C)
+                     const vkb_tensor *pairs, int P, int C, int max_len)
 {
     (void)b;
+    (void)max_len; /* a hint for the device kernels' work split: nothing to split here */
     const float *t = cpu_f32(T), *wt = cpu_f32(w);
     const int32_t *pr = cpu_i32(pairs);
     float *o = cpu_f32_mut(prf);

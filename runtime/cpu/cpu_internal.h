@@ -98,7 +98,7 @@ int cpu_embed(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *ids, const vkb_te
 int cpu_pool(vkb_backend *b, vkb_tensor *out, const vkb_tensor *H, const vkb_tensor *lengths,
              int B, int L, int C, int modes, int normalize);
 int cpu_greedy_match(vkb_backend *b, vkb_tensor *prf, const vkb_tensor *T, const vkb_tensor *w,
-                     const vkb_tensor *pairs, int P, int C);
+                     const vkb_tensor *pairs, int P, int C, int max_len);
 int cpu_copy(vkb_backend *b, vkb_tensor *dst, size_t dst_off, const vkb_tensor *src,
              size_t src_off, size_t n);
 

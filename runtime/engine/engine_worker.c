@@ -3,10 +3,10 @@
  * shared queue (dynamic batching), runs them on its replica, hands results back.
  *
  * Forming a batch: the oldest runnable job picks the model; up to 4 x embed_batch untaken
- * sequences of that model are gathered in queue order (each job's own longest first); if
- * they do not all fit, the batch is the run of embed_batch sequences, in length order, that
- * contains the oldest one and spans the fewest lengths (so the oldest is always served and
- * padding stays small). Results are copied to each job's `out` at the sequence's index.
+ * sequences of that model are gathered in queue order (each job's own longest first); the
+ * batch is the run of them, in length order, that contains the oldest one and spans the
+ * fewest lengths (so the oldest is always served and padding stays small), as long as
+ * fits: embed_batch sequences and embed_batch x 512 padded tokens. Results are copied to each job's `out` at the sequence's index.
  *
  * Locks: e->lock for the queue and counters, d->use while the backend runs; d->use is never
  * taken while e->lock is held (the order is d->use, then e->lock).
@@ -154,25 +154,34 @@ static int choose_batch(vkb_engine *e, engine_device *d, engine_job *first)
             nc++;
         }
     }
-    int B = nc, start = 0;
-    if (nc > e->embed_batch) {
-        B = e->embed_batch;
-        vkb_qsort_r(d->cand_rank, (size_t)nc, sizeof *d->cand_rank, by_len_asc, d->cand_len);
-        int p = 0; /* where the oldest candidate (index 0) landed */
-        while (d->cand_rank[p] != 0)
-            p++;
-        int lo = p - B + 1 > 0 ? p - B + 1 : 0, hi = p < nc - B ? p : nc - B;
-        int best = -1;
+    /* In length order, the run of B candidates holding the oldest (index 0) that spans the
+     * fewest lengths, B as large as fits: at most embed_batch sequences and, past one, at
+     * most embed_batch x 512 padded tokens (B x the run's longest), what a full batch held
+     * before inputs could pass 512. So 8192-token inputs go a few at a time and the scratch
+     * never outgrows what short batches use. */
+    vkb_qsort_r(d->cand_rank, (size_t)nc, sizeof *d->cand_rank, by_len_asc, d->cand_len);
+    int p = 0; /* where the oldest candidate landed */
+    while (d->cand_rank[p] != 0)
+        p++;
+    const size_t budget = (size_t)e->embed_batch * BATCH_TOKENS_PER_SEQ;
+    int B = nc < e->embed_batch ? nc : e->embed_batch, start = p;
+    for (; B > 1; B--) {
+        int lo = p - B + 1 > 0 ? p - B + 1 : 0, hi = p < nc - B ? p : nc - B, best = -1;
         for (int s = lo; s <= hi; s++) {
-            int span = d->cand_len[d->cand_rank[s + B - 1]] - d->cand_len[d->cand_rank[s]];
-            if (best < 0 || span < best) {
+            int longest = d->cand_len[d->cand_rank[s + B - 1]];
+            int span = longest - d->cand_len[d->cand_rank[s]];
+            if ((size_t)B * (size_t)longest <= budget && (best < 0 || span < best)) {
                 best = span;
                 start = s;
             }
         }
+        if (best >= 0)
+            break;
     }
+    if (B == 1)
+        start = p;
     for (int k = 0; k < B; k++) {
-        int c = nc > e->embed_batch ? d->cand_rank[start + k] : k;
+        int c = d->cand_rank[start + k];
         engine_job *j = d->cand_job[c];
         int s = d->cand_seq[c];
         d->batch_job[k] = j;

@@ -168,10 +168,11 @@ static int parse_sizes(json_t *c, model_config *cfg, char *err, size_t errlen)
     cfg->max_tokens = cfg->max_pos_emb;
     if (cfg->pos_mode == VKB_POS_ROBERTA)
         cfg->max_tokens -= cfg->pos_pad + 1; /* positions start after the padding index */
-    if (cfg->max_tokens > ENCODER_MAX_TOKENS) {
+    int cap = fam->rel == MR_T5_BUCKETS ? ENCODER_MAX_TOKENS_T5 : ENCODER_MAX_TOKENS;
+    if (cfg->max_tokens > cap) {
         vkb_log(VKB_LOG_INFO, "config.json: %d positions; sequences are capped at %d tokens",
-                cfg->max_tokens, ENCODER_MAX_TOKENS);
-        cfg->max_tokens = ENCODER_MAX_TOKENS;
+                cfg->max_tokens, cap);
+        cfg->max_tokens = cap;
     }
     if (cfg->max_tokens < 2) {
         vkb_set_err(err, errlen, "config.json: max_position_embeddings %d leaves no room for "

@@ -10,9 +10,10 @@
 #include "model.h"
 #include "safetensors.h"
 
-/* The longest sequence the encoder runs: vkb_op_attention's limit. Models with a longer
- * position table are capped here (and say so in the log). */
-enum { ENCODER_MAX_TOKENS = 512 };
+/* The longest sequence the encoder runs: vkb_op_attention's limit (core/backend.h,
+ * VKB_ATTENTION_MAX_L), bge-m3's 8192. Models with a longer position table are capped here
+ * (and say so in the log); MPNet's bucketed bias is exact to 1024 (VKB_ATTENTION_T5_MAX_L). */
+enum { ENCODER_MAX_TOKENS = 8192, ENCODER_MAX_TOKENS_T5 = 1024 };
 
 enum { MODEL_MAX_POST = 8 };
 

@@ -77,6 +77,9 @@ static void vk_caps(const vkb_backend *b, vkb_caps *out)
     out->max_invocations = c->max_invocations;
     out->subgroup_size = b->info.subgroup_size;
     out->max_head_size = vk_attention_max_head(c);
+    /* The tiled kernels bind one dispatch's sequences as a storage window; the texel
+     * kernels view whole tensors, whose sizes the engine's token budget bounds. */
+    out->max_binding = c->texel_kernels ? 0 : c->max_storage_range;
 }
 
 static const vkb_backend_ops vk_ops = {

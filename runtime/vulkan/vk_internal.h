@@ -301,7 +301,7 @@ int vk_embed(vkb_backend *b, vkb_tensor *Y, const vkb_tensor *ids, const vkb_ten
 int vk_pool(vkb_backend *b, vkb_tensor *out, const vkb_tensor *H, const vkb_tensor *lengths,
             int B, int L, int C, int modes, int normalize);
 int vk_greedy_match(vkb_backend *b, vkb_tensor *prf, const vkb_tensor *T, const vkb_tensor *w,
-                    const vkb_tensor *pairs, int P, int C);
+                    const vkb_tensor *pairs, int P, int C, int max_len);
 int vk_copy(vkb_backend *b, vkb_tensor *dst, size_t dst_off, const vkb_tensor *src,
             size_t src_off, size_t n);
 

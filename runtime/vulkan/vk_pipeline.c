@@ -46,7 +46,7 @@ static const struct {
     [VK_K_EMBED] = {"embed", "SSSSSSSSSSS", 56},
     [VK_K_EMBED_TEXEL] = {"embed_texel", "TTTTTTTI", 28},
     [VK_K_POOL] = {"pool", "SSS", 28},
-    [VK_K_GREEDY_MATCH] = {"greedy_match", "SSSSS", 12},
+    [VK_K_GREEDY_MATCH] = {"greedy_match", "SSSSSS", 28},
 };
 
 /* The specialization constant ids of each kernel's local_size_x and local_size_y (-1: 1), as

@@ -116,11 +116,15 @@ _Static_assert(offsetof(pool_push, h_off) == 20, "pool_push.h_off");
 _Static_assert(offsetof(pool_push, o_off) == 24, "pool_push.o_off");
 /* shaders/greedy_match.comp */
 typedef struct {
-    uint32_t rows, C, P;
+    uint32_t rows, C, P, ML, JC, q0, nq;
 } greedy_push;
-_Static_assert(sizeof(greedy_push) == 12, "greedy_push: 12 bytes, as in its shaders");
+_Static_assert(sizeof(greedy_push) == 28, "greedy_push: 28 bytes, as in its shaders");
 _Static_assert(offsetof(greedy_push, rows) == 0, "greedy_push.rows");
 _Static_assert(offsetof(greedy_push, C) == 4, "greedy_push.C");
 _Static_assert(offsetof(greedy_push, P) == 8, "greedy_push.P");
+_Static_assert(offsetof(greedy_push, ML) == 12, "greedy_push.ML");
+_Static_assert(offsetof(greedy_push, JC) == 16, "greedy_push.JC");
+_Static_assert(offsetof(greedy_push, q0) == 20, "greedy_push.q0");
+_Static_assert(offsetof(greedy_push, nq) == 24, "greedy_push.nq");
 
 #endif

@@ -153,6 +153,8 @@ typedef struct vkb_caps {
     uint32_t shared_memory;    /* bytes per workgroup the kernels may use (0: CPU backend) */
     uint32_t max_invocations;  /* per workgroup (0: CPU backend) */
     uint32_t subgroup_size;    /* lanes the kernels size their tiles from (0: CPU backend) */
+    uint64_t max_binding;      /* bytes one storage binding covers (0: no limit): one
+                                * sequence's QKV must fit in it */
 } vkb_caps;
 void vkb_backend_caps(const vkb_backend *b, vkb_caps *out);
 /* VKB_OK if an encoder with these attention shapes runs here; else VKB_EUNSUPPORTED with one
@@ -345,9 +347,13 @@ int vkb_op_pool(vkb_backend *b, vkb_tensor *out, const vkb_tensor *H, const vkb_
  *     P = Σ_i w_i max_j cos(c_i, r_j) / Σ_i w_i over candidate rows i (similarity over ALL
  *     rows of both, weights only in the sums), R likewise over reference rows,
  *     F = 2PR/(P+R), and 0 where a denominator is 0 or the result is NaN.
+ * max_len: at least the longest candidate or reference of any pair (0: unknown, taken as
+ * the table's rows). The device kernels size their work from it: a long pair is split over
+ * many workgroups, each walking a bounded number of keys.
  * The similarity matrix never leaves the device. */
 int vkb_op_greedy_match(vkb_backend *b, vkb_tensor *prf, const vkb_tensor *T,
-                        const vkb_tensor *w, const vkb_tensor *pairs, int P, int C);
+                        const vkb_tensor *w, const vkb_tensor *pairs, int P, int C,
+                        int max_len);
 
 /* dst[dst_off .. dst_off+n) = src[src_off .. src_off+n), same dtype, recorded like an op. */
 int vkb_op_copy(vkb_backend *b, vkb_tensor *dst, size_t dst_off, const vkb_tensor *src,
