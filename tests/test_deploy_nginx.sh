@@ -28,7 +28,11 @@ def free_port():
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
-hosts = [Server(binary, {"VKB_MODEL_DIR": tmp, "MODEL_EMBED": "small", "API_KEY": "k"}) for _ in range(3)]
+# A compute slot per client stream: this test is about failover, not admission. With the
+# default 2 slots, the sanitizer build's slower batches made the hosts answer 503 (busy, as
+# they should) and nginx ran out of hosts to retry on (502s).
+hosts = [Server(binary, {"VKB_MODEL_DIR": tmp, "MODEL_EMBED": "small", "API_KEY": "k",
+                         "GPU_MAX_CONCURRENT": "8"}) for _ in range(3)]
 for h in hosts:
     check(h.ready(), f"host {h.url} ready")
 site = open(os.path.join(here, "../docs/deploy/nginx.conf"), encoding="utf-8").read()

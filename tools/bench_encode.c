@@ -63,7 +63,7 @@ static int parse_list(const char *s, int *out, int cap)
     while (*s && n < cap) {
         char *end;
         long v = strtol(s, &end, 10);
-        if (end == s || v < 1 || v > 4096)
+        if (end == s || v < 1 || v > 8192)
             return -1;
         out[n++] = (int)v;
         s = *end == ',' ? end + 1 : end;
