@@ -3,7 +3,8 @@
  * the body parsers of /embed, /bertscore and /v1/embeddings and the error bodies they make.
  *
  * Input: byte 0 picks the endpoint and the limits, the rest is the body, any bytes. Checks,
- * besides ASan/UBSan: a parse either succeeds with items inside the limits, each text valid
+ * besides ASan/UBSan: a parse either succeeds with items inside the limits (/embed may have
+ * none), each text valid
  * UTF-8 of its stated length, or fails with a status of 400/422 whose body (FastAPI and OpenAI
  * shapes) is JSON; a model name that passed is one the model resolver would accept.
  */
@@ -24,10 +25,11 @@ static void check(int ok, const char *what)
     }
 }
 
-static void check_texts(const char *const *texts, const size_t *lens, int n,
+/* min_items: 0 for /embed (texts [] answers 200, as the v0.2 service does), else 1 */
+static void check_texts(const char *const *texts, const size_t *lens, int n, int min_items,
                         const svc_limits *lim)
 {
-    check(n >= 1 && n <= lim->max_batch_size, "item count inside the limit");
+    check(n >= min_items && n <= lim->max_batch_size, "item count inside the limit");
     for (int i = 0; i < n; i++) {
         check(texts[i] != NULL, "text present");
         json_t *s = json_stringn(texts[i], lens[i]); /* NULL unless valid UTF-8 */
@@ -74,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         svc_embed_request r;
         memset(&r, 0, sizeof(r));
         if (svc_parse_embed(body, len, &lim, &r, &err) == 0) {
-            check_texts(r.texts, r.lens, r.n, &lim);
+            check_texts(r.texts, r.lens, r.n, 0, &lim);
             check_model(r.model);
         } else
             check_error(&err);
@@ -85,8 +87,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         svc_bertscore_request r;
         memset(&r, 0, sizeof(r));
         if (svc_parse_bertscore(body, len, &lim, &r, &err) == 0) {
-            check_texts(r.cands, r.cand_lens, r.n, &lim);
-            check_texts(r.refs, r.ref_lens, r.n, &lim);
+            check_texts(r.cands, r.cand_lens, r.n, 1, &lim);
+            check_texts(r.refs, r.ref_lens, r.n, 1, &lim);
             check_model(r.model);
         } else
             check_error(&err);
@@ -99,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (svc_parse_openai(body, len, &lim, &r, &err) == 0) {
             check(r.n >= 1 && r.n <= lim.max_batch_size, "OpenAI item count inside the limit");
             if (!r.ids)
-                check_texts(r.texts, r.lens, r.n, &lim);
+                check_texts(r.texts, r.lens, r.n, 1, &lim);
             check_model(r.model);
         } else
             check_error(&err);
