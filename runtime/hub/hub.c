@@ -354,8 +354,20 @@ static int fetch_file(pull *p, const char *file, char *err, size_t errlen)
     if (stat(link, &st) == 0 && S_ISREG(st.st_mode))
         return VKB_OK; /* this revision already has it */
     snprintf(url, sizeof url, "%s/%s/resolve/%s/%s", p->endpoint, p->repo, p->sha, file);
+    /* A HEAD that fails in transport (a kept-alive connection the server had closed after a
+     * broken transfer: WinHTTP's 12152 in CI) or answers 5xx is asked again, as downloads
+     * are resumed. */
     http_meta meta;
-    int rc = http_head(p->http, url, &meta, err, errlen);
+    int rc = VKB_OK;
+    for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+        rc = http_head(p->http, url, &meta, err, errlen);
+        int again = rc != VKB_OK || hub_http_retryable(meta.status);
+        if (!again || attempt == MAX_ATTEMPTS)
+            break;
+        vkb_log(VKB_LOG_WARN, "%s; asking again (attempt %d of %d)",
+                rc != VKB_OK ? err : "HEAD answered a server error", attempt + 1, MAX_ATTEMPTS);
+        vkb_sleep_ms(200u * (unsigned)attempt);
+    }
     if (rc != VKB_OK)
         return rc;
     if (meta.status != 200) {
