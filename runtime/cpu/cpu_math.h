@@ -43,7 +43,8 @@ static const float cpu_erfc_coef[10] = {
 static inline float cpu_exp_approx(float x)
 {
     x = x < CPU_EXP_LO ? CPU_EXP_LO : x > CPU_EXP_HI ? CPU_EXP_HI : x;
-    float n = __builtin_rintf(x * CPU_LOG2E); /* nearest, ties to even (the default mode); clang 14 has no roundevenf builtin */
+    /* nearest, ties to even (the default rounding mode); clang 14 has no roundevenf builtin */
+    float n = __builtin_rintf(x * CPU_LOG2E);
     float r = x - n * CPU_LN2_HI;
     r = r - n * CPU_LN2_LO;
     float p = CPU_EXP_P5;

@@ -6,7 +6,8 @@
  * sequences of that model are gathered in queue order (each job's own longest first); the
  * batch is the run of them, in length order, that contains the oldest one and spans the
  * fewest lengths (so the oldest is always served and padding stays small), as long as
- * fits: embed_batch sequences and embed_batch x 512 padded tokens. Results are copied to each job's `out` at the sequence's index.
+ * fits: embed_batch sequences and embed_batch x 512 padded tokens. Results are copied to
+ * each job's `out` at the sequence's index.
  *
  * Locks: e->lock for the queue and counters, d->use while the backend runs; d->use is never
  * taken while e->lock is held (the order is d->use, then e->lock).
@@ -164,7 +165,7 @@ static int choose_batch(vkb_engine *e, engine_device *d, engine_job *first)
     while (d->cand_rank[p] != 0)
         p++;
     const size_t budget = (size_t)e->embed_batch * BATCH_TOKENS_PER_SEQ;
-    int B = nc < e->embed_batch ? nc : e->embed_batch, start = p;
+    int B = nc < e->embed_batch ? nc : e->embed_batch, start = p; /* B = 1: the oldest alone */
     for (; B > 1; B--) {
         int lo = p - B + 1 > 0 ? p - B + 1 : 0, hi = p < nc - B ? p : nc - B, best = -1;
         for (int s = lo; s <= hi; s++) {
@@ -178,8 +179,6 @@ static int choose_batch(vkb_engine *e, engine_device *d, engine_job *first)
         if (best >= 0)
             break;
     }
-    if (B == 1)
-        start = p;
     for (int k = 0; k < B; k++) {
         int c = d->cand_rank[start + k];
         engine_job *j = d->cand_job[c];
