@@ -23,8 +23,6 @@
 #include <string.h>
 
 enum { DEFAULT_BATCH = 64, MAX_BATCH = 512 };
-/* Padded tokens per encoder batch, per sentence of batch_size (score_chunk). */
-enum { BATCH_TOKENS_PER_SEQ = 512 };
 /* Upper bound on one packed table (the device's storage-buffer range may lower it). */
 static const uint64_t TABLE_MAX_BYTES = 256ull << 20;
 
@@ -147,7 +145,7 @@ static int score_chunk(request *q, int begin, int end, int n_cs, size_t rows)
          * at most batch_size sentences, and at most batch_size x 512 padded tokens (what a
          * full batch held before inputs could pass 512), so long sentences go a few at a
          * time and the scratch stays the size short batches use. */
-        int fit = (int)((size_t)q->batch_size * BATCH_TOKENS_PER_SEQ /
+        int fit = (int)((size_t)q->batch_size * MODEL_BATCH_TOKENS_PER_SEQ /
                         (size_t)q->lens[q->chunk_sent[k0]]);
         B = n_cs - k0 < q->batch_size ? n_cs - k0 : q->batch_size;
         B = B < fit ? B : fit > 0 ? fit : 1;

@@ -92,10 +92,6 @@ typedef struct engine_job {
     int done_called;
 } engine_job;
 
-/* Padded tokens an embedding batch may hold, per sequence of embed_batch: a batch of long
- * inputs holds fewer sequences (engine_worker.c, choose_batch). */
-enum { BATCH_TOKENS_PER_SEQ = 512 };
-
 typedef struct engine_device {
     struct vkb_engine *e;
     int index;

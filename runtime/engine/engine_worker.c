@@ -164,7 +164,7 @@ static int choose_batch(vkb_engine *e, engine_device *d, engine_job *first)
     int p = 0; /* where the oldest candidate landed */
     while (d->cand_rank[p] != 0)
         p++;
-    const size_t budget = (size_t)e->embed_batch * BATCH_TOKENS_PER_SEQ;
+    const size_t budget = (size_t)e->embed_batch * MODEL_BATCH_TOKENS_PER_SEQ;
     int B = nc < e->embed_batch ? nc : e->embed_batch, start = p; /* B = 1: the oldest alone */
     for (; B > 1; B--) {
         int lo = p - B + 1 > 0 ? p - B + 1 : 0, hi = p < nc - B ? p : nc - B, best = -1;

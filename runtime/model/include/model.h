@@ -78,6 +78,12 @@ typedef enum {
                       bidirectional relative_position_bucket(j - i) (MPNet) */
 } model_rel;
 
+/* Padded tokens an encoder batch may hold, per sequence of its batch size: what a full batch
+ * held when inputs stopped at 512, so a batch of long inputs holds fewer sequences and the
+ * scratch stays the size short batches use (the engine's choose_batch, BERTScore's
+ * score_chunk). */
+enum { MODEL_BATCH_TOKENS_PER_SEQ = 512 };
+
 /* Where the LayerNorms sit. Only post-LN today: LN(x + sublayer(x)). */
 typedef enum { MN_POST } model_norm;
 
