@@ -50,5 +50,3 @@ cleanup:
     free(sum);
     return rc;
 }
-
-// H (B*L, C), lengths (B) → out (B, nmodes*C), modes in the order cls, max, mean, mean_sqrt
