@@ -14,7 +14,8 @@
 #include <string.h>
 
 static const char *const MODELS[] = {"tiny-bert", "tiny-roberta", "tiny-xlmr", "tiny-deberta",
-                                     "tiny-deberta-v2", "tiny-distilbert", "tiny-mpnet"};
+                                     "tiny-deberta-v2", "tiny-distilbert", "tiny-mpnet",
+                                     "tiny-bert-dense"};
 
 static void check_tokenization(const vkb_model *m, json_t *tok, const char *name)
 {
