@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_embed_cli.sh BINARY TESTDATA BUILD_DIR — `vkbridge embed` against the tiny-bert oracle
-# (and tiny-xlmr's, the Unigram-tokenizer family):
+# (and tiny-xlmr's, the Unigram-tokenizer family; DistilBERT, MPNet and DeBERTa v1/v2 against
+# theirs on both Vulkan kernel families):
 # by folder path and by name under VKB_MODEL_DIR, texts all together (JSON Lines on stdin)
 # and one by one, on the CPU backend and on Vulkan (lavapipe), small device batches; the
 # exact /embed response shape; bad input and bad names.
@@ -122,9 +123,10 @@ worst = max(max(abs(x - y) for x, y in zip(u, v)) / max(1.0, max(abs(y) for y in
 assert worst <= 1e-6, "batched vs alone differ by %.3g" % worst
 EOF
 
-# The later model families (DistilBERT, MPNet) against their oracles the same way, on the CPU
-# and on both Vulkan kernel families: all texts in one run, in batches of 3, one by one.
-for fam in tiny-distilbert tiny-mpnet; do
+# The later model families (DistilBERT, MPNet, DeBERTa v1 and v2) against their oracles the
+# same way, on the CPU and on both Vulkan kernel families: all texts in one run, in batches of
+# 3, one by one. DeBERTa's relative attention has kernels of its own in each family.
+for fam in tiny-distilbert tiny-mpnet tiny-deberta tiny-deberta-v2; do
     FORACLE=$TESTDATA/oracle/$fam.json
     FMODEL=$TESTDATA/models/$fam
     if [ ! -f "$FORACLE" ]; then echo "SKIP $fam: no oracle"; continue; fi
