@@ -4,7 +4,7 @@
  * The page is not written by hand: it is the command tables (vkb_commands, vkb_benches)
  * and what each command prints for --help, captured by running the command itself, so the
  * man page and --help cannot drift apart. The build runs this on the binary it just linked
- * (cmake/install.cmake); tests/test_man_page.sh checks every flag of every --help is there.
+ * (cmake/install.cmake); tests/test_install.sh checks every flag of every --help is there.
  */
 #include "commands.h"
 
