@@ -6,13 +6,15 @@
 # names. The plugin cannot send num_layers; its gpu_bertscore must still get bert_score's
 # numbers at the configured layer (oracle tiny-roberta.json, case L1-noidf-raw), and its
 # gpu_embed with no texts must get the v0.2 answer {"embeddings": [], "dimensions": 0}.
+# SKIP without node, the testdata or the client (without node or, with ../shared there, the
+# others: a failure under VKB_REQUIRE_ALL=1, as in CI: tests/skiplib.sh).
 set -euo pipefail
 BINARY=$1 TESTDATA=$2
+. "$(dirname "$0")/skiplib.sh"
 CLIENT=$TESTDATA/../clients/openclaw-gpu-bridge-0.2.1
-if [ ! -d "$TESTDATA/models" ] || [ ! -f "$CLIENT/dist/tools.js" ] || ! command -v node >/dev/null; then
-  echo "SKIP v0.2 client: needs testdata, $CLIENT/dist/tools.js and node"
-  echo "0 passed, 0 failed"
-  exit 0
+command -v node >/dev/null || vkb_skip "v0.2 client: no node (tools/install-deps.sh)"
+if [ ! -d "$TESTDATA/models" ] || [ ! -f "$CLIENT/dist/tools.js" ]; then
+  vkb_skip_shared "v0.2 client: needs the testdata and $CLIENT/dist/tools.js"
 fi
 exec node - "$BINARY" "$TESTDATA" "$CLIENT" <<'EOF'
 const [binary, testdata, clientDir] = process.argv.slice(2);

@@ -4,15 +4,17 @@
 # the unchanged OpenClaw plugin client with one serviceUrl (so it cannot fail over itself):
 # one host is SIGKILLed mid-load and the client sees 0 failures; nginx's passive health check
 # and proxy_next_upstream resent what the dead host dropped (counted from nginx's log).
-# Needs nginx (Debian's package) and node; SKIP without them.
+# Needs nginx (Debian's package), node and ../shared/clients; SKIP without them (without
+# nginx, node or, with ../shared there, the client: a failure under VKB_REQUIRE_ALL=1, as in CI).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/skiplib.sh"
 CLIENT="$(cd "$HERE/.." && pwd)/../shared/clients/openclaw-gpu-bridge-0.2.1/dist/tools.js"
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-if [ ! -x "$NGINX" ] || ! command -v node >/dev/null || [ ! -f "$CLIENT" ]; then
-  echo "SKIP nginx deployment: needs nginx, node and the OpenClaw client ($CLIENT)"
-  exit 0
+if [ ! -x "$NGINX" ] || ! command -v node >/dev/null; then
+  vkb_skip "nginx deployment: needs nginx and node (tools/install-deps.sh)"
 fi
+[ -f "$CLIENT" ] || vkb_skip_shared "nginx deployment: no OpenClaw client at $CLIENT"
 exec python3 - "$1" "$HERE" "$CLIENT" "$NGINX" <<'PYEOF'
 import json, os, socket, subprocess, sys, tempfile, time
 sys.path.insert(0, sys.argv[2])

@@ -3,17 +3,17 @@
 # over /openapi.json, from a local copy (npm's swagger-ui-dist via --docs-assets), in
 # headless Chromium (the Debian package, driven by puppeteer-core; no downloaded browser):
 # it renders, lists every endpoint, and "Try it out" on /embed returns vectors; /openapi.json
-# validates as OpenAPI 3 (tests/docs_swagger.js). SKIP without chromium or the npm packages.
+# validates as OpenAPI 3 (tests/docs_swagger.js). SKIP without chromium or the npm packages
+# (a failure under VKB_REQUIRE_ALL=1, as in CI: tests/skiplib.sh).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/skiplib.sh"
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$CHROMIUM" ]; then
-  echo "SKIP /docs in Chromium: no chromium (Debian package chromium; tools/install-deps.sh)"
-  exit 0
+  vkb_skip "/docs in Chromium: no chromium (Debian package chromium; tools/install-deps.sh)"
 fi
 if ! MODULES=$("$HERE/node_deps.sh" "$3"); then
-  echo "SKIP /docs in Chromium: node/npm or the npm packages are not available"
-  exit 0
+  vkb_skip "/docs in Chromium: node/npm or the npm packages are not available"
 fi
 exec python3 - "$1" "$HERE" "$MODULES" "$CHROMIUM" <<'PYEOF'
 import os, subprocess, sys, tempfile

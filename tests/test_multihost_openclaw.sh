@@ -6,15 +6,15 @@
 #   answer has the same numbers (same texts each call) whichever host gave it;
 # - least-busy picks the emptier host by /info's vram_used_mb / vram_total_mb: with one host
 #   holding a bigger model, every call goes to the other (CPU backend: host memory).
-# Self-contained (generated models); needs node and ../shared/clients, else SKIP.
+# Self-contained (generated models); needs node and ../shared/clients, else SKIP (without
+# node or, with ../shared there, the client: a failure under VKB_REQUIRE_ALL=1, as in CI).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/skiplib.sh"
 CLIENT="$HERE/../../shared/clients/openclaw-gpu-bridge-0.2.1/dist/tools.js"
 [ -f "$CLIENT" ] || CLIENT="$(cd "$HERE/.." && pwd)/../shared/clients/openclaw-gpu-bridge-0.2.1/dist/tools.js"
-if ! command -v node >/dev/null || [ ! -f "$CLIENT" ]; then
-  echo "SKIP multi-host OpenClaw client: node or the client ($CLIENT) is missing"
-  exit 0
-fi
+command -v node >/dev/null || vkb_skip "multi-host OpenClaw client: no node (tools/install-deps.sh)"
+[ -f "$CLIENT" ] || vkb_skip_shared "multi-host OpenClaw client: no client at $CLIENT"
 exec python3 - "$1" "$HERE" "$CLIENT" <<'PYEOF'
 import json, re, subprocess, sys, tempfile
 sys.path.insert(0, sys.argv[2])

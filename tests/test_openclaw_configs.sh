@@ -5,18 +5,19 @@
 # plugins.entries.<the manifest's id> exists and names no unknown plugin, and its config
 # validates against the manifest's configSchema (ajv, JSON Schema). One file configures one
 # host, one several (hosts[]). Known-bad configs must fail, so the check can fail.
-# Needs node + npm packages (tests/node_deps.sh); SKIP without them.
+# Needs node + npm packages (tests/node_deps.sh) and ../shared/clients; SKIP without them
+# (without node/npm or, with ../shared there, the manifest: a failure under VKB_REQUIRE_ALL=1,
+# as in CI: tests/skiplib.sh).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/skiplib.sh"
 ROOT=$(cd "$HERE/.." && pwd)
 MANIFEST="$ROOT/../shared/clients/openclaw-gpu-bridge-0.2.1/openclaw.plugin.json"
-if [ ! -f "$MANIFEST" ]; then
-  echo "SKIP OpenClaw configs: no plugin manifest at $MANIFEST"
-  exit 0
-fi
 if ! MODULES=$("$HERE/node_deps.sh" "$3"); then
-  echo "SKIP OpenClaw configs: node/npm or the npm packages (ajv) are not available"
-  exit 0
+  vkb_skip "OpenClaw configs: node/npm or the npm packages (ajv) are not available"
+fi
+if [ ! -f "$MANIFEST" ]; then
+  vkb_skip_shared "OpenClaw configs: no plugin manifest at $MANIFEST"
 fi
 NODE_PATH="$MODULES" exec node - "$MANIFEST" "$ROOT"/docs/openclaw-*.json5 <<'EOF_JS'
 const fs = require('fs');

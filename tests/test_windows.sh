@@ -1,28 +1,32 @@
 #!/usr/bin/env bash
 # test_windows.sh BINARY TESTDATA BUILD_DIR — the Windows cross build (tools/build-windows.sh,
-# default build-win/, or $VKB_WIN_BUILD) run under wine: its CPU op tests (the plain C sgemm
-# fallback against double-precision loops), `vkbridge.exe info`, and `vkbridge.exe embed`,
-# `tokenize`, `bertscore` and `gen-model` compared with the Linux binary's output (vectors and
-# scores within 1e-6, tokens and model files identical) and embed with the tiny-bert oracle;
-# `vkbridge.exe pull` from tests/test_pull_server.py on 127.0.0.1 (resume, sha256 refusal). The CPU backend always; lavapipe through wine's winevulkan
-# where it is reachable (wine's Vulkan goes through its X11 driver, so an Xvfb display is
-# started here); vkbridge-service.exe under wine's service manager. Prints SKIP lines when
-# mingw-w64's build, wine or Xvfb is missing.
+# default build-win/, or $VKB_WIN_BUILD) run under wine: its CPU op tests on every kernel
+# table (the CPU's best, AVX2, plain C, and "openblas": the plain C sgemm fallback) against
+# double-precision loops, `vkbridge.exe info`, and `vkbridge.exe embed`, `tokenize`,
+# `bertscore` and `gen-model` compared with the Linux binary's output (vectors and scores
+# within 1e-6, tokens and model files identical) and embed with the tiny-bert oracle;
+# `vkbridge.exe pull` from tests/test_pull_server.py on 127.0.0.1 (resume, sha256 refusal);
+# `bench ops` and `bench encode` on the CPU backend (exit 0, a plausible result). The CPU
+# backend always; lavapipe through wine's winevulkan (wine's Vulkan goes through its X11
+# driver, so an Xvfb display is started here); vkbridge-service.exe under wine's service
+# manager. Prints SKIP lines when mingw-w64's build, wine or Xvfb is missing or wine reaches
+# no Vulkan device; under VKB_REQUIRE_ALL=1 (CI) each of those fails the test
+# (tests/skiplib.sh). Without the testdata (../shared absent) it skips.
 set -uo pipefail
 BIN=$1
 TESTDATA=$2
 BUILD=$3
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+. "$SRC/tests/skiplib.sh"
 WIN=${VKB_WIN_BUILD:-$SRC/build-win}
-skip() { echo "SKIP Windows build under wine: $1"; echo "0 passed, 0 failed"; exit 0; }
-[ -f "$WIN/vkbridge.exe" ] || skip "no $WIN/vkbridge.exe (tools/build-windows.sh)"
-command -v wine >/dev/null || skip "no wine (tools/install-windows-deps.sh)"
-[ -f "$TESTDATA/oracle/tiny-bert.json" ] || skip "no testdata"
 # The .exe files are the same in both of tools/test.sh's ctest runs; the Release run compares
 # them, the sanitizer build's run would only repeat it (a minute of CI).
 if grep -qs '^VKB_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt"; then
-    skip "sanitizer build (the Release build's ctest runs it)"
+    vkb_skip_always "Windows build under wine: sanitizer build (the Release build's ctest runs it)"
 fi
+[ -f "$WIN/vkbridge.exe" ] || vkb_skip "Windows build under wine: no $WIN/vkbridge.exe (tools/build-windows.sh)"
+command -v wine >/dev/null || vkb_skip "Windows build under wine: no wine (tools/install-windows-deps.sh)"
+[ -f "$TESTDATA/oracle/tiny-bert.json" ] || vkb_skip_shared "Windows build under wine: no testdata at $TESTDATA"
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 WORK=$(cd "$(mktemp -d "${BUILD:-/tmp}/test-windows.XXXXXX")" && pwd)
 # A prefix of its own, kept in the build folder (creating one takes ~15 s); no desktop
@@ -57,7 +61,14 @@ runs_clean() { # runs_clean LOG EXE: exit 0 and a "0 failed" line
 }
 
 check "test_half.exe under wine" runs_clean "$WORK/half.log" "$WIN/test_half.exe"
-check "test_cpu_ops.exe under wine (sgemm fallback)" runs_clean "$WORK/cpu_ops.log" "$WIN/test_cpu_ops.exe"
+# test_cpu_ops.exe on each kernel table (runtime/cpu/cpu_isa.c): the CPU's best (AVX-512 here),
+# AVX2 and plain C, and "openblas", which on Windows is the plain C sgemm
+# (runtime/cpu/fallback/sgemm.c). A few seconds each.
+check "test_cpu_ops.exe under wine (the CPU's best kernels)" runs_clean "$WORK/cpu_ops.log" "$WIN/test_cpu_ops.exe"
+for isa in avx2 generic openblas; do
+    VKB_CPU_ISA=$isa check "test_cpu_ops.exe under wine, VKB_CPU_ISA=$isa" runs_clean \
+        "$WORK/cpu_ops-$isa.log" "$WIN/test_cpu_ops.exe"
+done
 
 python3 - "$ORACLE" "$WORK" <<'PY'
 import json, sys
@@ -275,6 +286,43 @@ bertscore_same() {
 }
 check "bertscore: Windows = Linux" bertscore_same
 
+# bench on the CPU backend, a second or so each: exit 0 and a plausible JSON result (times
+# above 0 and the throughput finite and positive; the numbers themselves are wine's).
+bench_ops_ok() {
+    wine "$WIN/vkbridge.exe" bench ops --json --device cpu --op matmul --shape 128x128x128 \
+        --repeats 3 >"$WORK/bench-ops.json" 2>"$WORK/bench-ops.err" || { cat "$WORK/bench-ops.err"; return 1; }
+    python3 - "$WORK/bench-ops.json" <<'PY'
+import json, math, sys
+d = json.load(open(sys.argv[1]))
+rows = [r for r in d["results"] if r["op"] == "matmul" and r.get("device") == "cpu"]
+assert rows and d["device"]["id"] == "cpu", d
+for r in rows:
+    assert (r["M"], r["N"], r["K"]) == (128, 128, 128), r
+    assert r["ms"] > 0 and 0 < r["gflops"] < 1e5 and math.isfinite(r["gflops"]), r
+print("bench ops under wine: " + ", ".join("%s %.3f ms %.2f GFLOP/s" % (r["weights"], r["ms"], r["gflops"]) for r in rows))
+PY
+}
+check "bench ops --device cpu under wine: exit 0, a plausible matmul result" bench_ops_ok
+bench_encode_ok() {
+    wine "$WIN/vkbridge.exe" bench encode --json --device cpu --weights f32 --model "$MODEL" \
+        --batches 2 --lengths 16 --seconds 0.5 >"$WORK/bench-encode.json" 2>"$WORK/bench-encode.err" ||
+        { cat "$WORK/bench-encode.err"; return 1; }
+    python3 - "$WORK/bench-encode.json" <<'PY'
+import json, math, sys
+d = json.load(open(sys.argv[1]))
+rows = d["results"]
+assert d["bench"] == "encode" and len(rows) == 1, d
+r = rows[0]
+assert (r["device"], r["batch"], r["length"]) == ("cpu", 2, 16), r
+assert r["reps"] >= 1 and r["latency_ms"] > 0, r
+assert math.isfinite(r["sentences_per_s"]) and r["sentences_per_s"] > 0, r
+assert abs(r["sentences_per_s"] * r["latency_ms"] / 1000 - 2) < 0.01, r  # B=2 per batch
+print("bench encode under wine: B=2 L=16 %.3f ms/batch, %.0f sentences/s, %d reps" %
+      (r["latency_ms"], r["sentences_per_s"], r["reps"]))
+PY
+}
+check "bench encode --device cpu under wine: exit 0, a plausible result" bench_encode_ok
+
 # vkbridge-service.exe under wine's service manager: install, start, stop (the child's whole
 # tree goes), uninstall; and a service running vkbridge.exe itself, its output in the log.
 SVC=$WIN/vkbridge-service.exe
@@ -321,17 +369,23 @@ if [ -f "$SVC" ]; then
     check "the service's vkbridge.exe wrote the same /embed response" svc_embed_ok
     check "service uninstall (vkbridge.exe embed)" wine "$SVC" uninstall vkbtest-embed
 else
-    echo "SKIP vkbridge-service: not built"
+    vkb_skip_part "vkbridge-service: not built" || fail=$((fail + 1))
 fi
 
 # lavapipe through winevulkan: needs an X display (wine's null driver has no Vulkan).
 if ! command -v Xvfb >/dev/null; then
-    echo "SKIP Windows Vulkan: no Xvfb (tools/install-windows-deps.sh); CPU backend only"
+    vkb_skip_part "Windows Vulkan: no Xvfb (tools/install-windows-deps.sh); CPU backend only" ||
+        fail=$((fail + 1))
 else
     Xvfb -displayfd 3 -nolisten tcp -screen 0 640x480x24 3>"$WORK/display" 2>"$WORK/xvfb.err" &
     XPID=$!
     for _ in $(seq 50); do [ -s "$WORK/display" ] && break; sleep 0.1; done
     export DISPLAY=:$(cat "$WORK/display")
+    # End the wine session the runs above started without a display: its desktop (explorer.exe)
+    # chose the null driver, and every later process in the session uses that desktop's driver,
+    # so with the session still up `info` said "the Vulkan loader is 1.0" even with DISPLAY set.
+    wineserver -k 2>/dev/null
+    wineserver -w
     wine "$WIN/vkbridge.exe" info >"$WORK/info.json" 2>"$WORK/info.err"
     if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["devices"] else 1)' "$WORK/info.json"; then
         check "info lists a Vulkan device through winevulkan" grep -q '"type": "cpu"' "$WORK/info.json"
@@ -348,7 +402,8 @@ else
         }
         check "pipeline cache under %USERPROFILE% without HOME" profile_cache
     else
-        echo "SKIP Windows Vulkan: wine reached no device: $(cat "$WORK/info.err")"
+        vkb_skip_part "Windows Vulkan: wine reached no device: $(cat "$WORK/info.err")" ||
+            fail=$((fail + 1))
     fi
 fi
 echo "$pass passed, $fail failed"

@@ -3,7 +3,7 @@
 # via sudo; tools/install-deps.sh runs it): Debian's mingw-w64 (posix threads: winpthreads),
 # wine64 (its vulkan-1.dll hands Vulkan to the host's loader and lavapipe through the X11
 # driver, hence Xvfb), dpkg-dev (dpkg-source), and a deb-src line so that
-# tools/build-windows-deps.sh can `apt-get source` jansson and utf8proc.
+# tools/build-windows-deps.sh can `apt-get source` jansson, utf8proc and libonig (Oniguruma).
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds vkbridge twice (Release, and ASan+UBSan) and runs the whole ctest suite on both.
-# The README's test command and .ci/run both end here.
+# The README's test command and .ci/run both end here. .ci/run exports VKB_REQUIRE_ALL=1: then a
+# test or step that would SKIP for a missing dependency fails instead (tests/skiplib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=$(nproc)

@@ -3,25 +3,24 @@
 # build folder (default build/), dpkg installs it on this machine, the installed
 # /usr/bin/vkbridge runs end to end (info, gen-model + embed, serve + /health + /embed,
 # SIGTERM), its man page and unit are where man and systemd look, and dpkg --purge removes
-# every file again. Needs root and dpkg (tools/test.sh runs it in CI); a few seconds.
+# every file again. Needs root and dpkg (tools/test.sh runs it in CI); a few seconds. Without
+# them it prints SKIP and exits 0, or 1 under VKB_REQUIRE_ALL=1 (.ci/run: tests/skiplib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/skiplib.sh
 BUILD=$(cd "${1:-build}" && pwd)
 SUDO=""
 if [ "$(id -u)" != 0 ]; then
   if sudo -n true 2>/dev/null; then SUDO=sudo; else
-    echo "SKIP test_deb: needs root (or sudo without a password) to install a package"
-    exit 0
+    vkb_skip "test_deb: needs root (or sudo without a password) to install a package"
   fi
 fi
 if ! command -v dpkg >/dev/null || ! command -v cpack >/dev/null; then
-  echo "SKIP test_deb: needs dpkg and cpack"
-  exit 0
+  vkb_skip "test_deb: needs dpkg and cpack"
 fi
 export SUDO
 if dpkg -s vkbridge >/dev/null 2>&1; then
-  echo "SKIP test_deb: a vkbridge package is installed already; not replacing it"
-  exit 0
+  vkb_skip "test_deb: a vkbridge package is installed already; not replacing it"
 fi
 (cd "$BUILD" && cpack -G DEB >/dev/null 2>&1) || { echo "FAIL cpack -G DEB"; (cd "$BUILD" && cpack -G DEB); exit 1; }
 DEB=$(ls -t "$BUILD"/vkbridge_*.deb | head -1)
