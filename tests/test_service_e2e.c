@@ -88,6 +88,43 @@ static void check_embed_oracle(CURL *h, const svc_proc *p, tc_proto proto, json_
     json_decref(req);
 }
 
+/* Each oracle text in a request of its own: a batch of one pads nothing and shares no
+ * scratch with other rows, which the batched check above never sees. */
+static void check_embed_oracle_singly(CURL *h, const svc_proc *p, tc_proto proto,
+                                      json_t *oracle, const char *model)
+{
+    json_t *emb = json_object_get(oracle, "embeddings");
+    json_t *texts = json_object_get(emb, "texts");
+    int on = 0, odim = 0, bad = 0;
+    float *want = embeddings_of(emb, "embeddings", &on, &odim);
+    double worst_all = 0;
+    for (int i = 0; i < on; i++) {
+        json_t *req = json_pack("{s[O]ss}", "texts", json_array_get(texts, (size_t)i), "model",
+                                model);
+        char *body = json_dumps(req, JSON_COMPACT);
+        tc_reply r;
+        long status = tc_request(h, p, proto, "POST", "/embed", body, NULL, &r);
+        json_t *root = tc_json(&r);
+        int n = 0, dim = 0;
+        float *got = embeddings_of(root, "embeddings", &n, &dim);
+        double worst = 0;
+        int ok = status == 200 && n == 1 && dim == odim &&
+                 vectors_close(got, want + (size_t)i * odim, 1, dim, 1e-4, &worst);
+        worst_all = fmax(worst_all, worst);
+        if (!ok && bad++ < 3)
+            CHECK(0, "[%s] /embed %s text %d alone: %ld, %d x %d, worst %.2e %.200s",
+                  tc_proto_names[proto], model, i, status, n, dim, worst, tc_body(&r));
+        free(got);
+        json_decref(root);
+        tc_reply_free(&r);
+        free(body);
+        json_decref(req);
+    }
+    CHECK(bad == 0 && on > 0, "[%s] /embed %s one text per request: %d of %d off the oracle "
+          "(worst %.2e)", tc_proto_names[proto], model, bad, on, worst_all);
+    free(want);
+}
+
 static void check_bertscore_oracle(CURL *h, const svc_proc *p, tc_proto proto, json_t *oracle)
 {
     json_t *cases = json_object_get(json_object_get(oracle, "bertscore"), "cases");
@@ -723,6 +760,8 @@ static void test_plain_server(void)
         if (oracle_distilbert && oracle_mpnet) {
             check_embed_oracle(h, &p, proto, oracle_distilbert, "tiny-distilbert");
             check_embed_oracle(h, &p, proto, oracle_mpnet, "tiny-mpnet");
+            check_embed_oracle_singly(h, &p, proto, oracle_distilbert, "tiny-distilbert");
+            check_embed_oracle_singly(h, &p, proto, oracle_mpnet, "tiny-mpnet");
             check_bertscore_oracle(h, &p, proto, oracle_distilbert);
             check_bertscore_oracle(h, &p, proto, oracle_mpnet);
         }
@@ -986,6 +1025,8 @@ static void test_dense_kernel_families(void)
         if (oracle_distilbert && oracle_mpnet) { /* the later families, per kernel family too */
             check_embed_oracle(h, &p, TC_H1, oracle_distilbert, "tiny-distilbert");
             check_embed_oracle(h, &p, TC_H1, oracle_mpnet, "tiny-mpnet");
+            check_embed_oracle_singly(h, &p, TC_H1, oracle_distilbert, "tiny-distilbert");
+            check_embed_oracle_singly(h, &p, TC_H1, oracle_mpnet, "tiny-mpnet");
             check_bertscore_oracle(h, &p, TC_H1, oracle_mpnet);
         }
         curl_easy_cleanup(h);
