@@ -3,8 +3,9 @@
  * writes each family's config keys and tensor names (into a folder whose parents do not exist
  * yet), model_load reads it back through the same descriptor, and the forward runs on the CPU
  * backend and gives finite, normalised embeddings. Also: family-specific refusals by key
- * (DistilBERT's sinusoidal table, MPNet's too-small bias table) and DistilBERT's built-in
- * eps. Self-contained: no shared test data.
+ * (DistilBERT's sinusoidal table, MPNet's too-small bias table), DistilBERT's built-in
+ * eps, and a DistilBERT checkpoint without its "distilbert." prefix giving the prefixed one's
+ * numbers. Self-contained: no shared test data.
  */
 #include "model_internal.h"
 #include "testlib.h"
@@ -134,6 +135,127 @@ static void check_refusals(void)
     expect_refusal(dir, VKB_EINVAL, "relative_attention_bias");
 }
 
+/* The whole file at path (malloc'd), its size in *n; NULL if unreadable. */
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long size = -1;
+    if (f && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0)
+        buf = malloc((size_t)size);
+    if (buf && fread(buf, 1, (size_t)size, f) != (size_t)size) {
+        free(buf);
+        buf = NULL;
+    }
+    if (f)
+        fclose(f);
+    *n = buf ? (size_t)size : 0;
+    return buf;
+}
+
+/* Rewrites dir/model.safetensors with prefix cut from the front of every tensor name; the
+ * data is copied as is (offsets are relative to it). The header is padded with spaces to a
+ * multiple of 8, as Hugging Face writes it, so the data stays aligned. */
+static int strip_prefix(const char *dir, const char *prefix)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    size_t n = 0;
+    char *buf = slurp(path, &n);
+    uint64_t hn = 0;
+    if (!buf || n < 8)
+        return free(buf), -1;
+    memcpy(&hn, buf, 8); /* little-endian, as the hosts that run this */
+    json_t *h = hn <= n - 8 ? json_loadb(buf + 8, (size_t)hn, 0, NULL) : NULL, *out = json_object();
+    const char *key;
+    json_t *v;
+    json_object_foreach(h, key, v) {
+        size_t pl = strlen(prefix);
+        json_object_set(out, strncmp(key, prefix, pl) ? key : key + pl, v);
+    }
+    char *text = h ? json_dumps(out, JSON_COMPACT) : NULL;
+    FILE *f = text ? fopen(path, "wb") : NULL;
+    int rc = -1;
+    if (f) {
+        size_t tl = strlen(text), pad = (8 - tl % 8) % 8;
+        uint64_t nn = tl + pad;
+        rc = fwrite(&nn, 8, 1, f) == 1 && fwrite(text, 1, tl, f) == tl &&
+                     fprintf(f, "%*s", (int)pad, "") == (int)pad &&
+                     fwrite(buf + 8 + hn, 1, n - 8 - hn, f) == n - 8 - hn
+                 ? 0
+                 : -1;
+        rc = fclose(f) || rc ? -1 : 0;
+    }
+    free(text);
+    json_decref(out);
+    json_decref(h);
+    free(buf);
+    return rc;
+}
+
+/* Every hidden state and the embeddings of one small batch, into out (malloc'd). */
+static float *forward_all(vkb_model *m, vkb_backend *cpu, size_t *count)
+{
+    char err[512] = "";
+    model_replica *r = NULL;
+    int32_t a[] = {model_cls_id(m), 40, 41, 42, 43, 44, model_sep_id(m)};
+    int32_t b[] = {model_cls_id(m), 50, model_sep_id(m)};
+    const int32_t *ids[] = {a, b};
+    int lens[] = {7, 3}, C = m->cfg.hidden, layers = m->cfg.layers;
+    size_t per = 2 * 7 * (size_t)C;
+    float *all = calloc(per * (size_t)(layers + 1) + 2 * (size_t)C, sizeof *all);
+    int rc = all ? model_replica_create(m, cpu, &r, err, sizeof err) : VKB_ENOMEM;
+    for (int l = 0; rc == VKB_OK && l <= layers; l++) {
+        float *h = NULL;
+        int L = 0;
+        rc = encoder_hidden_states(r, ids, lens, 2, l, &h, &L);
+        if (rc == VKB_OK && L == 7)
+            memcpy(all + per * (size_t)l, h, per * sizeof *h);
+        rc = rc == VKB_OK && L != 7 ? VKB_EINVAL : rc;
+        free(h);
+    }
+    if (rc == VKB_OK)
+        rc = encoder_embed(r, ids, lens, 2, all + per * (size_t)(layers + 1));
+    CHECK(rc == VKB_OK, "distilbert forward: rc %d %s", rc, err);
+    model_replica_free(r);
+    *count = per * (size_t)(layers + 1) + 2 * (size_t)C;
+    return all;
+}
+
+/* DistilBERT saved from DistilBertModel itself (as sentence-transformers checkpoints are)
+ * has no "distilbert." prefix: the same weights without it must give the same numbers,
+ * every hidden state and the embeddings, bit for bit. */
+static void check_distilbert_no_prefix(vkb_backend *cpu)
+{
+    char with[300], bare[300], cmd[1400], err[512] = "";
+    snprintf(with, sizeof with, "%s/distilbert-prefixed", root);
+    snprintf(bare, sizeof bare, "%s/distilbert-bare", root);
+    snprintf(cmd, sizeof cmd, "'%s' gen-model --out '%s' --shape tiny --family distilbert "
+             "--seed 5 >/dev/null && cp -r '%s' '%s'", tl_binary(), with, with, bare);
+    if (sh(cmd) || !CHECK(strip_prefix(bare, "distilbert.") == 0, "rewrite %s", bare))
+        return;
+    vkb_model *mw = NULL, *mb = NULL;
+    if (CHECK(model_load(with, NULL, &mw, err, sizeof err) == 0, "prefixed: %s", err) &&
+        CHECK(model_load(bare, NULL, &mb, err, sizeof err) == 0, "no prefix: %s", err)) {
+        CHECK(!strcmp(mw->w.prefix, "distilbert.") && !mb->w.prefix[0] &&
+                  st_find(mb->st, "transformer.layer.0.attention.q_lin.weight") &&
+                  !st_find(mb->st, "distilbert.embeddings.word_embeddings.weight"),
+              "distilbert: prefixes '%s' and '%s'", mw->w.prefix, mb->w.prefix);
+        size_t nw = 0, nb = 0;
+        float *fw = forward_all(mw, cpu, &nw), *fb = forward_all(mb, cpu, &nb);
+        size_t diff = 0;
+        for (size_t i = 0; fw && fb && i < nw && nw == nb; i++)
+            diff += memcmp(&fw[i], &fb[i], sizeof *fw) != 0;
+        CHECK(fw && fb && nw == nb && nw > 0 && diff == 0,
+              "distilbert without its prefix: %zu of %zu hidden-state/embedding values differ",
+              diff, nw);
+        free(fw);
+        free(fb);
+    }
+    model_free(mw);
+    model_free(mb);
+}
+
 int main(void)
 {
     if (!mkdtemp(root)) {
@@ -146,6 +268,7 @@ int main(void)
         for (size_t k = 0; k < sizeof cases / sizeof *cases; k++)
             check_family((int)k, cpu);
         check_refusals();
+        check_distilbert_no_prefix(cpu);
         vkb_backend_close(cpu);
     }
     char cmd[600];
