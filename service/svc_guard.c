@@ -4,6 +4,9 @@
 #include "svc_auth.h"
 #include "svc_server.h"
 
+#include <h2o/http1.h>
+#include <h2o/http2.h>
+
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -301,10 +304,6 @@ static void wrap(svc_conn *c)
     }
 }
 
-/* h2 chosen in the TLS handshake. h2o decodes the first application bytes inside the
- * handshake's own callback, before the guard could follow the frames from the preface on, so
- * such a connection keeps the guard's timeouts, connection cap and cancel accounting of its
- * requests, but not the frame-level budgets (c->h2 == 2). */
 static int h2_by_alpn(h2o_socket_t *sock)
 {
     h2o_iovec_t proto = h2o_socket_ssl_get_selected_protocol(sock);
@@ -318,20 +317,9 @@ static void guarded_read(h2o_socket_t *sock, const char *err)
     if (!err && !c->killed) {
         size_t n = sock->bytes_read < sock->input->size ? sock->bytes_read : sock->input->size;
         const uint8_t *p = (const uint8_t *)sock->input->bytes + sock->input->size - n;
-        if (sock->ssl && !c->tls_settled && c->h2o_read != c->handshake_read) {
-            c->tls_settled = 1; /* h2o moved on from the handshake: ALPN is known */
-            if (h2_by_alpn(sock))
-                c->h2 = 2;
-        }
-        int handshaking = sock->ssl && !c->tls_settled;
-        if (handshaking) {
-            /* no application bytes yet */
-        } else if (!c->h2 && n >= 24 && !memcmp(p, H2_PREFACE, 24))
+        if (!c->h2 && n >= 24 && !memcmp(p, H2_PREFACE, 24))
             c->h2 = 1; /* prior knowledge, or the first bytes after a 101 upgrade */
-        const char *why = handshaking ? NULL
-                          : c->h2 == 1 ? h2_feed(c, p, n)
-                          : c->h2      ? NULL
-                                       : h1_inspect(c);
+        const char *why = c->h2 ? h2_feed(c, p, n) : h1_inspect(c);
         if (why) {
             c->killed = 1;
             c->srv->guard.killed_conns++;
@@ -391,6 +379,43 @@ static void back_off(svc_server *srv, int err)
     h2o_timeout_link(srv->loop, &g->backoff_timeout, &g->backoff_entry);
 }
 
+/* The TLS handshake is over (h2o_accept's on_ssl_handshake_complete, with the guard in it).
+ * h2o has decrypted whatever application bytes came with the handshake's last flight into
+ * sock->input; the guard reads them, as it reads every later chunk in guarded_read, before
+ * h2o's protocol handler parses them in its accept. */
+static void on_tls_handshake(h2o_socket_t *sock, const char *err)
+{
+    svc_conn *c = sock->on_close.data;
+    svc_server *srv = c->srv;
+    c->handshaking = 0;
+    if (err || c->killed) {
+        h2o_socket_close(sock);
+        return;
+    }
+    c->h2 = h2_by_alpn(sock);
+    const char *why = NULL;
+    if (sock->input->size)
+        why = c->h2 ? h2_feed(c, (const uint8_t *)sock->input->bytes, sock->input->size)
+                    : h1_inspect(c);
+    if (why) {
+        c->killed = 1;
+        srv->guard.killed_conns++;
+        vkb_log(VKB_LOG_WARN, "closing connection %d: %s", c->fd, why);
+        h2o_socket_close(sock);
+        return;
+    }
+    int alive = 1;
+    c->alive = &alive;
+    if (c->h2)
+        h2o_http2_accept(&srv->accept_ctx, sock, c->connected_at);
+    else
+        h2o_http1_accept(&srv->accept_ctx, sock, c->connected_at);
+    if (alive) {
+        c->alive = NULL;
+        wrap(c);
+    }
+}
+
 void svc_guard_on_accept(h2o_socket_t *listener, const char *err)
 {
     svc_server *srv = listener->data;
@@ -429,14 +454,18 @@ void svc_guard_on_accept(h2o_socket_t *listener, const char *err)
         g->n_conns++;
         sock->on_close.cb = on_conn_close;
         sock->on_close.data = c;
+        c->connected_at = *h2o_get_timestamp(&srv->ctx, NULL, NULL);
+        if (srv->accept_ctx.ssl_ctx) {
+            c->handshaking = 1;
+            h2o_socket_ssl_handshake(sock, srv->accept_ctx.ssl_ctx, NULL, on_tls_handshake);
+            continue;
+        }
         int alive = 1;
         c->alive = &alive;
-        h2o_accept(&srv->accept_ctx, sock);
+        h2o_http1_accept(&srv->accept_ctx, sock, c->connected_at); /* as h2o_accept does */
         if (alive) {
             c->alive = NULL;
             wrap(c);
-            if (sock->ssl)
-                c->handshake_read = c->h2o_read; /* TLS: h2o's handshake reads first */
         }
     }
 }
@@ -456,6 +485,10 @@ static void on_sweep(h2o_timeout_entry_t *entry)
     for (svc_conn *c = srv->guard.conns; c; c = c->next) {
         if (c->killed)
             continue;
+        if (c->handshaking && now - c->accepted_at > limit) {
+            kill_later(c, "TLS handshake unfinished after --timeout");
+            continue;
+        }
         for (int i = 0; i < SVC_GUARD_MAX_STREAMS; i++)
             if (c->streams[i].id && now - c->streams[i].opened_at > limit) {
                 kill_later(c, "HTTP/2 request unfinished after --timeout");

@@ -16,6 +16,8 @@
  *   - cancels more than SVC_GUARD_MAX_CANCELS streams within SVC_GUARD_CANCEL_WINDOW_S
  *     seconds (its own RST_STREAMs, and requests that vanished before their answer).
  * Closing means handing h2o a read error: h2o then frees the connection its usual way.
+ * Over TLS the guard runs the handshake itself and hands the socket to h2o after it, so it
+ * sees the decrypted bytes from the first one on, as on plain TCP.
  */
 #ifndef VKB_SVC_GUARD_H
 #define VKB_SVC_GUARD_H
@@ -45,12 +47,12 @@ typedef struct svc_conn {
     h2o_socket_t *sock;
     int fd;
     h2o_socket_cb h2o_read;  /* h2o's read callback, called after ours */
-    h2o_socket_cb handshake_read; /* TLS: h2o's handshake callback, the first one */
-    int tls_settled;         /* TLS: the handshake is over (ALPN known) */
     int *alive;              /* the running callback's flag, cleared on close */
     double accepted_at;
-    int h2;                  /* 1: saw the HTTP/2 preface (frames followed); 2: h2 by TLS ALPN
-                              * (frames not followed, see h2_by_alpn) */
+    struct timeval connected_at; /* h2o's clock at accept, handed to h2o with the socket */
+    int handshaking;         /* TLS: the handshake is not over yet (h2o has not the socket) */
+    int h2;                  /* HTTP/2: the preface seen, or h2 chosen by TLS ALPN (frames
+                              * followed from the preface on either way) */
     int proven;              /* a request of this connection passed the key check */
     int killed;
     size_t unfinished;       /* bytes of request bodies not yet complete (counted in srv) */

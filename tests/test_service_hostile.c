@@ -5,11 +5,13 @@
  * byte by byte and a response whose flow-control window is never opened (both closed after
  * --timeout), the connection limit, descriptor exhaustion (no accept spin; RLIMIT_NOFILE is
  * raised at start), rapid reset and MadeYouReset (the connection is closed; the server keeps
- * answering).
+ * answering); over TLS, the same HTTP/2 budgets and reset accounting for h2 chosen by ALPN.
  */
 #include "test_raw_client.h"
 #include "test_service_client.h"
 
+#include <openssl/ssl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <sys/resource.h>
 
@@ -527,6 +529,158 @@ static void test_admission_line(void)
 
 /* ---------------------------------------------------------------- TLS */
 
+/* The raw clients over TLS: a thread carries bytes between the test's end of a socketpair
+ * and a TLS connection (ALPN h2 or http/1.1), and closes the socketpair when the server ends
+ * the connection, so rc_closed_within reads a close over TLS as it does over TCP. */
+typedef struct tls_bridge {
+    SSL_CTX *ctx;
+    SSL *ssl;
+    int tcp, inner, outer; /* outer: the test's end */
+    pthread_t thread;
+    char alpn[16];
+} tls_bridge;
+
+static void *bridge_pump(void *arg)
+{
+    tls_bridge *b = arg;
+    char buf[16384];
+    for (;;) {
+        struct pollfd pf[2] = {{b->inner, POLLIN, 0}, {b->tcp, POLLIN, 0}};
+        if (!SSL_pending(b->ssl) && poll(pf, 2, 20000) <= 0)
+            break;
+        if (SSL_pending(b->ssl) || (pf[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            int n = SSL_read(b->ssl, buf, sizeof(buf));
+            if (n <= 0 && SSL_get_error(b->ssl, n) == SSL_ERROR_WANT_READ)
+                continue; /* a record without application data (a session ticket) */
+            if (n <= 0 || rc_send(b->inner, buf, (size_t)n) != 0)
+                break;
+        }
+        if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t n = recv(b->inner, buf, sizeof(buf), 0);
+            if (n <= 0 || SSL_write(b->ssl, buf, (int)n) <= 0)
+                break;
+        }
+    }
+    shutdown(b->inner, SHUT_RDWR);
+    return NULL;
+}
+
+/* Connects, handshakes offering protos (ALPN wire format) and starts the pump; returns the
+ * test's plain descriptor, or -1. */
+static int bridge_open(tls_bridge *b, int port, const unsigned char *protos, unsigned len)
+{
+    memset(b, 0, sizeof(*b));
+    int sv[2];
+    b->tcp = rc_connect(port);
+    if (b->tcp < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+        return -1;
+    b->outer = sv[0];
+    b->inner = sv[1];
+    b->ctx = SSL_CTX_new(TLS_client_method());
+    if (b->ctx) /* SSL_read returns after a record without data: the pump must not block */
+        SSL_CTX_clear_mode(b->ctx, SSL_MODE_AUTO_RETRY);
+    b->ssl = b->ctx ? SSL_new(b->ctx) : NULL;
+    if (!b->ssl || SSL_set_alpn_protos(b->ssl, protos, len) != 0 || !SSL_set_fd(b->ssl, b->tcp) ||
+        SSL_connect(b->ssl) != 1)
+        return -1;
+    const unsigned char *sel;
+    unsigned sel_len;
+    SSL_get0_alpn_selected(b->ssl, &sel, &sel_len);
+    snprintf(b->alpn, sizeof(b->alpn), "%.*s", (int)sel_len, (const char *)sel);
+    if (pthread_create(&b->thread, NULL, bridge_pump, b) != 0)
+        return -1;
+    return b->outer;
+}
+
+static void bridge_close(tls_bridge *b)
+{
+    if (b->outer > 0)
+        shutdown(b->outer, SHUT_RDWR);
+    if (b->thread)
+        pthread_join(b->thread, NULL);
+    if (b->ssl)
+        SSL_free(b->ssl);
+    if (b->ctx)
+        SSL_CTX_free(b->ctx);
+    for (int *fd = &b->tcp; fd <= &b->outer; fd++)
+        if (*fd > 0)
+            close(*fd);
+}
+
+/* Whether the server answers stream's request (a HEADERS frame on it) within timeout_s. */
+static int h2_answered(int fd, uint32_t stream, double timeout_s)
+{
+    double deadline = rc_now() + timeout_s;
+    static uint8_t buf[1 << 16];
+    size_t have = 0;
+    while (rc_now() < deadline) {
+        struct pollfd pfd = {fd, POLLIN, 0};
+        if (poll(&pfd, 1, 100) <= 0)
+            continue;
+        ssize_t n = recv(fd, buf + have, sizeof(buf) - have, 0);
+        if (n <= 0)
+            return 0;
+        have += (size_t)n;
+        size_t at = 0;
+        while (have - at >= 9) {
+            size_t len = (size_t)buf[at] << 16 | (size_t)buf[at + 1] << 8 | buf[at + 2];
+            uint32_t id = ((uint32_t)buf[at + 5] << 24 | (uint32_t)buf[at + 6] << 16 |
+                           (uint32_t)buf[at + 7] << 8 | buf[at + 8]) & 0x7fffffffu;
+            if (buf[at + 3] == RC_HEADERS && id == stream)
+                return 1;
+            if (have - at < 9 + len)
+                break;
+            at += 9 + len;
+        }
+        memmove(buf, buf + at, have - at);
+        have -= at;
+        if (have == sizeof(buf))
+            return 0;
+    }
+    return 0;
+}
+
+/* h2 chosen by ALPN gets the guard's frame-level budgets and reset accounting: unfinished
+ * unauthenticated uploads and rapid reset each close the connection. */
+static void test_tls_h2(const svc_proc *p)
+{
+    static const unsigned char h2[] = "\x02h2";
+    const char *json[] = {"content-type", "application/json", NULL};
+    tls_bridge b;
+    int fd = bridge_open(&b, p->port, h2, 3);
+    CHECK(fd >= 0 && !strcmp(b.alpn, "h2"), "TLS: handshake with ALPN h2 (%s)", b.alpn);
+    int ok = fd >= 0 && rc_h2_start(fd, -1) == 0 &&
+             rc_h2_request(fd, 1, "GET", "/health", NULL, 1) == 0 && h2_answered(fd, 1, 5);
+    CHECK(ok, "TLS h2 through the bridge: GET /health answered");
+    bridge_close(&b);
+
+    fd = bridge_open(&b, p->port, h2, 3);
+    int streams = 0;
+    if (fd >= 0) {
+        rc_h2_start(fd, -1);
+        for (uint32_t s = 1; s < 80; s += 2, streams++)
+            if (rc_h2_request(fd, s, "POST", "/embed", json, 0) ||
+                rc_h2_data(fd, s, 600000, 'a', 0))
+                break;
+    }
+    MEASURE(fd >= 0 && rc_closed_within(fd, 3),
+            "TLS h2: unauthenticated unfinished uploads close the connection (%d streams sent)",
+            streams);
+    bridge_close(&b);
+
+    fd = bridge_open(&b, p->port, h2, 3);
+    int sent = 0;
+    if (fd >= 0) {
+        rc_h2_start(fd, -1);
+        for (uint32_t s = 1; s < 10000; s += 2, sent++)
+            if (rc_h2_request(fd, s, "POST", "/embed", json, 0) || rc_h2_rst(fd, s))
+                break;
+    }
+    MEASURE(fd >= 0 && rc_closed_within(fd, 3),
+            "TLS h2: rapid reset closes the connection (%d HEADERS + RST_STREAM pairs sent)", sent);
+    bridge_close(&b);
+}
+
 /* The guard also sits under TLS: h2 by ALPN and HTTP/1.1 both keep working over reused
  * connections (a guard that misread TLS traffic as HTTP/1 heads would close them), and an
  * unauthenticated HTTP/1.1 upload ends its connection. */
@@ -548,10 +702,19 @@ static void test_tls(void)
     int rc = tc_start(&p, "tls", (const char *[]){"MODEL_EMBED=", "MODEL_BERTSCORE=",
                                                   env[0], NULL},
                       (const char *[]){"--device", "cpu", args[0], args[1], args[2], args[3],
-                                       args[4], args[5], NULL});
+                                       args[4], args[5], "--timeout", "3", NULL});
     CHECK(rc == 0 && p.tls, "TLS server starts (rc %d)", rc);
     if (rc != 0)
         return;
+    /* a handshake never finished: the guard runs it, so its sweep must end it */
+    int stall = rc_connect(p.port);
+    static const uint8_t half_hello[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01};
+    double t0 = tc_now();
+    int closed = stall >= 0 && rc_send(stall, half_hello, sizeof(half_hello)) == 0 &&
+                 rc_closed_within(stall, 6);
+    MEASURE(closed, "TLS: a stalled handshake closed after %.1f s (--timeout 3)", tc_now() - t0);
+    if (stall >= 0)
+        close(stall);
     CURL *h = curl_easy_init();
     const char *hdr[] = {"X-API-Key: s3cret", NULL}, *bad[] = {"X-API-Key: nope", NULL};
     int ok = 0;
@@ -577,6 +740,7 @@ static void test_tls(void)
             "TLS HTTP/1.1: unauthenticated 600 kB upload: %ld %.80s (0: closed)", st,
             tc_body(&r));
     tc_reply_free(&r);
+    test_tls_h2(&p);
     st = tc_request(h, &p, TC_TLS_H1, "GET", "/status", NULL, hdr, &r);
     CHECK(st == 200, "TLS: served normally afterwards (%ld)", st);
     tc_reply_free(&r);
