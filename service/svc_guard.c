@@ -202,15 +202,55 @@ static int head_authorized(svc_server *srv, const struct phr_header *h, size_t n
     return svc_auth_ok(srv->cfg.api_key, &cr, v1);
 }
 
+#define LINGER_S 2.0
+
+/* TLS: the refusal is out, or the client is gone: h2o closes the connection its way. */
+static void refusal_done(h2o_socket_t *sock)
+{
+    svc_conn *c = sock->on_close.data;
+    if (c->h2o_read) /* c may be freed in here */
+        c->h2o_read(sock, "closed by vkbridge's connection guard");
+    else /* refused in the handshake's bytes, before h2o had the socket */
+        h2o_socket_close(sock);
+}
+
+/* Input after the refusal is read and dropped until the client closes or LINGER_S passes
+ * (the sweep ends it then): closing with unread input would send a reset, and a reset makes
+ * the client's kernel drop the answer it has not read yet. */
+static void on_linger_read(h2o_socket_t *sock, const char *err)
+{
+    svc_conn *c = sock->on_close.data;
+    if (err || svc_now_mono() > c->linger_until) {
+        refusal_done(sock);
+        return;
+    }
+    h2o_buffer_consume(&sock->input, sock->input->size);
+}
+
+static void on_refusal_sent(h2o_socket_t *sock, const char *err)
+{
+    svc_conn *c = sock->on_close.data;
+    if (err) {
+        refusal_done(sock);
+        return;
+    }
+    shutdown(c->fd, SHUT_WR); /* the answer is complete (Connection: close) */
+    c->linger_until = svc_now_mono() + LINGER_S;
+    h2o_socket_read_start(sock, on_linger_read);
+}
+
 /* Answers the request at the head of c's input with status and a JSON detail (OpenAI's shape
  * on /v1/), then has the connection closed: for what h2o would answer in plain text (a head
- * it cannot parse) or not at all (a connection closed for an unauthenticated upload). The
- * answer is written to the descriptor directly, so over TLS the connection is only closed. */
+ * it cannot parse) or not at all (a connection closed for an unauthenticated upload). On
+ * plain TCP the answer goes to the descriptor at once and the caller hands h2o a read error.
+ * Over TLS it must be encrypted, so h2o's socket writes it: reading stops, c->refusal is set
+ * (the caller then leaves h2o alone: it must not parse, or answer, what is being refused);
+ * once it is out the input is drained for a while (on_linger_read) and h2o closes the
+ * connection. If h2o is writing a response already,
+ * a second write cannot start: the connection is only closed. */
 static const char *h1_refuse(svc_conn *c, int status, const char *reason, const char *detail,
                              const char *code, int openai)
 {
-    if (c->sock->ssl) /* the answer would have to go through TLS: just close */
-        return detail;
     char body[512], resp[1024];
     int n = openai ? snprintf(body, sizeof(body), "{\"error\":{\"message\":\"%s\",\"type\":"
                               "\"invalid_request_error\",\"param\":null,\"code\":%s%s%s}}",
@@ -219,6 +259,16 @@ static const char *h1_refuse(svc_conn *c, int status, const char *reason, const 
     int m = snprintf(resp, sizeof(resp), "HTTP/1.1 %d %s\r\nServer: vkbridge\r\nContent-Type: "
                      "application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
                      status, reason, n, body);
+    if (c->sock->ssl) {
+        if (h2o_socket_is_writing(c->sock) || !(c->refusal = malloc((size_t)m)))
+            return detail;
+        memcpy(c->refusal, resp, (size_t)m);
+        h2o_socket_read_stop(c->sock);
+        h2o_iovec_t buf = h2o_iovec_init(c->refusal, (size_t)m);
+        h2o_socket_write(c->sock, &buf, 1, on_refusal_sent);
+        svc_metrics_request(&c->srv->metrics, SVC_EP_OTHER, status, 0);
+        return detail;
+    }
     if (send(c->fd, resp, (size_t)m, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
         /* the client is gone or not reading: closing is all that is left */
     }
@@ -257,8 +307,6 @@ static const char *h1_inspect(svc_conn *c)
     size_t scan = in->size < 8192 ? in->size : 8192; /* h2o's H2O_MAX_REQLEN */
     int rc = phr_parse_request(in->bytes, scan, &method, &method_len, &path, &path_len, &minor,
                                h, &n, 0);
-    if (rc < 0 && c->sock->ssl && (rc == -1 || scan == 8192))
-        return NULL; /* over TLS the guard cannot write: h2o answers (text/plain) */
     if (rc == -1) {
         size_t crlf = 0;
         while (crlf < in->size && (in->bytes[crlf] == '\r' || in->bytes[crlf] == '\n'))
@@ -298,6 +346,9 @@ static const char *h1_inspect(svc_conn *c)
 static void wrap(svc_conn *c)
 {
     h2o_socket_cb cb = c->sock->_cb.read;
+    if (c->handshaking || c->refusal)
+        return; /* TLS: h2o's handshake, or the guard's own answer and drain, own the socket's
+                 * callbacks (the handshake's callback must not become c->h2o_read) */
     if (cb && cb != guarded_read) {
         c->h2o_read = cb;
         c->sock->_cb.read = guarded_read;
@@ -325,6 +376,8 @@ static void guarded_read(h2o_socket_t *sock, const char *err)
             c->srv->guard.killed_conns++;
             vkb_log(VKB_LOG_WARN, "closing connection %d: %s", c->fd, why);
             err = "closed by vkbridge's connection guard";
+            if (c->refusal)
+                return; /* TLS: h2o's socket is writing the answer; on_refusal_sent closes */
         }
     }
     int alive = 1;
@@ -352,6 +405,7 @@ static void on_conn_close(void *data)
     if (c->next)
         c->next->prev = c->prev;
     g->n_conns--;
+    free(c->refusal);
     free(c);
 }
 
@@ -401,7 +455,8 @@ static void on_tls_handshake(h2o_socket_t *sock, const char *err)
         c->killed = 1;
         srv->guard.killed_conns++;
         vkb_log(VKB_LOG_WARN, "closing connection %d: %s", c->fd, why);
-        h2o_socket_close(sock);
+        if (!c->refusal) /* else on_refusal_sent closes once the answer is out */
+            h2o_socket_close(sock);
         return;
     }
     int alive = 1;
@@ -483,6 +538,8 @@ static void on_sweep(h2o_timeout_entry_t *entry)
     svc_server *srv = H2O_STRUCT_FROM_MEMBER(svc_server, guard.sweep_entry, entry);
     double now = svc_now_mono(), limit = srv->cfg.io_timeout_s;
     for (svc_conn *c = srv->guard.conns; c; c = c->next) {
+        if (c->linger_until && now > c->linger_until)
+            shutdown(c->fd, SHUT_RDWR); /* on_linger_read sees the end and closes */
         if (c->killed)
             continue;
         if (c->handshaking && now - c->accepted_at > limit) {

@@ -55,6 +55,8 @@ typedef struct svc_conn {
                               * followed from the preface on either way) */
     int proven;              /* a request of this connection passed the key check */
     int killed;
+    char *refusal;           /* TLS: the guard's own answer while h2o writes it (NULL: none) */
+    double linger_until;     /* TLS: after the answer, input is drained until then (0: not) */
     size_t unfinished;       /* bytes of request bodies not yet complete (counted in srv) */
     /* HTTP/2 frame reader: 9-byte header, then the payload skipped */
     uint8_t fh[9];
