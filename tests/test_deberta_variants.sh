@@ -5,7 +5,10 @@
 #    query_proj: the separate position projections must give the oracle's numbers; with
 #    pos_key_proj changed they must not (so the tensors are read);
 #  - the checkpoint without its deberta. prefix and with its lm_predictions head dropped;
-#  - published-style config strings: pos_att_type "c2p|p2c" instead of the list.
+#  - published-style config strings: pos_att_type "c2p|p2c" instead of the list;
+#  - position_biased_input true and type_vocab_size 2 with zero tables (the oracle holds) and
+#    with a position table of -0.5/0/0.5 by row and column (it must not: the table is read
+#    and added).
 # Each variant's BERTScore cases go through the CLI on the CPU backend and on Vulkan.
 set -euo pipefail
 BINARY=$1 TESTDATA=$2
@@ -84,11 +87,33 @@ def strip_prefix(t):
 def string_terms(cfg):
     cfg["pos_att_type"] = "c2p|p2c"
 
+def absolute_tables(t, changed=False):
+    """position_biased_input and token types, as v3-style configs may have them: tables of
+    zeros change nothing (the oracle holds), a position table of other values must."""
+    out = dict(t)
+    dt, shape, _ = t["deberta.embeddings.word_embeddings.weight"]
+    # -0.5, 0 or 0.5 by row and column (a constant row would vanish in the LayerNorm after)
+    code = {"F32": {-1: struct.pack("<f", -0.5), 0: bytes(4), 1: struct.pack("<f", 0.5)},
+            "F16": {-1: b"\x00\xb8", 0: bytes(2), 1: b"\x00\x38"},
+            "BF16": {-1: b"\x00\xbf", 0: bytes(2), 1: b"\x00\x3f"}}[dt]
+    def table(rows, vary):
+        return (dt, [rows, shape[1]], b"".join(code[(r + c) % 3 - 1 if vary else 0]
+                                               for r in range(rows) for c in range(shape[1])))
+    out["deberta.embeddings.position_embeddings.weight"] = table(512, changed)
+    out["deberta.embeddings.token_type_embeddings.weight"] = table(2, False)
+    return out
+
+def absolute_config(cfg):
+    cfg["position_biased_input"] = True
+    cfg["type_vocab_size"] = 2
+
 variants = [
     ("own-projections", variant("own", own_projections, no_share), True),
     ("own-projections-changed", variant("own-changed", lambda t: own_projections(t, True), no_share), False),
     ("no-prefix-no-head", variant("noprefix", strip_prefix, lambda c: None), True),
     ("pos_att_type string", variant("string", lambda t: t, string_terms), True),
+    ("absolute positions + token types, zero tables", variant("abs", absolute_tables, absolute_config), True),
+    ("absolute positions changed", variant("abs-changed", lambda t: absolute_tables(t, True), absolute_config), False),
 ]
 has_vulkan = False
 try:
