@@ -76,13 +76,19 @@ static const char *note_cancel(svc_conn *c)
 
 /* Outside a read callback: shut the socket so that h2o's next read or write fails and h2o
  * closes the connection its own way. */
+/* c is to be closed, for why: counted and logged once; the caller arranges the close. */
+static void mark_killed(svc_conn *c, const char *why)
+{
+    c->killed = 1;
+    c->srv->guard.killed_conns++;
+    vkb_log(VKB_LOG_WARN, "closing connection %d: %s", c->fd, why);
+}
+
 static void kill_later(svc_conn *c, const char *why)
 {
     if (c->killed)
         return;
-    c->killed = 1;
-    c->srv->guard.killed_conns++;
-    vkb_log(VKB_LOG_WARN, "closing connection %d: %s", c->fd, why);
+    mark_killed(c, why);
     shutdown(c->fd, SHUT_RDWR);
 }
 
@@ -246,8 +252,8 @@ static void on_refusal_sent(h2o_socket_t *sock, const char *err)
  * Over TLS it must be encrypted, so h2o's socket writes it: reading stops, c->refusal is set
  * (the caller then leaves h2o alone: it must not parse, or answer, what is being refused);
  * once it is out the input is drained for a while (on_linger_read) and h2o closes the
- * connection. If h2o is writing a response already,
- * a second write cannot start: the connection is only closed. */
+ * connection. If h2o is writing a response already, a second write cannot start: the
+ * connection is only closed. */
 static const char *h1_refuse(svc_conn *c, int status, const char *reason, const char *detail,
                              const char *code, int openai)
 {
@@ -372,9 +378,7 @@ static void guarded_read(h2o_socket_t *sock, const char *err)
             c->h2 = 1; /* prior knowledge, or the first bytes after a 101 upgrade */
         const char *why = c->h2 ? h2_feed(c, p, n) : h1_inspect(c);
         if (why) {
-            c->killed = 1;
-            c->srv->guard.killed_conns++;
-            vkb_log(VKB_LOG_WARN, "closing connection %d: %s", c->fd, why);
+            mark_killed(c, why);
             err = "closed by vkbridge's connection guard";
             if (c->refusal)
                 return; /* TLS: h2o's socket is writing the answer; on_refusal_sent closes */
@@ -452,9 +456,7 @@ static void on_tls_handshake(h2o_socket_t *sock, const char *err)
         why = c->h2 ? h2_feed(c, (const uint8_t *)sock->input->bytes, sock->input->size)
                     : h1_inspect(c);
     if (why) {
-        c->killed = 1;
-        srv->guard.killed_conns++;
-        vkb_log(VKB_LOG_WARN, "closing connection %d: %s", c->fd, why);
+        mark_killed(c, why);
         if (!c->refusal) /* else on_refusal_sent closes once the answer is out */
             h2o_socket_close(sock);
         return;
