@@ -128,17 +128,6 @@ void svc_buf_json_string(svc_buf *b, const char *s, size_t n)
     svc_buf_putc(b, '"');
 }
 
-int svc_format_float(char *out, float f)
-{
-    int n = 0;
-    for (int digits = 6; digits <= 9; digits++) {
-        n = snprintf(out, 32, "%.*g", digits, (double)f);
-        if (strtof(out, NULL) == f)
-            break;
-    }
-    return n;
-}
-
 void svc_buf_json_float(svc_buf *b, float f)
 {
     if (!isfinite(f)) {

@@ -42,7 +42,9 @@ void svc_buf_json_floats(svc_buf *b, const float *v, size_t n);
 void svc_buf_base64(svc_buf *b, const void *p, size_t n);
 
 /* Shortest "%.Ng" (N = 6..9) of f that strtof reads back exactly; returns its length.
- * out must hold 32 bytes. */
+ * out must hold 32 bytes. svc_float.c: _ref is that definition in snprintf and strtof
+ * (the reference the tests hold the fast one to). */
 int svc_format_float(char *out, float f);
+int svc_format_float_ref(char *out, float f);
 
 #endif
