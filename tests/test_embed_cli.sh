@@ -44,12 +44,22 @@ for i, t in enumerate(texts):
 print(len(texts), file=open(sys.argv[2] + "/n", "w"))
 EOF
 N=$(cat "$WORK/n")
+# One process per text is the costly part (a Vulkan instance and the validation layer each
+# time, 560 processes): the sanitizer build, which looks for memory errors rather than
+# numbers, runs every 8th text that way; the Release build runs them all.
+STRIDE=1
+if grep -qs '^VKB_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt"; then
+    STRIDE=8
+    echo "sanitizer build: texts one by one, every ${STRIDE}th"
+fi
 
 # compare.py MODE FILE... : checks response shape and values against the oracle.
 cat >"$WORK/compare.py" <<'EOF'
 import json, sys
 oracle = json.load(open(sys.argv[1]))["embeddings"]["embeddings"]
 mode, model, files = sys.argv[2], sys.argv[3], sys.argv[4:]
+if mode.startswith("stride:"):  # the files hold texts 0, K, 2K, ... one by one
+    oracle = oracle[::int(mode[7:])]
 vecs = []
 for path in files:
     raw = open(path).read()
@@ -66,13 +76,11 @@ for got, want in zip(vecs, oracle):
     scale = max(1.0, max(abs(x) for x in want))
     worst = max(worst, max(abs(a - b) for a, b in zip(got, want)) / scale)
 assert worst <= 1e-4, "worst relative error %.3g" % worst
-if mode == "same":  # sys.argv[4] holds everything; compare to a reference file
-    pass
 print("ok %.2g" % worst)
 EOF
 cat >"$WORK/same.py" <<'EOF'
-import json, sys
-a = json.load(open(sys.argv[1]))["embeddings"]
+import json, os, sys
+a = json.load(open(sys.argv[1]))["embeddings"][::int(os.environ.get("ONE_STRIDE", "1"))]
 b = []
 for p in sys.argv[2:]:
     b += json.load(open(p))["embeddings"]
@@ -101,19 +109,19 @@ for dev in $DEVICES; do
     "$BIN" embed --device "$dev" --batch 3 --model "$MODEL" <"$WORK/all.jsonl" >"$WORK/b3-$dev.json" 2>"$WORK/err"
     check "$dev: batches of 3 equal one batch" python3 "$WORK/same.py" "$WORK/all-$dev.json" "$WORK/b3-$dev.json"
     ones=()
-    for i in $(seq -f %02g 0 $((N - 1))); do
+    for i in $(seq -f %02g 0 "$STRIDE" $((N - 1))); do
         "$BIN" embed --device "$dev" --model "$MODEL" <"$WORK/one-$i.jsonl" >"$WORK/one-$dev-$i.json" 2>>"$WORK/err1"
         ones+=("$WORK/one-$dev-$i.json")
     done
-    check "$dev: texts one by one ($(head -c 300 "$WORK/err1" 2>/dev/null))" python3 "$WORK/compare.py" "$ORACLE" x "$MODEL" "${ones[@]}"
-    check "$dev: one by one == all together within 1e-6" python3 "$WORK/same.py" "$WORK/all-$dev.json" "${ones[@]}"
+    check "$dev: texts one by one ($(head -c 300 "$WORK/err1" 2>/dev/null))" python3 "$WORK/compare.py" "$ORACLE" "stride:$STRIDE" "$MODEL" "${ones[@]}"
+    check "$dev: one by one == all together within 1e-6" env ONE_STRIDE="$STRIDE" python3 "$WORK/same.py" "$WORK/all-$dev.json" "${ones[@]}"
 done
 
 # Batched vs alone, scaled as the oracle tolerance is (per vector, by max(1, max|v|)): models
 # without a Normalize module (tiny-distilbert) have values above 1.
 cat >"$WORK/same_rel.py" <<'EOF'
-import json, sys
-a = json.load(open(sys.argv[1]))["embeddings"]
+import json, os, sys
+a = json.load(open(sys.argv[1]))["embeddings"][::int(os.environ.get("ONE_STRIDE", "1"))]
 b = []
 for p in sys.argv[2:]:
     b += json.load(open(p))["embeddings"]
@@ -152,12 +160,14 @@ EOF2
         VKB_KERNELS=$kern "$BIN" embed --device "$dev" --batch 3 --model "$FMODEL" <"$WORK/$fam/all.jsonl" >"$WORK/$fam/b3-$kern.json" 2>"$WORK/err"
         check "$tag: batches of 3 equal one batch" python3 "$WORK/same_rel.py" "$WORK/$fam/all-$kern.json" "$WORK/$fam/b3-$kern.json"
         ones=()
-        for f in "$WORK/$fam"/one-*.jsonl; do
+        FN=$(ls "$WORK/$fam"/one-*.jsonl | wc -l)
+        for i in $(seq -f %02g 0 "$STRIDE" $((FN - 1))); do
+            f=$WORK/$fam/one-$i.jsonl
             VKB_KERNELS=$kern "$BIN" embed --device "$dev" --model "$FMODEL" <"$f" >"$f.$kern.json" 2>>"$WORK/err1"
             ones+=("$f.$kern.json")
         done
-        check "$tag: texts one by one" python3 "$WORK/compare.py" "$FORACLE" x "$FMODEL" "${ones[@]}"
-        check "$tag: one by one == all together" python3 "$WORK/same_rel.py" "$WORK/$fam/all-$kern.json" "${ones[@]}"
+        check "$tag: texts one by one" python3 "$WORK/compare.py" "$FORACLE" "stride:$STRIDE" "$FMODEL" "${ones[@]}"
+        check "$tag: one by one == all together" env ONE_STRIDE="$STRIDE" python3 "$WORK/same_rel.py" "$WORK/$fam/all-$kern.json" "${ones[@]}"
     done
 done
 # XLM-R (RoBERTa layout, SentencePiece Unigram tokenizer): the tiny-xlmr oracle by name.

@@ -25,7 +25,7 @@ static pthread_once_t pow10_once = PTHREAD_ONCE_INIT;
 
 static void pow10_init(void)
 {
-    char lit[8];
+    char lit[16]; /* "1e308"; room for any int, which -O1's format check asks for */
     for (int k = 0; k <= 308; k++) {
         snprintf(lit, sizeof(lit), "1e%d", k);
         pow10_table[k] = strtod(lit, NULL);
