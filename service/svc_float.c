@@ -109,11 +109,10 @@ int svc_format_float(char *out, float f)
     u128 one = 1;
     for (int d = 6; d <= 9; d++) {
         u128 lo = pow10_u128(d - 1), hi = lo * 10;
-        u128 X, N0;
-        int p;
+        u128 X, N0, p10; /* p10 = 10^p, the scale */
         for (;;) {
-            p = d - 1 - t;
-            X = m * pow10_u128(p);
+            p10 = pow10_u128(d - 1 - t);
+            X = m * p10;
             N0 = X >> s;
             if (N0 >= hi)
                 t++;
@@ -127,11 +126,9 @@ int svc_format_float(char *out, float f)
         /* the distance to f, scaled: |N * 2^(s+1) - 2X| against 10^p (ulp/2 scaled) */
         u128 a = N << (s + 1), b = X << 1;
         u128 dist = a > b ? a - b : b - a;
-        u128 limit = pow10_u128(p);
-        int below = a < b;
-        if (below && mant == 0 && biased > 1) /* a power of two: the gap below is half */
+        if (a < b && mant == 0 && biased > 1) /* a power of two: the gap below is half */
             dist <<= 1;
-        if (dist < limit) {
+        if (dist < p10) {
             int x = t;
             if (N == hi) { /* rounding carried into a new digit: 9.99..95 -> 10.0 */
                 N = lo;

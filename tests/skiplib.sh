@@ -35,6 +35,9 @@ vkb_skip_part() {
 
 vkb_require_all() { [ "${VKB_REQUIRE_ALL:-0}" = 1 ]; }
 
+# vkb_sanitizer_build BUILD_DIR: true when that build is the ASan+UBSan one (VKB_SANITIZE).
+vkb_sanitizer_build() { grep -qs '^VKB_SANITIZE:BOOL=ON' "$1/CMakeCache.txt"; }
+
 # ../shared beside the checkout (tests/../../shared): the testdata and the OpenClaw clients.
 VKB_SHARED=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/shared
 

@@ -281,10 +281,10 @@ int main(void)
             check_model(td, MODELS[i]);
     /* DeBERTa's attention has its own kernels: the GPU family too (the texel family ran
      * above, lavapipe's default) */
-    if (td && cpu_only())
+    if (td && cpu_only()) {
         printf("VKB_TEST_CPU_ONLY=1: the CPU backend only (VKB_CPU_ISA=%s)\n",
                getenv("VKB_CPU_ISA") ? getenv("VKB_CPU_ISA") : "default");
-    if (td && !cpu_only()) {
+    } else if (td) {
         setenv("VKB_KERNELS", "gpu", 1);
         check_model(td, "tiny-deberta");
         check_model(td, "tiny-deberta-v2");

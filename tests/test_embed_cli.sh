@@ -9,6 +9,7 @@ set -uo pipefail
 BIN=$1
 TESTDATA=$2
 BUILD=$3
+. "$(dirname "$0")/skiplib.sh"
 if [ ! -f "$TESTDATA/oracle/tiny-bert.json" ]; then
     echo "SKIP embed CLI: no testdata"
     echo "0 passed, 0 failed"
@@ -48,7 +49,7 @@ N=$(cat "$WORK/n")
 # time, 560 processes): the sanitizer build, which looks for memory errors rather than
 # numbers, runs every 8th text that way; the Release build runs them all.
 STRIDE=1
-if grep -qs '^VKB_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt"; then
+if vkb_sanitizer_build "$BUILD"; then
     STRIDE=8
     echo "sanitizer build: texts one by one, every ${STRIDE}th"
 fi
@@ -149,6 +150,7 @@ for i, t in enumerate(texts):
     with open("%s/one-%02d.jsonl" % (sys.argv[2], i), "w") as f:
         f.write(json.dumps({"text": t}) + "\n")
 EOF2
+    FN=$(ls "$WORK/$fam"/one-*.jsonl | wc -l)
     runs="cpu:"
     [ "$DEVICES" != cpu ] && runs="cpu: vulkan:0:cpu vulkan:0:gpu"
     for run in $runs; do
@@ -160,7 +162,6 @@ EOF2
         VKB_KERNELS=$kern "$BIN" embed --device "$dev" --batch 3 --model "$FMODEL" <"$WORK/$fam/all.jsonl" >"$WORK/$fam/b3-$kern.json" 2>"$WORK/err"
         check "$tag: batches of 3 equal one batch" python3 "$WORK/same_rel.py" "$WORK/$fam/all-$kern.json" "$WORK/$fam/b3-$kern.json"
         ones=()
-        FN=$(ls "$WORK/$fam"/one-*.jsonl | wc -l)
         for i in $(seq -f %02g 0 "$STRIDE" $((FN - 1))); do
             f=$WORK/$fam/one-$i.jsonl
             VKB_KERNELS=$kern "$BIN" embed --device "$dev" --model "$FMODEL" <"$f" >"$f.$kern.json" 2>>"$WORK/err1"

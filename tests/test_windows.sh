@@ -21,7 +21,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 WIN=${VKB_WIN_BUILD:-$SRC/build-win}
 # The .exe files are the same in both of tools/test.sh's ctest runs; the Release run compares
 # them, the sanitizer build's run would only repeat it (a minute of CI).
-if grep -qs '^VKB_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt"; then
+if vkb_sanitizer_build "$BUILD"; then
     vkb_skip_always "Windows build under wine: sanitizer build (the Release build's ctest runs it)"
 fi
 [ -f "$WIN/vkbridge.exe" ] || vkb_skip "Windows build under wine: no $WIN/vkbridge.exe (tools/build-windows.sh)"
